@@ -7,13 +7,13 @@ Docs: https://perfusion-dev.github.io/perfusion/metrics.html.md"""
 # %% auto #0
 __all__ = ['average_precision', 'auc', 'mean_average_precision', 'gauc']
 
-# %% ../nbs/03a_metrics.ipynb #cbdc0fbf
+# %% ../nbs/03a_metrics.ipynb #1278446c
 import math
 from typing import Sequence
 
 import numpy as np
 
-# %% ../nbs/03a_metrics.ipynb #97365083
+# %% ../nbs/03a_metrics.ipynb #1bca54c2
 def _check_group(scores, labels, where: str = "group"):
     "Validate one group and return (scores, labels) as arrays."
     s, y = np.asarray(scores, dtype=float).reshape(-1), np.asarray(labels).reshape(-1)
@@ -42,7 +42,7 @@ def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     d = pos[:, None] - neg[None, :]
     return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
 
-# %% ../nbs/03a_metrics.ipynb #5b31ed85
+# %% ../nbs/03a_metrics.ipynb #def3eb6a
 def _per_group(fn, scores, labels) -> np.ndarray:
     "Apply a per-group metric to every group; errors name the group index."
     if len(scores) != len(labels): raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")
