@@ -7,7 +7,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 # %% auto #0
 __all__ = ['NOT_YET_IMPLEMENTED', 'cmd_world', 'cmd_build_data', 'run_demo', 'cmd_demo', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #50157f43
+# %% ../nbs/12_cli.ipynb #5b479880
 import argparse
 import json
 import os
@@ -22,7 +22,7 @@ from .data import (BuildReport, GroupDataError, build_log, build_pickapic, build
                             load_groups, save_groups, split_groups)
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 
-# %% ../nbs/12_cli.ipynb #e6a50abd
+# %% ../nbs/12_cli.ipynb #ef6b2127
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +63,7 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #7ecd6e66
+# %% ../nbs/12_cli.ipynb #940316d7
 NOT_YET_IMPLEMENTED = ["PerFusionRM and baseline reward models", "personalized adaptive network and group-level objective training",
                        "generation evaluation", "case study", "report.html"]
 
@@ -112,7 +112,7 @@ def cmd_demo(args) -> int:
     print("not implemented yet: " + "; ".join(r["not_yet_implemented"]))
     return 0
 
-# %% ../nbs/12_cli.ipynb #a5932c61
+# %% ../nbs/12_cli.ipynb #189a33a4
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")

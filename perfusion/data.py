@@ -11,7 +11,7 @@ __all__ = ['GROUP_COLUMNS', 'PICKAPIC_COLUMNS', 'DEFAULT_PICKAPIC_REPO', 'RANKIN
            'build_rankings', 'build_log', 'FeatureVocab', 'canonical_prompt', 'shuffle_phrases', 'split_groups',
            'unique_prompts', 'default_image_transform', 'GroupCollator']
 
-# %% ../nbs/01_data.ipynb #2053437a
+# %% ../nbs/01_data.ipynb #8b53360c
 import hashlib
 import io
 import json
@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .world import World, WorldGroup
 
-# %% ../nbs/01_data.ipynb #ba91fc2c
+# %% ../nbs/01_data.ipynb #230cae80
 class GroupDataError(ValueError):
     "A row or record that cannot become a group; the message names the row and the problem."
 
@@ -64,7 +64,7 @@ class GroupRecord:
         "True if the group has at least one positive and one negative, so a preference loss is defined on it."
         return 0 < self.n_positive < len(self.labels)
 
-# %% ../nbs/01_data.ipynb #22c7648e
+# %% ../nbs/01_data.ipynb #37b7d9ee
 def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
     "Encoded bytes of a readable image from bytes, a {'bytes','path'} dict, a path or a PIL image; `GroupDataError` otherwise."
     if isinstance(value, Image.Image):
@@ -80,7 +80,7 @@ def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
     except Exception as e: raise GroupDataError(f"{where}: not a readable image ({type(e).__name__}: {e})") from None
     return bytes(value)
 
-# %% ../nbs/01_data.ipynb #1f68c777
+# %% ../nbs/01_data.ipynb #358f69c5
 GROUP_COLUMNS = ("group_id", "user_id", "features", "prompt", "images", "labels", "meta")
 
 def group_features(feature_names: Sequence[str]) -> datasets.Features:
@@ -138,7 +138,7 @@ def load_groups(path: str | Path) -> datasets.Dataset:
     if not isinstance(ds.features["images"].feature, datasets.Image): ds = ds.cast_column("images", datasets.List(datasets.Image()))
     return ds
 
-# %% ../nbs/01_data.ipynb #72999bb4
+# %% ../nbs/01_data.ipynb #b6f899d5
 @dataclass
 class BuildReport:
     "What a builder read, kept, skipped (by reason) and flagged."
@@ -171,7 +171,7 @@ class BuildReport:
         if self.flagged: s += "; kept but unusable for preference losses: " + ", ".join(f"{n} {k}" for k, n in sorted(self.flagged.items()))
         return s
 
-# %% ../nbs/01_data.ipynb #1068cdc8
+# %% ../nbs/01_data.ipynb #d451fafc
 def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupRecord:
     "A rendered group record from a world group, with the ground truth in `meta`."
     meta = {"world": {"regime": world.regime.name, "seed": world.seed}, "named": g.named, "items": g.items,
@@ -195,7 +195,7 @@ def build_world(world: World | str = "industrial", # a `World` or a regime name
         report.rows += 1; report.keep(rec); recs.append(rec)
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #7b12da7a
+# %% ../nbs/01_data.ipynb #92300bad
 PICKAPIC_COLUMNS = ("caption", "jpg_0", "jpg_1", "label_0", "label_1", "user_id", "ranking_id")
 DEFAULT_PICKAPIC_REPO = "liuhuohuo2/pick-a-pic-v2"
 RANKINGS_REPO = "yuvalkirstain/PickaPic-rankings"
@@ -274,7 +274,7 @@ def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet f
     if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #760d7901
+# %% ../nbs/01_data.ipynb #a24e27aa
 def _image_lookup(images) -> Mapping:
     "uid -> image from a mapping or a table with columns image_uid and image."
     if isinstance(images, Mapping): return images
@@ -327,7 +327,7 @@ def build_rankings(source: str | Path = RANKINGS_REPO, # local Parquet/JSONL or 
     if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #97310a15
+# %% ../nbs/01_data.ipynb #7ff2f35a
 def _log_rows(path: Path):
     "(line label, dict) pairs from a JSONL or Parquet log; `GroupDataError` on an unparsable line."
     if path.suffix == ".parquet":
@@ -382,7 +382,7 @@ def build_log(path: str | Path,                # a .jsonl or .parquet log of gro
     if not recs: raise GroupDataError(f"{path}: no usable groups ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #e89fee30
+# %% ../nbs/01_data.ipynb #08ad45f1
 class FeatureVocab:
     "Per-field vocabularies of categorical profile features; id 0 of each field is the out-of-vocabulary bucket."
     OOV = "<oov>"
@@ -436,7 +436,7 @@ class FeatureVocab:
 
     def __repr__(self): return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
 
-# %% ../nbs/01_data.ipynb #a0189ff6
+# %% ../nbs/01_data.ipynb #343f78a3
 def canonical_prompt(prompt: str) -> str:
     "Order-insensitive form of a comma-separated prompt: phrases lower-cased, stripped, de-duplicated and sorted."
     return ", ".join(sorted({p.strip().lower() for p in prompt.split(",") if p.strip()}))
@@ -471,7 +471,7 @@ def unique_prompts(ds: datasets.Dataset) -> datasets.Dataset:
         if c not in seen: seen.add(c); keep.append(i)
     return ds.select(keep)
 
-# %% ../nbs/01_data.ipynb #d529cf89
+# %% ../nbs/01_data.ipynb #25bff774
 def default_image_transform(size: int = 64):
     "PIL image -> float tensor (3, size, size) in [0, 1]."
     def tfm(im: Image.Image) -> torch.Tensor:

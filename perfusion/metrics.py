@@ -7,13 +7,13 @@ Docs: https://perfusion-dev.github.io/perfusion/metrics.html.md"""
 # %% auto #0
 __all__ = ['average_precision', 'auc', 'mean_average_precision', 'gauc']
 
-# %% ../nbs/03a_metrics.ipynb #1278446c
+# %% ../nbs/03a_metrics.ipynb #7c4868c0
 import math
 from typing import Sequence
 
 import numpy as np
 
-# %% ../nbs/03a_metrics.ipynb #1bca54c2
+# %% ../nbs/03a_metrics.ipynb #719671ae
 def _check_group(scores, labels, where: str = "group"):
     "Validate one group and return (scores, labels) as arrays."
     s, y = np.asarray(scores, dtype=float).reshape(-1), np.asarray(labels).reshape(-1)
@@ -42,7 +42,7 @@ def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     d = pos[:, None] - neg[None, :]
     return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
 
-# %% ../nbs/03a_metrics.ipynb #def3eb6a
+# %% ../nbs/03a_metrics.ipynb #10f07b23
 def _per_group(fn, scores, labels) -> np.ndarray:
     "Apply a per-group metric to every group; errors name the group index."
     if len(scores) != len(labels): raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")

@@ -9,7 +9,7 @@ __all__ = ['ATTRIBUTES', 'PHRASE_TO_ATTRIBUTE', 'COLOUR_RGB', 'PROFILE_FEATURES'
            'random_item', 'render_item', 'gallery', 'make_prompt', 'parse_prompt', 'Merchant', 'Regime', 'gumbel_top_k',
            'selection_probabilities', 'WorldGroup', 'World', 'oracle_metrics', 'summarize_groups']
 
-# %% ../nbs/00_world.ipynb #443390c4
+# %% ../nbs/00_world.ipynb #a0df9d6c
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-# %% ../nbs/00_world.ipynb #a12c7299
+from .metrics import gauc, mean_average_precision
+
+# %% ../nbs/00_world.ipynb #4a45e067
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "category": ("t-shirt", "sweater", "coat", "dress", "jumpsuit"),
     "colour": ("red", "orange", "yellow", "green", "blue", "purple", "pink", "black"),
@@ -37,7 +39,7 @@ def random_item(rng: np.random.Generator) -> dict[str, str]:
     "Draw every attribute uniformly at random."
     return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items()}
 
-# %% ../nbs/00_world.ipynb #dee83f3b
+# %% ../nbs/00_world.ipynb #f294d675
 _BACKGROUND = (242, 240, 236)
 
 def _mix(rgb, other, t):
@@ -136,7 +138,7 @@ def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
         img = Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5 * defect))
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
-# %% ../nbs/00_world.ipynb #198f4f2c
+# %% ../nbs/00_world.ipynb #ab0cfc42
 def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None):
     "Show `images` (PIL) in a grid with optional captions; returns the matplotlib figure."
     import matplotlib.pyplot as plt
@@ -153,7 +155,7 @@ def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, sca
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_world.ipynb #54659224
+# %% ../nbs/00_world.ipynb #4bab7c1c
 def make_prompt(named: dict[str, str], # attribute -> value, the attributes the prompt names
                 rng: np.random.Generator | None = None, # if given, the phrases are shuffled
                ) -> str:
@@ -174,7 +176,7 @@ def parse_prompt(prompt: str) -> dict[str, str]:
         named[a] = ph
     return named
 
-# %% ../nbs/00_world.ipynb #3748aac7
+# %% ../nbs/00_world.ipynb #18f50617
 PROFILE_FEATURES: dict[str, tuple[str, ...]] = {
     "style": ("casual", "elegant", "street", "vintage"),
     "price_level": ("budget", "mid-range", "luxury"),
@@ -197,7 +199,7 @@ class Merchant:
     user_id: str
     features: dict
 
-# %% ../nbs/00_world.ipynb #8f4097b9
+# %% ../nbs/00_world.ipynb #dac5e365
 @dataclass(frozen=True)
 class Regime:
     "Every knob of a world regime."
@@ -227,7 +229,7 @@ REGIMES: dict[str, Regime] = {
                          w_consistency=3.0, w_quality=3.0, w_taste=1.5, idio_scale=0.35, temperature=0.35),
 }
 
-# %% ../nbs/00_world.ipynb #782c5484
+# %% ../nbs/00_world.ipynb #c97988f6
 def gumbel_top_k(utilities: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
     "0/1 labels of the `k` candidates with the largest utility + Gumbel(0, `temperature`) noise."
     perturbed = np.asarray(utilities, dtype=float) + temperature * rng.gumbel(size=len(utilities))
@@ -246,7 +248,7 @@ def selection_probabilities(utilities, k: int, temperature: float) -> dict[froze
         probs[s] = probs.get(s, 0.0) + p
     return probs
 
-# %% ../nbs/00_world.ipynb #deb1a8f0
+# %% ../nbs/00_world.ipynb #8180b7ca
 @dataclass
 class WorldGroup:
     "One round: a merchant, a prompt, N candidates and the merchant's K-of-N selection."
@@ -348,10 +350,9 @@ class World:
 
     def __repr__(self): return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
 
-# %% ../nbs/00_world.ipynb #d30c13d0
+# %% ../nbs/00_world.ipynb #3275e0b6
 def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
     "MAP and GAUC of the true utilities (`oracle`) and of the shared part of them (`general_oracle`) on `groups`."
-    from perfusion.metrics import gauc, mean_average_precision
     labels = [g.labels for g in groups]
     out = {}
     for name, scores in (("oracle", [g.utilities for g in groups]), ("general_oracle", [g.general_utilities for g in groups])):

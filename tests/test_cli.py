@@ -1,0 +1,71 @@
+"""End-to-end tests of the installed `perfusion` console script (the README's main command)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXE = Path(sys.executable).parent / "perfusion"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_console_script_is_installed():
+    assert EXE.exists(), f"{EXE} not found: install the package with pip install -e ."
+
+
+@pytest.mark.parametrize("sub", [None, "demo", "world", "build-data"])
+def test_help(sub):
+    r = run(*([sub] if sub else []), "--help")
+    assert r.returncode == 0, r.stderr
+    if sub is None:
+        for name in ("demo", "world", "build-data"):
+            assert name in r.stdout
+
+
+def test_demo_quick_writes_results_and_resumes(tmp_path):
+    out = tmp_path / "demo"
+    r = run("demo", "--quick", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out / "results.json").read_text())
+    assert res["seed"] == 0 and res["regime"] == "industrial" and res["quick"] is True
+    assert set(res["reward"]["oracle"]) == {"MAP", "GAUC"}
+    assert 0.5 < res["reward"]["oracle"]["GAUC"] <= 1.0
+    assert res["reward"]["oracle"]["GAUC"] > res["general_oracle"]["GAUC"]
+    assert sum(res["world"]["splits"].values()) == res["world"]["groups"] == 400
+    assert (out / "gallery.png").stat().st_size > 1000
+    for split in ("train", "validation", "test"):
+        assert (out / "data" / "industrial" / split).is_dir()
+    again = run("demo", "--quick", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "reusing" in again.stdout
+    assert json.loads((out / "results.json").read_text())["reward"] == res["reward"]
+
+
+def test_demo_pickapic_regime(tmp_path):
+    r = run("demo", "--quick", "--regime", "pickapic", "--seed", "3", "--out", str(tmp_path / "p"))
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert res["regime"] == "pickapic" and res["seed"] == 3 and res["world"]["group_size"] == 2
+
+
+def test_world_and_build_data(tmp_path):
+    r = run("world", "--regime", "pickapic", "--groups", "300", "--gallery", str(tmp_path / "g.png"))
+    assert r.returncode == 0, r.stderr
+    assert "oracle" in r.stdout and (tmp_path / "g.png").exists()
+    r = run("build-data", "--source", "world", "--regime", "pickapic", "--groups", "20", "--out", str(tmp_path / "ds"))
+    assert r.returncode == 0, r.stderr
+    assert "saved 20 groups" in r.stdout
+    report = json.loads((tmp_path / "ds.report.json").read_text())
+    assert report["kept"] == 20
+
+
+def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
+    r = run("build-data", "--source", "log", "--path", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "x"))
+    assert r.returncode == 2
+    assert "no log at" in r.stderr and "Traceback" not in r.stderr
+    r = run("demo", "--regime", "moon")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
