@@ -9,7 +9,7 @@ __all__ = ['ATTRIBUTES', 'PHRASE_TO_ATTRIBUTE', 'COLOUR_RGB', 'PROFILE_FEATURES'
            'random_item', 'render_item', 'gallery', 'make_prompt', 'parse_prompt', 'Merchant', 'Regime', 'gumbel_top_k',
            'selection_probabilities', 'WorldGroup', 'World', 'oracle_metrics', 'summarize_groups']
 
-# %% ../nbs/00_world.ipynb #a0df9d6c
+# %% ../nbs/00_world.ipynb #924063b9
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .metrics import gauc, mean_average_precision
 
-# %% ../nbs/00_world.ipynb #4a45e067
+# %% ../nbs/00_world.ipynb #7b27a179
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "category": ("t-shirt", "sweater", "coat", "dress", "jumpsuit"),
     "colour": ("red", "orange", "yellow", "green", "blue", "purple", "pink", "black"),
@@ -39,7 +39,7 @@ def random_item(rng: np.random.Generator) -> dict[str, str]:
     "Draw every attribute uniformly at random."
     return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items()}
 
-# %% ../nbs/00_world.ipynb #f294d675
+# %% ../nbs/00_world.ipynb #9371b8d2
 _BACKGROUND = (242, 240, 236)
 
 def _mix(rgb, other, t):
@@ -90,9 +90,8 @@ def _pattern_layer(item, S, rng):
             for x in range(4 + 6 * (j % 2), S, 12): d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=contrast)
     elif pat == "sequins":
         xs, ys = rng.integers(0, S, 900), rng.integers(0, S, 900)
-        for x, y, g in zip(xs, ys, rng.random(900)):
-            col = (255, 225, 110) if g < 0.5 else (225, 230, 245)
-            d.rectangle([x, y, x + 1, y + 1], fill=col)
+        glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.45) if item["colour"] != "black" else (200, 170, 60))
+        for x, y, g in zip(xs, ys, rng.random(900)): d.rectangle([x, y, x + 1, y + 1], fill=glints[int(g < 0.5)])
     return layer
 
 def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
@@ -138,7 +137,7 @@ def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
         img = Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5 * defect))
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
-# %% ../nbs/00_world.ipynb #ab0cfc42
+# %% ../nbs/00_world.ipynb #8f60567f
 def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None):
     "Show `images` (PIL) in a grid with optional captions; returns the matplotlib figure."
     import matplotlib.pyplot as plt
@@ -155,7 +154,7 @@ def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, sca
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_world.ipynb #4bab7c1c
+# %% ../nbs/00_world.ipynb #d84d73e3
 def make_prompt(named: dict[str, str], # attribute -> value, the attributes the prompt names
                 rng: np.random.Generator | None = None, # if given, the phrases are shuffled
                ) -> str:
@@ -176,7 +175,7 @@ def parse_prompt(prompt: str) -> dict[str, str]:
         named[a] = ph
     return named
 
-# %% ../nbs/00_world.ipynb #18f50617
+# %% ../nbs/00_world.ipynb #e07303b4
 PROFILE_FEATURES: dict[str, tuple[str, ...]] = {
     "style": ("casual", "elegant", "street", "vintage"),
     "price_level": ("budget", "mid-range", "luxury"),
@@ -199,7 +198,7 @@ class Merchant:
     user_id: str
     features: dict
 
-# %% ../nbs/00_world.ipynb #dac5e365
+# %% ../nbs/00_world.ipynb #ec1874fc
 @dataclass(frozen=True)
 class Regime:
     "Every knob of a world regime."
@@ -229,7 +228,7 @@ REGIMES: dict[str, Regime] = {
                          w_consistency=3.0, w_quality=3.0, w_taste=1.5, idio_scale=0.35, temperature=0.35),
 }
 
-# %% ../nbs/00_world.ipynb #c97988f6
+# %% ../nbs/00_world.ipynb #54a1f7dd
 def gumbel_top_k(utilities: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
     "0/1 labels of the `k` candidates with the largest utility + Gumbel(0, `temperature`) noise."
     perturbed = np.asarray(utilities, dtype=float) + temperature * rng.gumbel(size=len(utilities))
@@ -248,7 +247,7 @@ def selection_probabilities(utilities, k: int, temperature: float) -> dict[froze
         probs[s] = probs.get(s, 0.0) + p
     return probs
 
-# %% ../nbs/00_world.ipynb #8180b7ca
+# %% ../nbs/00_world.ipynb #f4b5753a
 @dataclass
 class WorldGroup:
     "One round: a merchant, a prompt, N candidates and the merchant's K-of-N selection."
@@ -350,7 +349,7 @@ class World:
 
     def __repr__(self): return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
 
-# %% ../nbs/00_world.ipynb #3275e0b6
+# %% ../nbs/00_world.ipynb #a0f1d99d
 def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
     "MAP and GAUC of the true utilities (`oracle`) and of the shared part of them (`general_oracle`) on `groups`."
     labels = [g.labels for g in groups]
