@@ -7,7 +7,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 # %% auto #0
 __all__ = ['NOT_YET_IMPLEMENTED', 'cmd_world', 'cmd_build_data', 'run_demo', 'cmd_demo', 'cmd_pretrain', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #31e6c4b7
+# %% ../nbs/12_cli.ipynb #742452c5
 import argparse
 import json
 import os
@@ -18,12 +18,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .foundation import FoundationConfig, pretrain
+from .foundation import FoundationConfig, FoundationModelError, pretrain
 from .data import (BuildReport, GroupDataError, build_log, build_pickapic, build_rankings, build_world,
                             load_groups, save_groups, split_groups)
+from . import __version__
+from .metrics import ranking_metrics
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 
-# %% ../nbs/12_cli.ipynb #de7e895d
+# %% ../nbs/12_cli.ipynb #f5b29782
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +48,8 @@ def cmd_world(args) -> int:
             ims, caps = [], []
             for g in gs[:4]:
                 ims += w.render(g); caps += [("selected" if l else "") for l in g.labels]
-            out = Path(args.gallery.replace("{regime}", regime)) if len(args.regime) > 1 and "{regime}" in args.gallery else Path(args.gallery)
+            out = Path(args.gallery.replace("{regime}", regime)).expanduser()
+            if len(args.regime) > 1 and "{regime}" not in args.gallery: out = out.with_name(f"{out.stem}-{regime}{out.suffix or '.png'}")
             fig = gallery(ims, caps, ncols=w.regime.n_candidates, title=f"{regime} groups")
             fig.savefig(out, dpi=110); plt.close(fig)
             print(f"  gallery written to {out}")
@@ -64,7 +67,7 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #3b404e96
+# %% ../nbs/12_cli.ipynb #3236375e
 NOT_YET_IMPLEMENTED = ["PerFusionRM and baseline reward models", "personalized adaptive network and group-level objective training",
                        "generation evaluation", "case study", "report.html"]
 
@@ -74,31 +77,32 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
     if regime not in REGIMES: raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
     out, t0, timing = Path(out), time.time(), {}
     n = n_groups or (400 if quick else 3000)
-    cfg = {"seed": seed, "regime": regime, "groups": n, "image_size": 64}
+    cfg = {"seed": seed, "regime": regime, "groups": n, "image_size": 64, "split_by": "group", "version": __version__}
     data_dir, cfg_path = out / "data" / regime, out / "data" / f"{regime}.config.json"
     world = World(regime, seed=seed)
     if cfg_path.exists() and json.loads(cfg_path.read_text()) == cfg and all((data_dir / s).exists() for s in ("train", "validation", "test")):
         print(f"reusing the world data in {data_dir}")
         splits = {s: load_groups(data_dir / s) for s in ("train", "validation", "test")}
     else:
+        cfg_path.unlink(missing_ok=True)            # a half-finished rebuild must never look finished
         ds, rep = build_world(world, n_groups=n)
         print(rep)
-        splits = split_groups(ds, by="user", seed=seed)
+        splits = split_groups(ds, by="group", seed=seed)
         for s, d in splits.items(): save_groups(d, data_dir / s)
         _write_json(cfg_path, cfg)
     timing["world_data"] = round(time.time() - t0, 2)
-    groups = world.groups(n)   # utilities and labels again, without rendering (milliseconds)
-    test_ids = set(splits["test"]["group_id"])
-    test_groups = [g for g in groups if g.group_id in test_ids]
-    om = oracle_metrics(test_groups)
+    test = splits["test"]
+    metas, labels = [json.loads(m) for m in test["meta"]], [list(l) for l in test["labels"]]
+    om = {"oracle": ranking_metrics([m["utilities"] for m in metas], labels),
+          "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels)}
     ims, caps = [], []
-    for g in test_groups[:4]:
-        ims += world.render(g); caps += [("selected" if l else "") for l in g.labels]
+    for row in test.select(range(min(4, len(test)))):
+        ims += row["images"]; caps += [("selected" if l else "") for l in row["labels"]]
     fig = gallery(ims, caps, ncols=world.regime.n_candidates, title=f"{regime} test groups")
     fig.savefig(out / "gallery.png", dpi=110); plt.close(fig)
     timing["total"] = round(time.time() - t0, 2)
     results = {"seed": seed, "regime": regime, "quick": quick,
-               "world": {**summarize_groups(groups), "splits": {s: len(d) for s, d in splits.items()}, "split_by": "user"},
+               "world": {**summarize_groups(world.groups(n)), "splits": {s: len(d) for s, d in splits.items()}, "split_by": "group"},
                "reward": {"oracle": om["oracle"]}, "general_oracle": om["general_oracle"],
                "timing_s": timing, "not_yet_implemented": NOT_YET_IMPLEMENTED}
     _write_json(out / "results.json", results)
@@ -113,7 +117,7 @@ def cmd_demo(args) -> int:
     print("not implemented yet: " + "; ".join(r["not_yet_implemented"]))
     return 0
 
-# %% ../nbs/12_cli.ipynb #f47cea01
+# %% ../nbs/12_cli.ipynb #81ab67ab
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
@@ -125,7 +129,7 @@ def cmd_pretrain(args) -> int:
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #5e20a9ce
+# %% ../nbs/12_cli.ipynb #a9f1fcf5
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")
@@ -168,6 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "regime", None) is None and args.command == "world": args.regime = ["pickapic", "industrial"]
     try: return args.fn(args)
-    except (GroupDataError, FileNotFoundError, ValueError) as e:
+    except (GroupDataError, FoundationModelError, OSError, ValueError, TypeError) as e:
         print(f"perfusion {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -7,13 +7,14 @@ Docs: https://perfusion-dev.github.io/perfusion/data.html.md"""
 # %% auto #0
 __all__ = ['GROUP_COLUMNS', 'PICKAPIC_COLUMNS', 'DEFAULT_PICKAPIC_REPO', 'RANKINGS_REPO', 'GroupDataError', 'GroupRecord',
            'read_image_bytes', 'group_features', 'records_to_dataset', 'dataset_to_records', 'save_groups',
-           'load_groups', 'BuildReport', 'world_group_to_record', 'build_world', 'load_table', 'build_pickapic',
-           'build_rankings', 'build_log', 'FeatureVocab', 'canonical_prompt', 'shuffle_phrases', 'split_groups',
-           'unique_prompts', 'default_image_transform', 'GroupCollator']
+           'read_parquet', 'load_groups', 'BuildReport', 'world_group_to_record', 'build_world', 'load_table',
+           'build_pickapic', 'build_rankings', 'build_log', 'FeatureVocab', 'canonical_prompt', 'shuffle_phrases',
+           'split_groups', 'unique_prompts', 'default_image_transform', 'GroupCollator']
 
-# %% ../nbs/01_data.ipynb #8b53360c
+# %% ../nbs/01_data.ipynb #4190f0e0
 import hashlib
 import io
+import re
 import json
 import os
 import shutil
@@ -31,7 +32,19 @@ from tqdm.auto import tqdm
 
 from .world import World, WorldGroup
 
-# %% ../nbs/01_data.ipynb #230cae80
+# %% ../nbs/01_data.ipynb #21e88286
+def _missing(v) -> bool:
+    "None, NaN, a blank string or an empty list."
+    if isinstance(v, (list, tuple, np.ndarray)): return len(v) == 0
+    return v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+def _norm_id(v) -> str:
+    "Canonical string of an id: integral floats and numpy integers lose their '.0'."
+    if isinstance(v, (float, np.floating)) and float(v).is_integer(): return str(int(v))
+    if isinstance(v, np.integer): return str(int(v))
+    return str(v).strip()
+
+# %% ../nbs/01_data.ipynb #0aab044c
 class GroupDataError(ValueError):
     "A row or record that cannot become a group; the message names the row and the problem."
 
@@ -55,7 +68,9 @@ class GroupRecord:
         if len(self.images) != len(self.labels): raise GroupDataError(f"{where}: {len(self.images)} images but {len(self.labels)} labels")
         if any(l not in (0, 1) for l in self.labels): raise GroupDataError(f"{where}: labels must be 0 or 1, got {list(self.labels)}")
         self.labels = [int(l) for l in self.labels]
-        self.features = {"user_id": self.user_id, **{k: (None if v is None else str(v)) for k, v in self.features.items()}}
+        if "user_id" in self.features and not _missing(self.features["user_id"]) and _norm_id(self.features["user_id"]) != self.user_id:
+            raise GroupDataError(f"{where}: features['user_id'] = {self.features['user_id']!r} disagrees with user_id {self.user_id!r}")
+        self.features = {**{k: (None if _missing(v) else _norm_id(v)) for k, v in self.features.items()}, "user_id": self.user_id}
 
     @property
     def n_positive(self) -> int: return sum(self.labels)
@@ -64,7 +79,7 @@ class GroupRecord:
         "True if the group has at least one positive and one negative, so a preference loss is defined on it."
         return 0 < self.n_positive < len(self.labels)
 
-# %% ../nbs/01_data.ipynb #37b7d9ee
+# %% ../nbs/01_data.ipynb #2aea619b
 def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
     "Encoded bytes of a readable image from bytes, a {'bytes','path'} dict, a path or a PIL image; `GroupDataError` otherwise."
     if isinstance(value, Image.Image):
@@ -80,7 +95,7 @@ def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
     except Exception as e: raise GroupDataError(f"{where}: not a readable image ({type(e).__name__}: {e})") from None
     return bytes(value)
 
-# %% ../nbs/01_data.ipynb #358f69c5
+# %% ../nbs/01_data.ipynb #d0de2e0c
 GROUP_COLUMNS = ("group_id", "user_id", "features", "prompt", "images", "labels", "meta")
 
 def group_features(feature_names: Sequence[str]) -> datasets.Features:
@@ -113,7 +128,10 @@ def dataset_to_records(ds: datasets.Dataset) -> list[GroupRecord]:
 
 def save_groups(ds: datasets.Dataset, path: str | Path) -> Path:
     "Save a group dataset to `path` (Arrow directory, or a Parquet file if `path` ends in .parquet), atomically."
-    path = Path(path)
+    path = Path(path).expanduser().resolve()
+    if path.is_dir() and any(path.iterdir()) and not (path / "dataset_info.json").exists():
+        raise GroupDataError(f"{str(path)!r} exists and is not a saved group dataset; refusing to replace it (choose another --out)")
+    if path.suffix == ".parquet" and path.is_dir(): raise GroupDataError(f"{str(path)!r} is a directory, not a .parquet file")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -128,17 +146,30 @@ def save_groups(ds: datasets.Dataset, path: str | Path) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return path
 
+def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
+    "A Dataset from local Parquet file(s), read with pyarrow (no cache: a file rewritten in place is never read stale)."
+    import pyarrow as pa, pyarrow.parquet as pq
+    tables, n = [], 0
+    for f in [files] if isinstance(files, (str, Path)) else files:
+        pf = pq.ParquetFile(str(f))
+        for batch in pf.iter_batches(batch_size=1024):
+            if max_rows is not None and n >= max_rows: break
+            if max_rows is not None: batch = batch.slice(0, max_rows - n)
+            tables.append(pa.Table.from_batches([batch])); n += batch.num_rows
+    if not tables: raise GroupDataError(f"no rows in {files}")
+    return datasets.Dataset(pa.concat_tables(tables, promote_options="default"))
+
 def load_groups(path: str | Path) -> datasets.Dataset:
     "Load a group dataset saved by `save_groups` (Arrow directory or Parquet file) and check its columns."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no group dataset at {str(path)!r}")
-    ds = datasets.Dataset.from_parquet(str(path)) if path.suffix == ".parquet" else datasets.load_from_disk(str(path))
+    ds = read_parquet(path) if path.suffix == ".parquet" else datasets.load_from_disk(str(path))
     missing = [c for c in GROUP_COLUMNS if c not in ds.column_names]
     if missing: raise GroupDataError(f"{str(path)!r} is not a group dataset: missing columns {missing}")
     if not isinstance(ds.features["images"].feature, datasets.Image): ds = ds.cast_column("images", datasets.List(datasets.Image()))
     return ds
 
-# %% ../nbs/01_data.ipynb #b6f899d5
+# %% ../nbs/01_data.ipynb #9809ead3
 @dataclass
 class BuildReport:
     "What a builder read, kept, skipped (by reason) and flagged."
@@ -171,7 +202,7 @@ class BuildReport:
         if self.flagged: s += "; kept but unusable for preference losses: " + ", ".join(f"{n} {k}" for k, n in sorted(self.flagged.items()))
         return s
 
-# %% ../nbs/01_data.ipynb #d451fafc
+# %% ../nbs/01_data.ipynb #323de0c2
 def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupRecord:
     "A rendered group record from a world group, with the ground truth in `meta`."
     meta = {"world": {"regime": world.regime.name, "seed": world.seed}, "named": g.named, "items": g.items,
@@ -195,27 +226,40 @@ def build_world(world: World | str = "industrial", # a `World` or a regime name
         report.rows += 1; report.keep(rec); recs.append(rec)
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #92300bad
+# %% ../nbs/01_data.ipynb #27a273a6
 PICKAPIC_COLUMNS = ("caption", "jpg_0", "jpg_1", "label_0", "label_1", "user_id", "ranking_id")
 DEFAULT_PICKAPIC_REPO = "liuhuohuo2/pick-a-pic-v2"
 RANKINGS_REPO = "yuvalkirstain/PickaPic-rankings"
 
-def _missing(v) -> bool:
-    "None, NaN, a blank string or an empty list."
-    if isinstance(v, (list, tuple, np.ndarray)): return len(v) == 0
-    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+def _split_names(f: Path, root: Path) -> set:
+    "Split names a Parquet file belongs to: its folder names and the part of its name before the first '-' (HF's train-00000-of-00004)."
+    rel = f.relative_to(root)
+    return set(rel.parts[:-1]) | {rel.name.split("-")[0].removesuffix(".parquet")}
 
-def load_table(source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO) -> datasets.Dataset:
-    "Rows from a local Parquet/JSONL file or directory, or from a Hugging Face Hub dataset repo id."
-    p = Path(source)
+def load_table(source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO, max_rows: int | None = None) -> datasets.Dataset:
+    "Rows of `split` from a local Parquet/JSONL file or directory, or from a Hugging Face Hub dataset repo id."
+    p = Path(source).expanduser()
     if p.exists():
-        files = sorted(str(f) for f in p.rglob("*.parquet")) if p.is_dir() else [str(p)]
-        if not files: raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
-        if files[0].endswith((".jsonl", ".json")): return datasets.Dataset.from_json(files)
-        return datasets.Dataset.from_parquet(files)
+        if p.is_dir():
+            files = sorted(p.rglob("*.parquet"))
+            if not files: raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
+            named = [f for f in files if split in _split_names(f, p)]
+            known = {"train", "validation", "test", "validation_unique", "test_unique"}
+            if named: files = named
+            elif any(_split_names(f, p) & known for f in files):
+                raise GroupDataError(f"{str(p)!r} holds split files but none for split {split!r}")
+            files = [str(f) for f in files]
+        else: files = [str(p)]
+        if files[0].endswith((".jsonl", ".json")):
+            rows = [json.loads(l) for f in files for l in Path(f).read_text(encoding="utf-8").splitlines() if l.strip()]
+            return datasets.Dataset.from_list(rows[:max_rows] if max_rows is not None else rows)
+        return read_parquet(files, max_rows)
     if str(source).endswith((".parquet", ".jsonl", ".json")) or str(source).startswith((".", "/", "~")):
         raise FileNotFoundError(f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as {hint!r}")
-    try: return datasets.load_dataset(str(source), split=split)
+    try:
+        if max_rows is None: return datasets.load_dataset(str(source), split=split)
+        stream = datasets.load_dataset(str(source), split=split, streaming=True).take(max_rows)   # no full download
+        return datasets.Dataset.from_list(list(stream))
     except Exception as e:
         raise GroupDataError(f"could not load {str(source)!r} (split {split!r}) from the Hugging Face Hub: {type(e).__name__}: {e}. "
                              f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}.") from None
@@ -240,9 +284,8 @@ def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet f
     "Groups of N=2 from Pick-a-Pic pair rows, under the documented policy for ties, duplicates and bad rows."
     for name, v, ok in (("ties", ties, ("skip", "keep")), ("missing_user", missing_user, ("skip", "error")), ("on_bad_image", on_bad_image, ("error", "skip"))):
         if v not in ok: raise ValueError(f"{name} must be one of {ok}, got {v!r}")
-    table = load_table(source, split)
+    table = load_table(source, split, max_rows=max_rows)
     _check_columns(table, PICKAPIC_COLUMNS, source)
-    if max_rows is not None: table = table.select(range(min(max_rows, len(table))))
     report, recs, seen, ids = BuildReport(f"pickapic:{source}"), [], set(), Counter()
     for i, row in enumerate(tqdm(table, desc="Pick-a-Pic rows", disable=not progress)):
         report.rows += 1
@@ -257,16 +300,17 @@ def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet f
         if _missing(row["user_id"]):
             if missing_user == "skip": report.skip("missing_user", rid); continue
             raise GroupDataError(f"{where}: missing user_id")
-        if _missing(row["caption"]): raise GroupDataError(f"{where}: empty caption")
+        if not isinstance(row["caption"], str) or _missing(row["caption"]): raise GroupDataError(f"{where}: caption must be a non-empty string, got {row['caption']!r}")
         try: ims = [read_image_bytes(row[c], f"{where} column {c}") for c in ("jpg_0", "jpg_1")]
         except GroupDataError:
             if on_bad_image == "skip": report.skip("bad_image", rid); continue
             raise
-        user = str(int(row["user_id"])) if isinstance(row["user_id"], float) else str(row["user_id"])
+        if ims[0] == ims[1]: report.skip("same_images", rid); continue      # Pick-a-Pic's are_different == False
+        user = _norm_id(row["user_id"])
         key = _fingerprint(user, row["caption"], *ims, y)
         if key in seen: report.skip("duplicate", rid); continue
         seen.add(key)
-        gid = f"pickapic-{rid if not _missing(rid) else i}"
+        gid = f"pickapic-{_norm_id(rid) if not _missing(rid) else i}"
         ids[gid] += 1
         if ids[gid] > 1: gid = f"{gid}-{ids[gid]}"
         rec = GroupRecord(gid, user, {}, row["caption"], ims, y, {"source_row": i})
@@ -274,7 +318,7 @@ def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet f
     if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #a24e27aa
+# %% ../nbs/01_data.ipynb #f5700cd8
 def _image_lookup(images) -> Mapping:
     "uid -> image from a mapping or a table with columns image_uid and image."
     if isinstance(images, Mapping): return images
@@ -290,9 +334,11 @@ def build_rankings(source: str | Path = RANKINGS_REPO, # local Parquet/JSONL or 
                    progress: bool = True,
                   ) -> tuple[datasets.Dataset, BuildReport]:
     "Groups of 2-4 from Pick-a-Pic ranking rows (the best image labelled 1)."
+    for name, v, ok in (("missing_user", missing_user, ("skip", "error")), ("on_bad_image", on_bad_image, ("error", "skip"))):
+        if v not in ok: raise ValueError(f"{name} must be one of {ok}, got {v!r}")
     if images is None: raise GroupDataError("build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image (e.g. PickaPic-images)")
     table = load_table(source, split, hint=RANKINGS_REPO)
-    uid_cols = sorted((c for c in table.column_names if c.startswith("image_") and c.endswith("_uid")), key=lambda c: int(c.split("_")[1]))
+    uid_cols = sorted((c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)), key=lambda c: int(c.split("_")[1]))
     _check_columns(table, ("ranking_id", "user_id", "prompt", "best_image_uid"), source)
     if len(uid_cols) < 2: raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
     lookup = _image_lookup(images)
@@ -318,20 +364,20 @@ def build_rankings(source: str | Path = RANKINGS_REPO, # local Parquet/JSONL or 
             if on_bad_image == "skip": report.skip("bad_image", rid); continue
             raise
         y = [int(u == best) for u in uids]
-        user = str(row["user_id"])
+        user = _norm_id(row["user_id"])
         key = _fingerprint(user, row["prompt"], *uids, y)
         if key in seen: report.skip("duplicate", rid); continue
         seen.add(key)
-        rec = GroupRecord(f"ranking-{rid}", user, {}, row["prompt"], ims, y, {"image_uids": uids, "source_row": i})
+        rec = GroupRecord(f"ranking-{_norm_id(rid)}", user, {}, row["prompt"], ims, y, {"image_uids": uids, "source_row": i})
         report.keep(rec); recs.append(rec)
     if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #7ff2f35a
+# %% ../nbs/01_data.ipynb #76407804
 def _log_rows(path: Path):
     "(line label, dict) pairs from a JSONL or Parquet log; `GroupDataError` on an unparsable line."
     if path.suffix == ".parquet":
-        for i, row in enumerate(datasets.Dataset.from_parquet(str(path))): yield f"{path.name} row {i}", row
+        for i, row in enumerate(read_parquet(path)): yield f"{path.name} row {i}", row
         return
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -347,22 +393,28 @@ def build_log(path: str | Path,                # a .jsonl or .parquet log of gro
               progress: bool = True,
              ) -> tuple[datasets.Dataset, BuildReport]:
     "Groups from a user's own log of (user, prompt, images, selection) rounds."
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"no log at {str(path)!r}")
+    if not path.is_file(): raise GroupDataError(f"{str(path)!r} is not a file; pass a .jsonl or .parquet log")
     root = Path(image_root) if image_root is not None else path.parent
     report, recs, seen = BuildReport(f"log:{path.name}"), [], {}
     for where, row in tqdm(_log_rows(path), desc=f"log {path.name}", disable=not progress):
         report.rows += 1
         for k in ("user_id", "prompt", "images"):
             if _missing(row.get(k)): raise GroupDataError(f"{where}: missing field {k!r}")
+        seq = (list, tuple, np.ndarray)
+        if not isinstance(row["images"], seq): raise GroupDataError(f"{where}: 'images' must be a list of image paths, got {type(row['images']).__name__}")
+        if not isinstance(row.get("features") or {}, dict): raise GroupDataError(f"{where}: 'features' must be an object of feature name -> value")
         paths = list(row["images"])
         has_l, has_s = row.get("labels") is not None, row.get("selected") is not None
         if has_l == has_s: raise GroupDataError(f"{where}: give exactly one of 'labels' (0/1 per image) or 'selected' (indices)")
+        field_ = "labels" if has_l else "selected"
+        if not isinstance(row[field_], seq): raise GroupDataError(f"{where}: '{field_}' must be a list, got {type(row[field_]).__name__}")
         if has_l: y = [int(v) if v in (0, 1) else v for v in row["labels"]]
         else:
             sel = list(row["selected"])
-            bad = [j for j in sel if not isinstance(j, (int, np.integer)) or not 0 <= j < len(paths)]
-            if bad: raise GroupDataError(f"{where}: selected indices {bad} out of range for {len(paths)} images")
+            bad = [j for j in sel if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < len(paths)]
+            if bad: raise GroupDataError(f"{where}: selected must be integer indices in 0..{len(paths) - 1}, got {bad}")
             y = [int(j in sel) for j in range(len(paths))]
         if len(paths) < 2: report.skip("single_candidate", where); continue
         gid = str(row.get("group_id") or f"{path.stem}-{where.rsplit(' ', 1)[-1]}")
@@ -371,7 +423,7 @@ def build_log(path: str | Path,                # a .jsonl or .parquet log of gro
             if on_bad_image == "skip": report.skip("bad_image", where); continue
             raise
         try: rec = GroupRecord(gid, str(row["user_id"]), dict(row.get("features") or {}), row["prompt"], ims, y,
-                               {"source": where, "image_paths": [str(p) for p in paths]})
+                               {"source": where, "image_paths": [str(p) if isinstance(p, (str, Path)) else None for p in paths]})
         except GroupDataError as e: raise GroupDataError(f"{where}: {e}") from None
         key = _fingerprint(rec.user_id, rec.prompt, rec.features, *ims, y)
         if gid in seen:
@@ -382,7 +434,7 @@ def build_log(path: str | Path,                # a .jsonl or .parquet log of gro
     if not recs: raise GroupDataError(f"{path}: no usable groups ({report})")
     return records_to_dataset(recs), report
 
-# %% ../nbs/01_data.ipynb #08ad45f1
+# %% ../nbs/01_data.ipynb #f9d14780
 class FeatureVocab:
     "Per-field vocabularies of categorical profile features; id 0 of each field is the out-of-vocabulary bucket."
     OOV = "<oov>"
@@ -436,7 +488,7 @@ class FeatureVocab:
 
     def __repr__(self): return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
 
-# %% ../nbs/01_data.ipynb #343f78a3
+# %% ../nbs/01_data.ipynb #db629177
 def canonical_prompt(prompt: str) -> str:
     "Order-insensitive form of a comma-separated prompt: phrases lower-cased, stripped, de-duplicated and sorted."
     return ", ".join(sorted({p.strip().lower() for p in prompt.split(",") if p.strip()}))
@@ -471,7 +523,7 @@ def unique_prompts(ds: datasets.Dataset) -> datasets.Dataset:
         if c not in seen: seen.add(c); keep.append(i)
     return ds.select(keep)
 
-# %% ../nbs/01_data.ipynb #25bff774
+# %% ../nbs/01_data.ipynb #e0d27252
 def default_image_transform(size: int = 64):
     "PIL image -> float tensor (3, size, size) in [0, 1]."
     def tfm(im: Image.Image) -> torch.Tensor:
@@ -484,9 +536,16 @@ class GroupCollator:
     "Collate group rows into padded tensors: pixel_values (B,N,C,H,W), labels (B,N), mask (B,N), feature_ids (B,F)."
     def __init__(self, vocab: FeatureVocab, image_transform=None, image_size: int = 64,
                  shuffle_phrases: bool = False, seed: int = 0):
-        self.vocab, self.shuffle = vocab, shuffle_phrases
+        self.vocab, self.shuffle, self.seed = vocab, shuffle_phrases, seed
         self.tfm = image_transform or default_image_transform(image_size)
-        self.rng = np.random.default_rng(seed)
+        self._key, self.rng = None, np.random.default_rng(seed)
+
+    def _generator(self) -> np.random.Generator:
+        "The shuffling rng; inside a DataLoader worker it is re-seeded from torch's per-worker, per-epoch seed."
+        info = torch.utils.data.get_worker_info()
+        key = None if info is None else torch.initial_seed()
+        if key != self._key: self._key, self.rng = key, np.random.default_rng([self.seed] + ([] if key is None else [key % 2**63]))
+        return self.rng
 
     def __call__(self, rows: Sequence[Mapping]) -> dict:
         if not rows: raise ValueError("cannot collate an empty batch")
@@ -501,6 +560,7 @@ class GroupCollator:
             out[b, :len(ims)] = torch.stack(ims)
             labels[b, :len(ims)] = torch.as_tensor(r["labels"], dtype=torch.float32)
             mask[b, :len(ims)] = True
-        prompts = [shuffle_phrases(r["prompt"], self.rng) if self.shuffle else r["prompt"] for r in rows]
+        rng = self._generator() if self.shuffle else None
+        prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
         return {"pixel_values": out, "labels": labels, "mask": mask, "feature_ids": self.vocab.encode_batch([r["features"] for r in rows]),
                 "prompts": prompts, "group_ids": [r["group_id"] for r in rows]}

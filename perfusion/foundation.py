@@ -13,7 +13,7 @@ __all__ = ['BOS', 'EOS', 'STAGES', 'MODEL_DIR', 'MINI_SD', 'MINI_CLIP', 'JUDGE',
            'save_mini_clip', 'load_mini_clip', 'load_judge', 'judge_accuracy', 'generate', 'prompt_consistency',
            'clip_group_scores', 'reward_metrics', 'eval_prompts', 'pretrain']
 
-# %% ../nbs/04_foundation.ipynb #76f1f0d9
+# %% ../nbs/04_foundation.ipynb #0845d805
 import json
 import math
 import os
@@ -37,10 +37,10 @@ from tqdm.auto import tqdm
 from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextConfig, CLIPTextModel,
                           CLIPTokenizer, CLIPVisionConfig)
 
-from .metrics import gauc, mean_average_precision
+from .metrics import ranking_metrics
 from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, render_item
 
-# %% ../nbs/04_foundation.ipynb #02e24972
+# %% ../nbs/04_foundation.ipynb #af7097ac
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
@@ -67,7 +67,7 @@ def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 
     if save_dir: tok.save_pretrained(str(d))
     return tok
 
-# %% ../nbs/04_foundation.ipynb #cc1247b6
+# %% ../nbs/04_foundation.ipynb #ca1fe246
 @dataclass
 class FoundationConfig:
     "Sizes and training knobs of the three foundation models."
@@ -94,7 +94,7 @@ class FoundationConfig:
     judge_channels: tuple = (32, 64, 128)
     # training: steps, batch size, learning rate per stage
     n_items: int = 16000                    # size of the rendered training bank
-    vae_steps: int = 700
+    vae_steps: int = 900
     vae_batch: int = 16
     vae_lr: float = 1e-3
     judge_steps: int = 400
@@ -126,7 +126,7 @@ class FoundationConfig:
         d.update(kw)
         return cls(**d)
 
-# %% ../nbs/04_foundation.ipynb #5fcb92d7
+# %% ../nbs/04_foundation.ipynb #a3e276ce
 def make_vae(cfg: FoundationConfig) -> AutoencoderKL:
     return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * len(cfg.vae_channels),
                          up_block_types=("UpDecoderBlock2D",) * len(cfg.vae_channels), block_out_channels=tuple(cfg.vae_channels),
@@ -166,7 +166,7 @@ def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProces
     ip = CLIPImageProcessor(size={"shortest_edge": cfg.image_size}, crop_size={"height": cfg.image_size, "width": cfg.image_size})
     return CLIPProcessor(image_processor=ip, tokenizer=tok)
 
-# %% ../nbs/04_foundation.ipynb #cdd0e1ee
+# %% ../nbs/04_foundation.ipynb #ef5b4fba
 class AttributeJudge(ModelMixin, ConfigMixin):
     "Reads every world attribute (classification) and the render quality (regression) from a 64x64 image."
     @register_to_config
@@ -208,7 +208,7 @@ def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     arr = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(a) for a in arr]
 
-# %% ../nbs/04_foundation.ipynb #bf649a98
+# %% ../nbs/04_foundation.ipynb #a32b8420
 STAGES = ("vae", "judge", "unet", "clip")
 
 def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
@@ -235,7 +235,7 @@ def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> 
     named = {a: v for a, v in item.items() if a == "category" or rng.random() < p_name}
     return make_prompt(named, rng)
 
-# %% ../nbs/04_foundation.ipynb #b99242bf
+# %% ../nbs/04_foundation.ipynb #b21fea5d
 def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer, step: int,
                     ema: dict | None = None, extra: dict | None = None):
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
@@ -263,7 +263,7 @@ def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     return int(meta["step"]), {k[4:]: v for k, v in t.items() if k.startswith("ema.")}, json.loads(meta["extra"])
 
-# %% ../nbs/04_foundation.ipynb #3638144e
+# %% ../nbs/04_foundation.ipynb #13a164b0
 def _lr_lambda(warmup: int, total: int):
     return lambda s: min(1.0, (s + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
@@ -300,7 +300,7 @@ def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: 
     extra["seconds"] = round(time.time() - t0, 1)
     return extra
 
-# %% ../nbs/04_foundation.ipynb #8b2a051e
+# %% ../nbs/04_foundation.ipynb #ef8456f0
 def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = True) -> tuple[AutoencoderKL, dict]:
     "Train the autoencoder on the bank and set its latent scaling factor."
     torch.manual_seed(cfg.seed)
@@ -319,7 +319,7 @@ def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = 
     vae.register_to_config(scaling_factor=float(1.0 / z.std()))
     return vae, log
 
-# %% ../nbs/04_foundation.ipynb #e5bb70e3
+# %% ../nbs/04_foundation.ipynb #c430acf6
 def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True) -> tuple[AttributeJudge, dict]:
     "Train the attribute judge on fresh renders (some round-tripped through the autoencoder)."
     torch.manual_seed(cfg.seed)
@@ -338,7 +338,7 @@ def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: b
         return ce + 5 * mse, {"ce": ce, "quality_mse": mse}
     return judge, run_stage("judge", judge, loss_fn, cfg.judge_steps, cfg.judge_lr, cfg, ckpt_dir, progress=progress)
 
-# %% ../nbs/04_foundation.ipynb #8218ae1e
+# %% ../nbs/04_foundation.ipynb #2667d83d
 class TextConditionedUNet(nn.Module):
     "Text encoder + UNet trained as one module (only for pretraining)."
     def __init__(self, text_encoder, unet):
@@ -371,7 +371,7 @@ def train_text_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, t
     log = run_stage("unet", model, loss_fn, cfg.unet_steps, cfg.unet_lr, cfg, ckpt_dir, ema_decay=cfg.ema_decay, progress=progress)
     return model.text_encoder, model.unet, log
 
-# %% ../nbs/04_foundation.ipynb #9e50593f
+# %% ../nbs/04_foundation.ipynb #ea1b3d4b
 def _pooled(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
@@ -404,7 +404,7 @@ def train_clip(cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_d
         return contrastive + pref, {"contrastive": contrastive, "preference": pref}
     return model, run_stage("clip", model, loss_fn, cfg.clip_steps, cfg.clip_lr, cfg, ckpt_dir, progress=progress)
 
-# %% ../nbs/04_foundation.ipynb #f50a9d23
+# %% ../nbs/04_foundation.ipynb #fb2b40cd
 MODEL_DIR = Path(__file__).resolve().parent / "models" if "__file__" in globals() else Path("../perfusion/models").resolve()
 MINI_SD, MINI_CLIP, JUDGE = "mini-sd", "mini-clip", "judge"
 
@@ -462,7 +462,7 @@ def load_judge(name_or_path: str | Path | None = None) -> AttributeJudge:
     path = _resolve(name_or_path, JUDGE); _check_weights(path)
     return AttributeJudge.from_pretrained(path).eval()
 
-# %% ../nbs/04_foundation.ipynb #d9aff06c
+# %% ../nbs/04_foundation.ipynb #b8d8c160
 @torch.no_grad()
 def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0)) -> dict:
     "Per-attribute accuracy and quality MAE of the judge on `n` fresh renders."
@@ -510,17 +510,15 @@ def reward_metrics(model: CLIPModel, processor: CLIPProcessor, regime: str, n_gr
     gs = w.groups(n_groups, start=10**6)          # far from the groups any later training split uses first
     scores = [clip_group_scores(model, processor, g.prompt, w.render(g)) for g in gs]
     labels = [g.labels for g in gs]
-    out = {"mini_clip": {"MAP": mean_average_precision(scores, labels), "GAUC": gauc(scores, labels)}}
-    for name, s in (("oracle", [g.utilities for g in gs]), ("general_oracle", [g.general_utilities for g in gs])):
-        out[name] = {"MAP": mean_average_precision(s, labels), "GAUC": gauc(s, labels)}
-    return out
+    return {"mini_clip": ranking_metrics(scores, labels), "oracle": ranking_metrics([g.utilities for g in gs], labels),
+            "general_oracle": ranking_metrics([g.general_utilities for g in gs], labels)}
 
 def eval_prompts(n: int, seed: int = 4242) -> list[str]:
     "Random world prompts naming 2-5 attributes (category always), for consistency tests."
     rng = np.random.default_rng(seed)
     return [random_prompt(random_item(rng), rng, p_name=0.6) for _ in range(n)]
 
-# %% ../nbs/04_foundation.ipynb #2751623b
+# %% ../nbs/04_foundation.ipynb #0f49265b
 def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metrics: dict, about: str) -> str:
     return "\n".join([f"# {name}", "", about, "", f"- reproduce: `{command}`", f"- seed: {cfg.seed}",
                       f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)", "",

@@ -9,7 +9,7 @@ __all__ = ['ATTRIBUTES', 'PHRASE_TO_ATTRIBUTE', 'COLOUR_RGB', 'PROFILE_FEATURES'
            'random_item', 'render_item', 'gallery', 'make_prompt', 'parse_prompt', 'Merchant', 'Regime', 'gumbel_top_k',
            'selection_probabilities', 'WorldGroup', 'World', 'oracle_metrics', 'summarize_groups']
 
-# %% ../nbs/00_world.ipynb #924063b9
+# %% ../nbs/00_world.ipynb #b175eb1a
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .metrics import gauc, mean_average_precision
+from .metrics import ranking_metrics
 
-# %% ../nbs/00_world.ipynb #7b27a179
+# %% ../nbs/00_world.ipynb #f96aa64b
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "category": ("t-shirt", "sweater", "coat", "dress", "jumpsuit"),
     "colour": ("red", "orange", "yellow", "green", "blue", "purple", "pink", "black"),
@@ -39,7 +39,7 @@ def random_item(rng: np.random.Generator) -> dict[str, str]:
     "Draw every attribute uniformly at random."
     return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items()}
 
-# %% ../nbs/00_world.ipynb #9371b8d2
+# %% ../nbs/00_world.ipynb #5b3b6c25
 _BACKGROUND = (242, 240, 236)
 
 def _mix(rgb, other, t):
@@ -89,9 +89,9 @@ def _pattern_layer(item, S, rng):
         for j, y in enumerate(range(4, S, 12)):
             for x in range(4 + 6 * (j % 2), S, 12): d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=contrast)
     elif pat == "sequins":
-        xs, ys = rng.integers(0, S, 900), rng.integers(0, S, 900)
-        glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.45) if item["colour"] != "black" else (200, 170, 60))
-        for x, y, g in zip(xs, ys, rng.random(900)): d.rectangle([x, y, x + 1, y + 1], fill=glints[int(g < 0.5)])
+        xs, ys = rng.integers(0, S, 420), rng.integers(0, S, 420)
+        glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.5) if item["colour"] != "black" else (200, 170, 60))
+        for x, y, g in zip(xs, ys, rng.random(420)): d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
     return layer
 
 def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
@@ -137,7 +137,7 @@ def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
         img = Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5 * defect))
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
-# %% ../nbs/00_world.ipynb #8f60567f
+# %% ../nbs/00_world.ipynb #142e9bcd
 def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None):
     "Show `images` (PIL) in a grid with optional captions; returns the matplotlib figure."
     import matplotlib.pyplot as plt
@@ -154,7 +154,7 @@ def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, sca
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_world.ipynb #d84d73e3
+# %% ../nbs/00_world.ipynb #c6c2a742
 def make_prompt(named: dict[str, str], # attribute -> value, the attributes the prompt names
                 rng: np.random.Generator | None = None, # if given, the phrases are shuffled
                ) -> str:
@@ -175,7 +175,7 @@ def parse_prompt(prompt: str) -> dict[str, str]:
         named[a] = ph
     return named
 
-# %% ../nbs/00_world.ipynb #e07303b4
+# %% ../nbs/00_world.ipynb #8780a5fa
 PROFILE_FEATURES: dict[str, tuple[str, ...]] = {
     "style": ("casual", "elegant", "street", "vintage"),
     "price_level": ("budget", "mid-range", "luxury"),
@@ -198,7 +198,7 @@ class Merchant:
     user_id: str
     features: dict
 
-# %% ../nbs/00_world.ipynb #ec1874fc
+# %% ../nbs/00_world.ipynb #6041bd98
 @dataclass(frozen=True)
 class Regime:
     "Every knob of a world regime."
@@ -228,7 +228,7 @@ REGIMES: dict[str, Regime] = {
                          w_consistency=3.0, w_quality=3.0, w_taste=1.5, idio_scale=0.35, temperature=0.35),
 }
 
-# %% ../nbs/00_world.ipynb #54a1f7dd
+# %% ../nbs/00_world.ipynb #9029c725
 def gumbel_top_k(utilities: np.ndarray, k: int, temperature: float, rng: np.random.Generator) -> np.ndarray:
     "0/1 labels of the `k` candidates with the largest utility + Gumbel(0, `temperature`) noise."
     perturbed = np.asarray(utilities, dtype=float) + temperature * rng.gumbel(size=len(utilities))
@@ -247,7 +247,7 @@ def selection_probabilities(utilities, k: int, temperature: float) -> dict[froze
         probs[s] = probs.get(s, 0.0) + p
     return probs
 
-# %% ../nbs/00_world.ipynb #f4b5753a
+# %% ../nbs/00_world.ipynb #3c64a148
 @dataclass
 class WorldGroup:
     "One round: a merchant, a prompt, N candidates and the merchant's K-of-N selection."
@@ -349,14 +349,12 @@ class World:
 
     def __repr__(self): return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
 
-# %% ../nbs/00_world.ipynb #a0f1d99d
+# %% ../nbs/00_world.ipynb #685e6f33
 def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
     "MAP and GAUC of the true utilities (`oracle`) and of the shared part of them (`general_oracle`) on `groups`."
     labels = [g.labels for g in groups]
-    out = {}
-    for name, scores in (("oracle", [g.utilities for g in groups]), ("general_oracle", [g.general_utilities for g in groups])):
-        out[name] = {"MAP": mean_average_precision(scores, labels), "GAUC": gauc(scores, labels)}
-    return out
+    return {"oracle": ranking_metrics([g.utilities for g in groups], labels),
+            "general_oracle": ranking_metrics([g.general_utilities for g in groups], labels)}
 
 def summarize_groups(groups: list[WorldGroup]) -> dict:
     "Counts and label statistics of a list of world groups."

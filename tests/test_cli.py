@@ -69,3 +69,21 @@ def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
     assert "no log at" in r.stderr and "Traceback" not in r.stderr
     r = run("demo", "--regime", "moon")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_pretrain_tiny_then_load(tmp_path):
+    out = tmp_path / "models"
+    r = run("pretrain", "--tiny", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "mini-SD prompt consistency" in r.stdout
+    for name in ("mini-sd", "mini-clip", "judge"):
+        assert (out / name / "README.md").exists()
+    code = ("from perfusion.foundation import load_mini_sd, load_mini_clip, load_judge, generate; import sys; d = sys.argv[1]; "
+            "pipe = load_mini_sd(d + '/mini-sd'); load_mini_clip(d + '/mini-clip'); j = load_judge(d + '/judge'); "
+            "print(sorted(j.read(generate(pipe, ['dress, red'], steps=2))[0]))")
+    r = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=600,
+                       env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 0, r.stderr
+    assert "colour" in r.stdout and "quality" in r.stdout
+    again = run("pretrain", "--tiny", "--out", str(out))      # finished stages are resumed, not retrained
+    assert again.returncode == 0, again.stderr

@@ -22,15 +22,18 @@ def render(nb_path: Path) -> str:
     for cell in nb["cells"]:
         src = _text(cell["source"])
         lines = src.splitlines()
-        if any(l.strip().replace(" ", "") in ("#|hide", "#|export", "#|exporti") for l in lines):
+        directives = [l.strip()[2:].replace(" ", "") for l in lines if l.strip().startswith("#|")]
+        if any(d == "hide" or d.startswith("export") or d == "include:false" for d in directives):
             continue
         body = "\n".join(l for l in lines if not l.lstrip().startswith("#|")).strip("\n")
+        show_code, show_output = "echo:false" not in directives, "output:false" not in directives
         if cell["cell_type"] == "markdown":
             parts.append(body)
         elif cell["cell_type"] == "code" and body:
-            parts.append(f"```python\n{body}\n```")
+            if show_code:
+                parts.append(f"```python\n{body}\n```")
             out = []
-            for o in cell.get("outputs", []):
+            for o in (cell.get("outputs", []) if show_output else []):
                 if o.get("output_type") == "stream":
                     out.append(_text(o["text"]))
                 elif "text/plain" in o.get("data", {}) and "text/markdown" not in o.get("data", {}):
