@@ -8,12 +8,12 @@ Docs: https://perfusion-dev.github.io/perfusion/foundation.html.md"""
 __all__ = ['BOS', 'EOS', 'STAGES', 'MODEL_DIR', 'MINI_SD', 'MINI_CLIP', 'JUDGE', 'build_world_tokenizer', 'FoundationConfig',
            'make_vae', 'make_text_encoder', 'make_unet', 'make_schedulers', 'make_clip', 'make_clip_processor',
            'AttributeJudge', 'pil_to_tensor', 'tensor_to_pil', 'ItemBank', 'random_prompt', 'save_checkpoint',
-           'load_checkpoint', 'run_stage', 'train_vae', 'train_judge', 'TextConditionedUNet', 'encode_prompts',
-           'train_text_unet', 'clip_scores', 'train_clip', 'FoundationModelError', 'save_mini_sd', 'load_mini_sd',
+           'load_checkpoint', 'run_stage', 'train_vae', 'train_judge', 'encode_prompts', 'text_encoder_from_clip',
+           'train_unet', 'clip_scores', 'train_clip', 'FoundationModelError', 'save_mini_sd', 'load_mini_sd',
            'save_mini_clip', 'load_mini_clip', 'load_judge', 'judge_accuracy', 'generate', 'prompt_consistency',
            'clip_group_scores', 'reward_metrics', 'eval_prompts', 'pretrain']
 
-# %% ../nbs/04_foundation.ipynb #0845d805
+# %% ../nbs/04_foundation.ipynb #deeaf12e
 import json
 import math
 import os
@@ -40,7 +40,7 @@ from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcess
 from .metrics import ranking_metrics
 from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, render_item
 
-# %% ../nbs/04_foundation.ipynb #af7097ac
+# %% ../nbs/04_foundation.ipynb #9f0f02db
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
@@ -67,7 +67,7 @@ def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 
     if save_dir: tok.save_pretrained(str(d))
     return tok
 
-# %% ../nbs/04_foundation.ipynb #ca1fe246
+# %% ../nbs/04_foundation.ipynb #4b07c998
 @dataclass
 class FoundationConfig:
     "Sizes and training knobs of the three foundation models."
@@ -77,7 +77,7 @@ class FoundationConfig:
     vae_channels: tuple = (32, 64, 64)
     latent_channels: int = 4
     vae_kl_weight: float = 1e-6            # SD-style light KL: latents stay close to a Gaussian without blurring
-    # text encoder shared by mini-SD; mini-CLIP has its own text tower of the same shape
+    # text tower of mini-CLIP, reused frozen as mini-SD's text encoder
     text_hidden: int = 128
     text_layers: int = 2
     text_heads: int = 4
@@ -100,7 +100,7 @@ class FoundationConfig:
     judge_steps: int = 400
     judge_batch: int = 64
     judge_lr: float = 2e-3
-    unet_steps: int = 4000
+    unet_steps: int = 6000
     unet_batch: int = 32
     unet_lr: float = 6e-4
     cfg_dropout: float = 0.1               # prompts replaced by "" so classifier-free guidance works
@@ -126,7 +126,7 @@ class FoundationConfig:
         d.update(kw)
         return cls(**d)
 
-# %% ../nbs/04_foundation.ipynb #a3e276ce
+# %% ../nbs/04_foundation.ipynb #cdadc825
 def make_vae(cfg: FoundationConfig) -> AutoencoderKL:
     return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * len(cfg.vae_channels),
                          up_block_types=("UpDecoderBlock2D",) * len(cfg.vae_channels), block_out_channels=tuple(cfg.vae_channels),
@@ -166,7 +166,7 @@ def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProces
     ip = CLIPImageProcessor(size={"shortest_edge": cfg.image_size}, crop_size={"height": cfg.image_size, "width": cfg.image_size})
     return CLIPProcessor(image_processor=ip, tokenizer=tok)
 
-# %% ../nbs/04_foundation.ipynb #ef5b4fba
+# %% ../nbs/04_foundation.ipynb #975db046
 class AttributeJudge(ModelMixin, ConfigMixin):
     "Reads every world attribute (classification) and the render quality (regression) from a 64x64 image."
     @register_to_config
@@ -208,7 +208,7 @@ def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     arr = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(a) for a in arr]
 
-# %% ../nbs/04_foundation.ipynb #a32b8420
+# %% ../nbs/04_foundation.ipynb #e73922cd
 STAGES = ("vae", "judge", "unet", "clip")
 
 def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
@@ -235,7 +235,7 @@ def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> 
     named = {a: v for a, v in item.items() if a == "category" or rng.random() < p_name}
     return make_prompt(named, rng)
 
-# %% ../nbs/04_foundation.ipynb #b21fea5d
+# %% ../nbs/04_foundation.ipynb #aab508c8
 def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer, step: int,
                     ema: dict | None = None, extra: dict | None = None):
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
@@ -263,18 +263,26 @@ def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     return int(meta["step"]), {k[4:]: v for k, v in t.items() if k.startswith("ema.")}, json.loads(meta["extra"])
 
-# %% ../nbs/04_foundation.ipynb #13a164b0
+# %% ../nbs/04_foundation.ipynb #4c8b643d
+def _device() -> torch.device:
+    "The training device: the GPU when one is present."
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
 def _lr_lambda(warmup: int, total: int):
     return lambda s: min(1.0, (s + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
 def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: FoundationConfig, ckpt_dir: str | Path,
               ema_decay: float | None = None, weight_decay: float = 1e-2, progress: bool = True) -> dict:
     "Train `model` for `steps` steps of `loss_fn(step) -> (loss, logs)`, resuming from `ckpt_dir/<name>.safetensors`."
+    dev = _device()
+    model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     ckpt = Path(ckpt_dir) / f"{name}.safetensors"
     start, ema, extra = 0, None, {"history": [], "seconds": 0.0}
-    if ckpt.exists(): start, ema, extra = load_checkpoint(ckpt, model, opt)
+    if ckpt.exists():
+        start, ema, extra = load_checkpoint(ckpt, model, opt)
+        ema = {k: v.to(dev) for k, v in ema.items()}
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.warmup, steps), last_epoch=start - 1)
     if ema_decay and not ema: ema = {k: v.detach().clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
     t0, bar = time.time() - extra["seconds"], tqdm(range(start, steps), desc=f"pretrain {name}", disable=not progress, initial=start, total=steps)
@@ -296,20 +304,20 @@ def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: 
             extra["seconds"] = time.time() - t0
             save_checkpoint(ckpt, model, opt, step + 1, ema, extra)
     if ema is not None: model.load_state_dict({**model.state_dict(), **ema})
-    model.eval()
+    model.to("cpu").eval()
     extra["seconds"] = round(time.time() - t0, 1)
     return extra
 
-# %% ../nbs/04_foundation.ipynb #ef8456f0
+# %% ../nbs/04_foundation.ipynb #b8db2e1a
 def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = True) -> tuple[AutoencoderKL, dict]:
     "Train the autoencoder on the bank and set its latent scaling factor."
     torch.manual_seed(cfg.seed)
     vae = make_vae(cfg)
     def loss_fn(step):
         idx = torch.from_numpy(_rng(cfg, "vae", step).integers(0, len(bank), cfg.vae_batch))
-        x = bank.images[idx]
+        x = bank.images[idx].to(_device())
         post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=_torch_gen(cfg, "vae", step))
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=_torch_gen(cfg, "vae", step)).to(x.device)
         rec = vae.decode(z).sample
         l1, mse, kl = (rec - x).abs().mean(), F.mse_loss(rec, x), post.kl().mean()
         return l1 + mse + cfg.vae_kl_weight * kl, {"l1": l1, "kl": kl}
@@ -319,7 +327,7 @@ def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = 
     vae.register_to_config(scaling_factor=float(1.0 / z.std()))
     return vae, log
 
-# %% ../nbs/04_foundation.ipynb #c430acf6
+# %% ../nbs/04_foundation.ipynb #d4a4051f
 def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True) -> tuple[AttributeJudge, dict]:
     "Train the attribute judge on fresh renders (some round-tripped through the autoencoder)."
     torch.manual_seed(cfg.seed)
@@ -329,32 +337,37 @@ def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: b
         rng = _rng(cfg, "judge", step)
         items = [random_item(rng) for _ in range(cfg.judge_batch)]
         q = rng.uniform(0.2, 1.0, cfg.judge_batch)
-        x = pil_to_tensor([render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)])
+        dev = _device()
+        x = pil_to_tensor([render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)]).to(dev)
         k = cfg.judge_batch // 4
         with torch.no_grad(): x[:k] = vae.decode(vae.encode(x[:k]).latent_dist.mode()).sample.clamp(-1, 1)
         out = judge(x)
-        ce = sum(F.cross_entropy(out[a], torch.tensor([names[a].index(it[a]) for it in items])) for a in names)
-        mse = F.mse_loss(out["quality"], torch.tensor(q, dtype=torch.float32))
+        ce = sum(F.cross_entropy(out[a], torch.tensor([names[a].index(it[a]) for it in items], device=dev)) for a in names)
+        mse = F.mse_loss(out["quality"], torch.tensor(q, dtype=torch.float32, device=dev))
         return ce + 5 * mse, {"ce": ce, "quality_mse": mse}
-    return judge, run_stage("judge", judge, loss_fn, cfg.judge_steps, cfg.judge_lr, cfg, ckpt_dir, progress=progress)
+    vae.to(_device())
+    try: log = run_stage("judge", judge, loss_fn, cfg.judge_steps, cfg.judge_lr, cfg, ckpt_dir, progress=progress)
+    finally: vae.to("cpu")
+    return judge, log
 
-# %% ../nbs/04_foundation.ipynb #2667d83d
-class TextConditionedUNet(nn.Module):
-    "Text encoder + UNet trained as one module (only for pretraining)."
-    def __init__(self, text_encoder, unet):
-        super().__init__()
-        self.text_encoder, self.unet = text_encoder, unet
-
+# %% ../nbs/04_foundation.ipynb #f55dee82
 def encode_prompts(tok: CLIPTokenizer, text_encoder: CLIPTextModel, prompts: list[str]) -> torch.Tensor:
     "Token embeddings (B, max_length, hidden) exactly as StableDiffusionPipeline computes them."
     ids = tok(prompts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
     return text_encoder(ids.to(text_encoder.device))[0]
 
-def train_text_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, tok: CLIPTokenizer, ckpt_dir,
-                    progress: bool = True) -> tuple[CLIPTextModel, UNet2DConditionModel, dict]:
-    "Train text encoder + UNet with the noise-prediction loss on the bank's latents."
+def text_encoder_from_clip(cfg: FoundationConfig, clip: CLIPModel, tok: CLIPTokenizer) -> CLIPTextModel:
+    "A frozen `CLIPTextModel` holding mini-CLIP's text tower, as SD 1.5 holds CLIP ViT-L/14's."
+    te = make_text_encoder(cfg, tok)
+    sd = {k[len("text_model."):]: v for k, v in clip.state_dict().items() if k.startswith("text_model.")}
+    getattr(te, "text_model", te).load_state_dict(sd)      # transformers 4 nests the transformer under .text_model, 5 does not
+    return te.requires_grad_(False).eval()
+
+def train_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, tok: CLIPTokenizer, text_encoder: CLIPTextModel,
+               ckpt_dir, progress: bool = True) -> tuple[UNet2DConditionModel, dict]:
+    "Train the UNet with the noise-prediction loss on the bank's latents, conditioned on the frozen text encoder."
     torch.manual_seed(cfg.seed)
-    model = TextConditionedUNet(make_text_encoder(cfg, tok), make_unet(cfg))
+    unet = make_unet(cfg)
     noise_sched, _ = make_schedulers()
     with torch.no_grad():
         lat = torch.cat([vae.encode(bank.images[i:i + 256]).latent_dist.mode() for i in
@@ -363,15 +376,19 @@ def train_text_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, t
         rng, g = _rng(cfg, "unet", step), _torch_gen(cfg, "unet", step)
         idx = rng.integers(0, len(bank), cfg.unet_batch)
         prompts = ["" if rng.random() < cfg.cfg_dropout else random_prompt(bank.items[i], rng) for i in idx]
-        z0 = lat[torch.from_numpy(idx)]
-        noise = torch.randn(z0.shape, generator=g)
-        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=g)
-        pred = model.unet(noise_sched.add_noise(z0, noise, t), t, encode_prompts(tok, model.text_encoder, prompts)).sample
+        dev = _device()
+        z0 = lat[torch.from_numpy(idx)].to(dev)
+        noise = torch.randn(z0.shape, generator=g).to(dev)
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=g).to(dev)
+        with torch.no_grad(): cond = encode_prompts(tok, text_encoder, prompts)
+        pred = unet(noise_sched.add_noise(z0, noise, t), t, cond).sample
         return F.mse_loss(pred, noise), {}
-    log = run_stage("unet", model, loss_fn, cfg.unet_steps, cfg.unet_lr, cfg, ckpt_dir, ema_decay=cfg.ema_decay, progress=progress)
-    return model.text_encoder, model.unet, log
+    text_encoder.to(_device())
+    try: log = run_stage("unet", unet, loss_fn, cfg.unet_steps, cfg.unet_lr, cfg, ckpt_dir, ema_decay=cfg.ema_decay, progress=progress)
+    finally: text_encoder.to("cpu")
+    return unet, log
 
-# %% ../nbs/04_foundation.ipynb #ea1b3d4b
+# %% ../nbs/04_foundation.ipynb #158aa630
 def _pooled(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
@@ -394,17 +411,18 @@ def train_clip(cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_d
     def loss_fn(step):
         rng = _rng(cfg, "clip", step)
         idx = rng.integers(0, len(bank), cfg.clip_batch)
-        s = clip_scores(model, ids([random_prompt(bank.items[i], rng) for i in idx]), norm(bank.images[torch.from_numpy(idx)]))
-        target = torch.arange(len(idx))
+        dev = _device()
+        s = clip_scores(model, ids([random_prompt(bank.items[i], rng) for i in idx]).to(dev), norm(bank.images[torch.from_numpy(idx)]).to(dev))
+        target = torch.arange(len(idx), device=dev)
         contrastive = (F.cross_entropy(s, target) + F.cross_entropy(s.T, target)) / 2
         groups = [pref_world.group(int(i)) for i in rng.integers(0, 10**9, cfg.clip_batch)]
         x = pil_to_tensor([im for g in groups for im in pref_world.render(g, size=cfg.image_size)])
-        sg = clip_scores(model, ids([g.prompt for g in groups]), norm(x), group_size=2)
-        pref = F.cross_entropy(sg, torch.tensor(np.stack([g.labels for g in groups]), dtype=torch.float32))
+        sg = clip_scores(model, ids([g.prompt for g in groups]).to(dev), norm(x).to(dev), group_size=2)
+        pref = F.cross_entropy(sg, torch.tensor(np.stack([g.labels for g in groups]), dtype=torch.float32, device=dev))
         return contrastive + pref, {"contrastive": contrastive, "preference": pref}
     return model, run_stage("clip", model, loss_fn, cfg.clip_steps, cfg.clip_lr, cfg, ckpt_dir, progress=progress)
 
-# %% ../nbs/04_foundation.ipynb #fb2b40cd
+# %% ../nbs/04_foundation.ipynb #82bf77d6
 MODEL_DIR = Path(__file__).resolve().parent / "models" if "__file__" in globals() else Path("../perfusion/models").resolve()
 MINI_SD, MINI_CLIP, JUDGE = "mini-sd", "mini-clip", "judge"
 
@@ -462,16 +480,19 @@ def load_judge(name_or_path: str | Path | None = None) -> AttributeJudge:
     path = _resolve(name_or_path, JUDGE); _check_weights(path)
     return AttributeJudge.from_pretrained(path).eval()
 
-# %% ../nbs/04_foundation.ipynb #b8d8c160
+# %% ../nbs/04_foundation.ipynb #9d9b1f8f
 @torch.no_grad()
-def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0)) -> dict:
-    "Per-attribute accuracy and quality MAE of the judge on `n` fresh renders."
+def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0),
+                   vae: AutoencoderKL | None = None) -> dict:
+    "Per-attribute accuracy and quality MAE of the judge on `n` fresh renders (round-tripped through `vae` if given)."
     rng = np.random.default_rng(seed)
     items = [random_item(rng) for _ in range(n)]
     q = rng.uniform(*quality, n)
     reads = []
     for i in range(0, n, 100):
-        reads += judge.read([render_item(it, qi, seed=int(rng.integers(2**31))) for it, qi in zip(items[i:i + 100], q[i:i + 100])])
+        ims = [render_item(it, qi, seed=int(rng.integers(2**31))) for it, qi in zip(items[i:i + 100], q[i:i + 100])]
+        if vae is not None: ims = tensor_to_pil(vae.decode(vae.encode(pil_to_tensor(ims)).latent_dist.mode()).sample)
+        reads += judge.read(ims)
     acc = {a: float(np.mean([r[a] == it[a] for r, it in zip(reads, items)])) for a in ATTRIBUTES}
     return {**acc, "quality_mae": float(np.mean(np.abs([r["quality"] for r in reads] - q)))}
 
@@ -518,7 +539,7 @@ def eval_prompts(n: int, seed: int = 4242) -> list[str]:
     rng = np.random.default_rng(seed)
     return [random_prompt(random_item(rng), rng, p_name=0.6) for _ in range(n)]
 
-# %% ../nbs/04_foundation.ipynb #0f49265b
+# %% ../nbs/04_foundation.ipynb #6080f1dc
 def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metrics: dict, about: str) -> str:
     return "\n".join([f"# {name}", "", about, "", f"- reproduce: `{command}`", f"- seed: {cfg.seed}",
                       f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)", "",
@@ -529,32 +550,36 @@ def pretrain(out: str | Path, cfg: FoundationConfig | None = None, progress: boo
              command: str = "perfusion pretrain") -> dict:
     "Train mini-SD, the judge and mini-CLIP into `out` (resumable); returns their quality figures."
     cfg, out = cfg or FoundationConfig(), Path(out)
-    ckpt, t_all = out / "checkpoints", time.time()
+    ckpt = out / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     tok = build_world_tokenizer(max_length=cfg.max_length)
     t0 = time.time(); bank = ItemBank(cfg.n_items, seed=cfg.seed, size=cfg.image_size, progress=progress); t_bank = time.time() - t0
     vae, log_vae = train_vae(cfg, bank, ckpt, progress)
     judge, log_judge = train_judge(cfg, vae, ckpt, progress)
-    text_encoder, unet, log_unet = train_text_unet(cfg, bank, vae, tok, ckpt, progress)
     clip, log_clip = train_clip(cfg, bank, tok, ckpt, progress)
+    text_encoder = text_encoder_from_clip(cfg, clip, tok)
+    unet, log_unet = train_unet(cfg, bank, vae, tok, text_encoder, ckpt, progress)
     # evaluation
-    judge_m = {"renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups), "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0))}
+    t_eval = time.time()
+    judge_m = {"renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups), "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0)),
+               "autoencoder_roundtrips_quality_1": judge_accuracy(judge, n=cfg.eval_groups, vae=vae)}
     save_mini_sd(out / MINI_SD, vae, text_encoder, unet, tok)
     pipe = load_mini_sd(out / MINI_SD)
     prompts = eval_prompts(cfg.eval_prompts)
     t0 = time.time(); ims = generate(pipe, prompts, steps=cfg.sample_steps, guidance_scale=cfg.guidance_scale); t_gen = time.time() - t0
     sd_m = {**prompt_consistency(judge, ims, prompts), "prompts": len(prompts), "sampler": f"DDIM {cfg.sample_steps} steps, CFG {cfg.guidance_scale}",
             "seconds_per_image": round(t_gen / len(prompts), 4)}
-    judge_m["mini_sd_generations"] = {k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"}
+    judge_m["agreement_with_prompt_on_mini_sd_generations"] = {k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"}
     processor = make_clip_processor(cfg, tok)
     clip_m = {r: reward_metrics(clip, processor, r, n_groups=cfg.eval_groups) for r in ("pickapic", "industrial")}
     timing = {"bank": round(t_bank, 1), "vae": log_vae["seconds"], "judge": log_judge["seconds"], "unet": log_unet["seconds"],
-              "clip": log_clip["seconds"], "total": round(time.time() - t_all, 1)}
+              "clip": log_clip["seconds"], "evaluation": round(time.time() - t_eval, 1)}
+    timing["total"] = round(sum(timing.values()), 1)     # training time from the checkpoints, so a resumed run reports the whole
     # save judge and mini-CLIP, then the cards
     judge.save_pretrained(str(out / JUDGE), safe_serialization=True)
     save_mini_clip(out / MINI_CLIP, clip, processor)
-    cards = {MINI_SD: (sd_m, timing["vae"] + timing["unet"], "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + CLIPTextModel + UNet2DConditionModel + DDIM). Consistency = fraction of prompt-named attributes the judge reads correctly in generations."),
+    cards = {MINI_SD: (sd_m, timing["vae"] + timing["clip"] + timing["unet"], "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + CLIPTextModel + UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction of prompt-named attributes the judge reads correctly in generations."),
              JUDGE: (judge_m, timing["judge"], "The attribute judge: reads every world attribute and the render quality from a 64x64 image."),
              MINI_CLIP: (clip_m, timing["clip"], "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive + pooled-choice loss. Score = logit_scale.exp() * cosine.")}
     for name, (m, secs, about) in cards.items():
