@@ -13,7 +13,7 @@ __all__ = ['BOS', 'EOS', 'STAGES', 'MODEL_DIR', 'MINI_SD', 'MINI_CLIP', 'JUDGE',
            'save_mini_clip', 'load_mini_clip', 'load_judge', 'judge_accuracy', 'generate', 'prompt_consistency',
            'clip_group_scores', 'reward_metrics', 'eval_prompts', 'pretrain']
 
-# %% ../nbs/04_foundation.ipynb #deeaf12e
+# %% ../nbs/04_foundation.ipynb #8807746f
 import json
 import math
 import os
@@ -40,7 +40,7 @@ from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcess
 from .metrics import ranking_metrics
 from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, render_item
 
-# %% ../nbs/04_foundation.ipynb #9f0f02db
+# %% ../nbs/04_foundation.ipynb #4d30a1b1
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
@@ -67,7 +67,7 @@ def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 
     if save_dir: tok.save_pretrained(str(d))
     return tok
 
-# %% ../nbs/04_foundation.ipynb #4b07c998
+# %% ../nbs/04_foundation.ipynb #0d224ff0
 @dataclass
 class FoundationConfig:
     "Sizes and training knobs of the three foundation models."
@@ -104,6 +104,7 @@ class FoundationConfig:
     unet_batch: int = 32
     unet_lr: float = 6e-4
     cfg_dropout: float = 0.1               # prompts replaced by "" so classifier-free guidance works
+    unet_name_prob: float = 0.5            # chance a UNet training prompt names each non-category attribute
     ema_decay: float = 0.999
     clip_steps: int = 600
     clip_batch: int = 32
@@ -126,7 +127,7 @@ class FoundationConfig:
         d.update(kw)
         return cls(**d)
 
-# %% ../nbs/04_foundation.ipynb #cdadc825
+# %% ../nbs/04_foundation.ipynb #027506a5
 def make_vae(cfg: FoundationConfig) -> AutoencoderKL:
     return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * len(cfg.vae_channels),
                          up_block_types=("UpDecoderBlock2D",) * len(cfg.vae_channels), block_out_channels=tuple(cfg.vae_channels),
@@ -166,7 +167,7 @@ def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProces
     ip = CLIPImageProcessor(size={"shortest_edge": cfg.image_size}, crop_size={"height": cfg.image_size, "width": cfg.image_size})
     return CLIPProcessor(image_processor=ip, tokenizer=tok)
 
-# %% ../nbs/04_foundation.ipynb #975db046
+# %% ../nbs/04_foundation.ipynb #08e54e45
 class AttributeJudge(ModelMixin, ConfigMixin):
     "Reads every world attribute (classification) and the render quality (regression) from a 64x64 image."
     @register_to_config
@@ -208,7 +209,7 @@ def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     arr = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(a) for a in arr]
 
-# %% ../nbs/04_foundation.ipynb #e73922cd
+# %% ../nbs/04_foundation.ipynb #70bdbd68
 STAGES = ("vae", "judge", "unet", "clip")
 
 def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
@@ -235,7 +236,7 @@ def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> 
     named = {a: v for a, v in item.items() if a == "category" or rng.random() < p_name}
     return make_prompt(named, rng)
 
-# %% ../nbs/04_foundation.ipynb #aab508c8
+# %% ../nbs/04_foundation.ipynb #11cdc83e
 def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer, step: int,
                     ema: dict | None = None, extra: dict | None = None):
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
@@ -263,7 +264,7 @@ def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     return int(meta["step"]), {k[4:]: v for k, v in t.items() if k.startswith("ema.")}, json.loads(meta["extra"])
 
-# %% ../nbs/04_foundation.ipynb #4c8b643d
+# %% ../nbs/04_foundation.ipynb #733d18ff
 def _device() -> torch.device:
     "The training device: the GPU when one is present."
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -308,7 +309,7 @@ def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: 
     extra["seconds"] = round(time.time() - t0, 1)
     return extra
 
-# %% ../nbs/04_foundation.ipynb #b8db2e1a
+# %% ../nbs/04_foundation.ipynb #c7bec755
 def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = True) -> tuple[AutoencoderKL, dict]:
     "Train the autoencoder on the bank and set its latent scaling factor."
     torch.manual_seed(cfg.seed)
@@ -327,7 +328,7 @@ def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = 
     vae.register_to_config(scaling_factor=float(1.0 / z.std()))
     return vae, log
 
-# %% ../nbs/04_foundation.ipynb #d4a4051f
+# %% ../nbs/04_foundation.ipynb #9fc2360f
 def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True) -> tuple[AttributeJudge, dict]:
     "Train the attribute judge on fresh renders (some round-tripped through the autoencoder)."
     torch.manual_seed(cfg.seed)
@@ -350,7 +351,7 @@ def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: b
     finally: vae.to("cpu")
     return judge, log
 
-# %% ../nbs/04_foundation.ipynb #f55dee82
+# %% ../nbs/04_foundation.ipynb #277650f7
 def encode_prompts(tok: CLIPTokenizer, text_encoder: CLIPTextModel, prompts: list[str]) -> torch.Tensor:
     "Token embeddings (B, max_length, hidden) exactly as StableDiffusionPipeline computes them."
     ids = tok(prompts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
@@ -375,7 +376,7 @@ def train_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, tok: C
     def loss_fn(step):
         rng, g = _rng(cfg, "unet", step), _torch_gen(cfg, "unet", step)
         idx = rng.integers(0, len(bank), cfg.unet_batch)
-        prompts = ["" if rng.random() < cfg.cfg_dropout else random_prompt(bank.items[i], rng) for i in idx]
+        prompts = ["" if rng.random() < cfg.cfg_dropout else random_prompt(bank.items[i], rng, cfg.unet_name_prob) for i in idx]
         dev = _device()
         z0 = lat[torch.from_numpy(idx)].to(dev)
         noise = torch.randn(z0.shape, generator=g).to(dev)
@@ -388,7 +389,7 @@ def train_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, tok: C
     finally: text_encoder.to("cpu")
     return unet, log
 
-# %% ../nbs/04_foundation.ipynb #158aa630
+# %% ../nbs/04_foundation.ipynb #2570e62f
 def _pooled(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
@@ -422,7 +423,7 @@ def train_clip(cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_d
         return contrastive + pref, {"contrastive": contrastive, "preference": pref}
     return model, run_stage("clip", model, loss_fn, cfg.clip_steps, cfg.clip_lr, cfg, ckpt_dir, progress=progress)
 
-# %% ../nbs/04_foundation.ipynb #82bf77d6
+# %% ../nbs/04_foundation.ipynb #7d52c35e
 MODEL_DIR = Path(__file__).resolve().parent / "models" if "__file__" in globals() else Path("../perfusion/models").resolve()
 MINI_SD, MINI_CLIP, JUDGE = "mini-sd", "mini-clip", "judge"
 
@@ -480,7 +481,7 @@ def load_judge(name_or_path: str | Path | None = None) -> AttributeJudge:
     path = _resolve(name_or_path, JUDGE); _check_weights(path)
     return AttributeJudge.from_pretrained(path).eval()
 
-# %% ../nbs/04_foundation.ipynb #9d9b1f8f
+# %% ../nbs/04_foundation.ipynb #2c68ae19
 @torch.no_grad()
 def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0),
                    vae: AutoencoderKL | None = None) -> dict:
@@ -539,7 +540,7 @@ def eval_prompts(n: int, seed: int = 4242) -> list[str]:
     rng = np.random.default_rng(seed)
     return [random_prompt(random_item(rng), rng, p_name=0.6) for _ in range(n)]
 
-# %% ../nbs/04_foundation.ipynb #6080f1dc
+# %% ../nbs/04_foundation.ipynb #a9ce6e9d
 def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metrics: dict, about: str) -> str:
     return "\n".join([f"# {name}", "", about, "", f"- reproduce: `{command}`", f"- seed: {cfg.seed}",
                       f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)", "",
