@@ -17,12 +17,12 @@ def test_console_script_is_installed():
     assert EXE.exists(), f"{EXE} not found: install the package with pip install -e ."
 
 
-@pytest.mark.parametrize("sub", [None, "demo", "world", "build-data"])
+@pytest.mark.parametrize("sub", [None, "demo", "world", "build-data", "pretrain", "train-rm"])
 def test_help(sub):
     r = run(*([sub] if sub else []), "--help")
     assert r.returncode == 0, r.stderr
     if sub is None:
-        for name in ("demo", "world", "build-data"):
+        for name in ("demo", "world", "build-data", "pretrain", "train-rm"):
             assert name in r.stdout
 
 
@@ -87,3 +87,17 @@ def test_pretrain_tiny_then_load(tmp_path):
     assert "colour" in r.stdout and "quality" in r.stdout
     again = run("pretrain", "--tiny", "--out", str(out))      # finished stages are resumed, not retrained
     assert again.returncode == 0, again.stderr
+
+
+def test_train_rm_resumes_and_refuses_a_changed_recipe(tmp_path):
+    out = tmp_path / "rm"
+    args = ("train-rm", "--out", str(out), "--groups", "60", "--steps", "3", "--batch-size", "8")
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["test"]) == {"general", "perfusion_rm"} and res["groups"] == {"train": 48, "validation": 6, "test": 6}
+    again = run(*args)                                        # finished: resumed at step 3, nothing retrained
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "results.json").read_text())["test"] == res["test"]
+    changed = run(*args[:-2], "--batch-size", "16")
+    assert changed.returncode == 2 and "different configuration" in changed.stderr
