@@ -6,9 +6,9 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
 # %% auto #0
 __all__ = ['NOT_YET_IMPLEMENTED', 'cmd_world', 'cmd_build_data', 'run_demo', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm',
-           'build_parser', 'main']
+           'cmd_train', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #e510e3ee
+# %% ../nbs/12_cli.ipynb #204a34b5
 import argparse
 import json
 import os
@@ -28,7 +28,7 @@ from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 from .reward import VARIANTS
 from .train_rm import RMTrainConfig, format_table, reward_table, score_groups, train_reward_model, world_splits
 
-# %% ../nbs/12_cli.ipynb #3c0d762c
+# %% ../nbs/12_cli.ipynb #f06849fa
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #8865b743
+# %% ../nbs/12_cli.ipynb #01a1ca4b
 NOT_YET_IMPLEMENTED = ["PerFusionRM in the demo (run `perfusion train-rm`)", "personalized adaptive network and group-level objective training",
                        "generation evaluation", "case study", "report.html"]
 
@@ -120,7 +120,7 @@ def cmd_demo(args) -> int:
     print("not implemented yet: " + "; ".join(r["not_yet_implemented"]))
     return 0
 
-# %% ../nbs/12_cli.ipynb #4ecb256b
+# %% ../nbs/12_cli.ipynb #18ca6f83
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
@@ -132,7 +132,7 @@ def cmd_pretrain(args) -> int:
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #891092b9
+# %% ../nbs/12_cli.ipynb #6fe2bb17
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     kw = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed).items() if v is not None}
@@ -159,7 +159,39 @@ def cmd_train_rm(args) -> int:
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #9d9cb9a1
+# %% ../nbs/12_cli.ipynb #4df0fcce
+def cmd_train(args) -> int:
+    "Train one generation model (a side network on the frozen backbone)."
+    import torch
+    from perfusion.adapter import PersonalAdapter, PersonalizedUNet
+    from perfusion.data import FeatureVocab
+    from perfusion.foundation import load_mini_sd
+    from perfusion.train import GenTrainConfig, cache_latents, train_generator
+    kw = {k: v for k, v in dict(method=args.method, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed).items() if v is not None}
+    cfg = (GenTrainConfig.gpu if args.preset == "gpu" else GenTrainConfig.cpu)(**kw)
+    out = Path(args.out)
+    if args.model:
+        from diffusers import StableDiffusionPipeline
+        pipe = StableDiffusionPipeline.from_pretrained(args.model, safety_checker=None)
+    else: pipe = load_mini_sd()
+    if torch.cuda.is_available(): pipe.to("cuda")
+    pipe.set_progress_bar_config(disable=True)
+    train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+    backbone = None
+    if args.on:
+        on = Path(args.on)
+        if not (on / "config.json").exists(): raise FileNotFoundError(f"--on {on}: no trained adapter there (expected the 'adapter' folder of an earlier run)")
+        vocab = FeatureVocab.load(on / "feature_vocab.json")
+        backbone = PersonalizedUNet(pipe.unet, PersonalAdapter.from_pretrained(on).to(pipe.device))
+    else: vocab = FeatureVocab.fit(train)
+    data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
+    _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone)
+    last = log["history"][-1]
+    print(f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}")
+    print(f"adapter in {out / cfg.method / 'adapter'}")
+    return 0
+
+# %% ../nbs/12_cli.ipynb #96d26525
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")
@@ -208,6 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--table", action="store_true", help="train all four variants on the world and print the Table 1 analog")
     r.set_defaults(fn=cmd_train_rm)
+    g = sub.add_parser("train", help="train PerFusion, its ablations, SFT or DPO on world groups (resumable)")
+    g.add_argument("--method", choices=["sft", "dpo", "perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both"], default="perfusion")
+    g.add_argument("--out", default="perfusion-train", help="output directory (default: perfusion-train)")
+    g.add_argument("--on", help="the adapter folder of a trained run to build on (e.g. OUT/dpo/adapter)")
+    g.add_argument("--model", help="a Stable Diffusion pipeline name or path (default: the shipped mini-SD)")
+    g.add_argument("--regime", choices=sorted(REGIMES), default="industrial")
+    g.add_argument("--groups", type=int, default=5000, help="world groups before the 80/10/10 split")
+    g.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="gpu = the paper's settings")
+    g.add_argument("--steps", type=int); g.add_argument("--batch-size", type=int); g.add_argument("--lr", type=float); g.add_argument("--beta", type=float)
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(fn=cmd_train)
     return p
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train.html.md"""
 __all__ = ['METHODS', 'GenTrainConfig', 'LatentGroups', 'encode_latent_groups', 'cache_latents', 'candidate_errors',
            'build_generator_model', 'train_generator']
 
-# %% ../nbs/07_train.ipynb #e6b792b4
+# %% ../nbs/07_train.ipynb #822c48b4
 import hashlib
 import json
 import math
@@ -32,9 +32,9 @@ from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
 from .data import FeatureVocab
 from .foundation import encode_prompts, load_checkpoint, save_checkpoint
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
-from .train_rm import _rows, _step_indices
+from .train_rm import _rows, _step_indices, make_accelerator
 
-# %% ../nbs/07_train.ipynb #6aff1567
+# %% ../nbs/07_train.ipynb #107cf8cc
 METHODS = {"sft": ("sft", False), "dpo": ("pairwise", False), "perfusion": ("group", True),
            "pf_wo_pan": ("group", False), "pf_wo_gobj": ("pairwise", True), "pf_wo_both": ("pairwise", False)}
 
@@ -79,7 +79,7 @@ class GenTrainConfig:
         return cls(**{**dict(batch_size=256, grad_accum=32, lr=1e-8, scale_lr=True, warmup_steps=500, weight_decay=1e-2, beta=2500.0,
                             max_steps=2000, mixed_precision="bf16", gradient_checkpointing=True, save_every=250), **kw})
 
-# %% ../nbs/07_train.ipynb #44a48f51
+# %% ../nbs/07_train.ipynb #6777c761
 @dataclass
 class LatentGroups:
     "Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D), prompt_index (G,), ..."
@@ -156,7 +156,7 @@ def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: Fe
     data.save(path, key)
     return data
 
-# %% ../nbs/07_train.ipynb #d2d25092
+# %% ../nbs/07_train.ipynb #7d0599d6
 def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler, generator: torch.Generator,
@@ -199,7 +199,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     "Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors` when present."
     cfg = cfg or GenTrainConfig()
     if vocab is None: raise ValueError("pass the FeatureVocab the latents were encoded with")
-    acc = accelerator or Accelerator(mixed_precision=cfg.mixed_precision)
+    acc = accelerator or make_accelerator(cfg.mixed_precision)
     P, rank = acc.num_processes, acc.process_index
     if cfg.batch_size % (P * cfg.grad_accum): raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {P} processes x {cfg.grad_accum} accumulation steps")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
