@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/evaluate.html.md"""
 __all__ = ['eval_pairs', 'selection_history', 'pmg_prompt', 'score_generations', 'summarize_generations',
            'format_generation_table']
 
-# %% ../nbs/08_evaluate.ipynb #1e3b26fc
+# %% ../nbs/08_evaluate.ipynb #939c709b
 import json
 from collections import Counter
 from pathlib import Path
@@ -21,11 +21,11 @@ from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
 from .data import FeatureVocab, canonical_prompt
-from .foundation import AttributeJudge, clip_group_scores
-from .reward import PerFusionRM
+from .foundation import AttributeJudge
+from .reward import CLIPModelScorer, PerFusionRM
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
-# %% ../nbs/08_evaluate.ipynb #cd5f4c5b
+# %% ../nbs/08_evaluate.ipynb #b3bd8ca5
 def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
     "Up to `n` distinct (user, prompt) pairs from the groups of `ds` (normally the test split), in a seeded order."
     seen, pairs = set(), []
@@ -39,11 +39,11 @@ def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
     return pairs
 
 def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
-    "user_id -> attribute dicts of the candidates the user selected (from the ground truth in `meta`)."
+    "user_id -> the free attributes (those the group's prompt did not name) of the candidates the user selected, from the ground truth in `meta`."
     hist: dict[str, list[dict]] = {}
     for uid, labels, meta in zip(ds["user_id"], ds["labels"], ds["meta"]):
-        items = json.loads(meta)["items"]
-        hist.setdefault(uid, []).extend(it for it, y in zip(items, labels) if y)
+        m = json.loads(meta)
+        hist.setdefault(uid, []).extend({a: v for a, v in it.items() if a not in m["named"]} for it, y in zip(m["items"], labels) if y)
     return hist
 
 def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> str:
@@ -51,13 +51,14 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
     named = parse_prompt(prompt)
     extra = {}
     for a in TASTE_ATTRIBUTES:
-        if a in named or not history: continue
-        (v, c), = Counter(it[a] for it in history).most_common(1)
+        seen = Counter(it[a] for it in history if a in it)
+        if a in named or not seen: continue
+        (v, c), = seen.most_common(1)
         extra[a] = (c, v)
     top = sorted(extra.items(), key=lambda kv: -kv[1][0])[:max_phrases]
     return make_prompt({**named, **{a: v for a, (_, v) in top}})
 
-# %% ../nbs/08_evaluate.ipynb #af1e1586
+# %% ../nbs/08_evaluate.ipynb #4146bbc8
 def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     x = np.asarray(x, dtype=float)
     boots = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)
@@ -80,7 +81,9 @@ def score_generations(images: Sequence[Image.Image], pairs: Sequence[dict], worl
         out["true_utility"].append(world.utility(m, named, item, r["quality"]))
         out["taste"].append(world.taste_score(m, item))
         out["consistency"].append(np.mean([item[a] == v for a, v in named.items()]))
-    if clip is not None: out["general"] = [float(clip_group_scores(clip[0], clip[1], p["prompt"], [im])[0]) for im, p in zip(images, pairs)]
+    if clip is not None:
+        scorer = CLIPModelScorer(*clip)
+        out["general"] = [float(scorer.score(p["prompt"], [im])[0]) for im, p in zip(images, pairs)]
     if rm is not None: out["perfusion_rm"] = [float(rm[0].score(rm[1], p["prompt"], [im], p["features"])[0]) for im, p in zip(images, pairs)]
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 

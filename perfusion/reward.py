@@ -9,7 +9,7 @@ __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', '
            'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'PerFusionRM',
            'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
 
-# %% ../nbs/03_reward.ipynb #41de0404
+# %% ../nbs/03_reward.ipynb #6c086772
 import json
 from pathlib import Path
 from typing import Sequence
@@ -26,7 +26,7 @@ from transformers import CLIPModel, CLIPProcessor
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
 
-# %% ../nbs/03_reward.ipynb #9aafe463
+# %% ../nbs/03_reward.ipynb #987ff1ea
 class AdaNets(nn.Module):
     "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
@@ -42,7 +42,7 @@ class AdaNets(nn.Module):
         h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
         return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
 
-# %% ../nbs/03_reward.ipynb #fc0a6bb1
+# %% ../nbs/03_reward.ipynb #7f70ca95
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
 TOWERS = ("text", "vision")
 
@@ -81,7 +81,7 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
         return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
-# %% ../nbs/03_reward.ipynb #a511d277
+# %% ../nbs/03_reward.ipynb #200fe030
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
     def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
@@ -95,11 +95,17 @@ class PerFusionRM(nn.Module):
         self.backbone, self.plugins, self.vocab = backbone, plugins, vocab
         self.backbone.requires_grad_(False).eval()
         self._deltas: dict | None = None
+        self._handles = []
         for t, tower in (("text", backbone.text_model), ("vision", backbone.vision_model)):
             if t not in plugins.towers: continue
             for l, layer in enumerate(_encoder_layers(tower)):
-                layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True)
-                layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True)
+                self._handles.append(layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True))
+                self._handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
+
+    def remove_hooks(self):
+        "Detach the plug-ins from the backbone (to reuse the backbone in another PerFusionRM)."
+        for h in self._handles: h.remove()
+        self._handles = []
 
     def _hook(self, tower: str, slot: int):
         def add_user(module, args, kwargs):
@@ -128,6 +134,8 @@ class PerFusionRM(nn.Module):
         "(B, N) scores."
         if pixel_values.ndim != 5: raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
         B, N = pixel_values.shape[:2]
+        if getattr(self.backbone, "is_gradient_checkpointing", False):
+            raise NotImplementedError("the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use grad_accum instead")
         if input_ids.shape[0] != B or feature_ids.shape[0] != B:
             raise ValueError(f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows")
         deltas = self.plugins(feature_ids.to(input_ids.device))
@@ -169,7 +177,7 @@ def _features(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
 
-# %% ../nbs/03_reward.ipynb #b974cd0a
+# %% ../nbs/03_reward.ipynb #2ff22fbc
 PICKSCORE = "yuvalkirstain/PickScore_v1"
 PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 CLIP_H = ("ViT-H-14", "laion2b_s32b_b79k")
