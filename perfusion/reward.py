@@ -9,7 +9,7 @@ __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', '
            'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'PerFusionRM',
            'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
 
-# %% ../nbs/03_reward.ipynb #6c086772
+# %% ../nbs/03_reward.ipynb #f6b0b43d
 import json
 from pathlib import Path
 from typing import Sequence
@@ -26,7 +26,7 @@ from transformers import CLIPModel, CLIPProcessor
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
 
-# %% ../nbs/03_reward.ipynb #987ff1ea
+# %% ../nbs/03_reward.ipynb #85e7ca42
 class AdaNets(nn.Module):
     "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
@@ -42,7 +42,7 @@ class AdaNets(nn.Module):
         h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
         return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
 
-# %% ../nbs/03_reward.ipynb #7f70ca95
+# %% ../nbs/03_reward.ipynb #58da5b7c
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
 TOWERS = ("text", "vision")
 
@@ -81,7 +81,7 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
         return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
-# %% ../nbs/03_reward.ipynb #200fe030
+# %% ../nbs/03_reward.ipynb #5d4e2237
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
     def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
@@ -134,7 +134,8 @@ class PerFusionRM(nn.Module):
         "(B, N) scores."
         if pixel_values.ndim != 5: raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
         B, N = pixel_values.shape[:2]
-        if getattr(self.backbone, "is_gradient_checkpointing", False):
+        name = "is_activation_checkpointing" if hasattr(type(self.backbone), "is_activation_checkpointing") else "is_gradient_checkpointing"
+        if getattr(self.backbone, name, False):
             raise NotImplementedError("the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use grad_accum instead")
         if input_ids.shape[0] != B or feature_ids.shape[0] != B:
             raise ValueError(f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows")
@@ -177,7 +178,7 @@ def _features(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
 
-# %% ../nbs/03_reward.ipynb #2ff22fbc
+# %% ../nbs/03_reward.ipynb #7ec147cd
 PICKSCORE = "yuvalkirstain/PickScore_v1"
 PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 CLIP_H = ("ViT-H-14", "laion2b_s32b_b79k")
