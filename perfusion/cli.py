@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 __all__ = ['NOT_YET_IMPLEMENTED', 'cmd_world', 'cmd_build_data', 'run_demo', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm',
            'cmd_train', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #204a34b5
+# %% ../nbs/12_cli.ipynb #3d451a8d
 import argparse
 import json
 import os
@@ -26,9 +26,9 @@ from . import __version__
 from .metrics import ranking_metrics
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 from .reward import VARIANTS
-from .train_rm import RMTrainConfig, format_table, reward_table, score_groups, train_reward_model, world_splits
+from .train_rm import RMTrainConfig, format_table, make_accelerator, reward_table, score_groups, train_reward_model, world_splits
 
-# %% ../nbs/12_cli.ipynb #f06849fa
+# %% ../nbs/12_cli.ipynb #650efd6d
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,9 +70,9 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #01a1ca4b
-NOT_YET_IMPLEMENTED = ["PerFusionRM in the demo (run `perfusion train-rm`)", "personalized adaptive network and group-level objective training",
-                       "generation evaluation", "case study", "report.html"]
+# %% ../nbs/12_cli.ipynb #0b57748b
+NOT_YET_IMPLEMENTED = ["PerFusionRM training in the demo (run `perfusion train-rm`)", "PerFusion training in the demo (run `perfusion train`)",
+                       "generation evaluation in the demo", "case study", "report.html"]
 
 def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "industrial", quick: bool = False,
              n_groups: int | None = None) -> dict:
@@ -120,7 +120,7 @@ def cmd_demo(args) -> int:
     print("not implemented yet: " + "; ".join(r["not_yet_implemented"]))
     return 0
 
-# %% ../nbs/12_cli.ipynb #18ca6f83
+# %% ../nbs/12_cli.ipynb #742b3b82
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
@@ -132,7 +132,7 @@ def cmd_pretrain(args) -> int:
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #6fe2bb17
+# %% ../nbs/12_cli.ipynb #2b30fba2
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     kw = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed).items() if v is not None}
@@ -142,16 +142,17 @@ def cmd_train_rm(args) -> int:
         r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed)
         print(format_table([r])); print(f"wrote {out / args.regime / 'table1.json'}")
         return 0
-    if args.data:
-        splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
-    else: splits = world_splits(args.regime, args.groups, out, seed=args.seed)
+    acc = make_accelerator(cfg.mixed_precision)
+    with acc.main_process_first():               # one process builds the data, the others then read it
+        if args.data: splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
+        else: splits = world_splits(args.regime, args.groups, out, seed=args.seed)
     if args.backbone:
         from transformers import CLIPModel, CLIPProcessor
         clip, proc = CLIPModel.from_pretrained(args.backbone), CLIPProcessor.from_pretrained(args.processor or args.backbone)
     else:
         from perfusion.foundation import load_mini_clip
         clip, proc = load_mini_clip()
-    rm, log = train_reward_model(clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"])
+    rm, log = train_reward_model(clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc)
     res = {"config": log["config"], "seconds": log["seconds"], "groups": {s: len(d) for s, d in splits.items()},
            "test": {"general": ranking_metrics(*score_groups(clip, splits["test"], proc)), "perfusion_rm": ranking_metrics(*score_groups(rm, splits["test"], proc))}}
     _write_json(out / "results.json", res)
@@ -159,24 +160,23 @@ def cmd_train_rm(args) -> int:
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #4df0fcce
+# %% ../nbs/12_cli.ipynb #e9854a53
 def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
-    import torch
     from perfusion.adapter import PersonalAdapter, PersonalizedUNet
     from perfusion.data import FeatureVocab
     from perfusion.foundation import load_mini_sd
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
     kw = {k: v for k, v in dict(method=args.method, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed).items() if v is not None}
     cfg = (GenTrainConfig.gpu if args.preset == "gpu" else GenTrainConfig.cpu)(**kw)
-    out = Path(args.out)
+    out, acc = Path(args.out), make_accelerator(cfg.mixed_precision)
     if args.model:
         from diffusers import StableDiffusionPipeline
         pipe = StableDiffusionPipeline.from_pretrained(args.model, safety_checker=None)
     else: pipe = load_mini_sd()
-    if torch.cuda.is_available(): pipe.to("cuda")
+    pipe.to(acc.device)
     pipe.set_progress_bar_config(disable=True)
-    train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+    with acc.main_process_first(): train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
     backbone = None
     if args.on:
         on = Path(args.on)
@@ -184,14 +184,14 @@ def cmd_train(args) -> int:
         vocab = FeatureVocab.load(on / "feature_vocab.json")
         backbone = PersonalizedUNet(pipe.unet, PersonalAdapter.from_pretrained(on).to(pipe.device))
     else: vocab = FeatureVocab.fit(train)
-    data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
-    _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone)
+    with acc.main_process_first(): data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
+    _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     last = log["history"][-1]
     print(f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}")
     print(f"adapter in {out / cfg.method / 'adapter'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #96d26525
+# %% ../nbs/12_cli.ipynb #933722c2
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")

@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/evaluate.html.md"""
 __all__ = ['eval_pairs', 'selection_history', 'pmg_prompt', 'score_generations', 'summarize_generations',
            'format_generation_table']
 
-# %% ../nbs/08_evaluate.ipynb #939c709b
+# %% ../nbs/08_evaluate.ipynb #4668544d
 import json
 from collections import Counter
 from pathlib import Path
@@ -25,7 +25,7 @@ from .foundation import AttributeJudge
 from .reward import CLIPModelScorer, PerFusionRM
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
-# %% ../nbs/08_evaluate.ipynb #b3bd8ca5
+# %% ../nbs/08_evaluate.ipynb #6279e7e6
 def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
     "Up to `n` distinct (user, prompt) pairs from the groups of `ds` (normally the test split), in a seeded order."
     seen, pairs = set(), []
@@ -58,7 +58,7 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
     top = sorted(extra.items(), key=lambda kv: -kv[1][0])[:max_phrases]
     return make_prompt({**named, **{a: v for a, (_, v) in top}})
 
-# %% ../nbs/08_evaluate.ipynb #4146bbc8
+# %% ../nbs/08_evaluate.ipynb #0aeb80f9
 def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     x = np.asarray(x, dtype=float)
     boots = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)

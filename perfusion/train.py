@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train.html.md"""
 __all__ = ['METHODS', 'GenTrainConfig', 'LatentGroups', 'encode_latent_groups', 'cache_latents', 'candidate_errors',
            'build_generator_model', 'train_generator']
 
-# %% ../nbs/07_train.ipynb #822c48b4
+# %% ../nbs/07_train.ipynb #5c2105c9
 import hashlib
 import json
 import math
@@ -34,7 +34,7 @@ from .foundation import encode_prompts, load_checkpoint, save_checkpoint
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
 from .train_rm import _rows, _step_indices, make_accelerator
 
-# %% ../nbs/07_train.ipynb #107cf8cc
+# %% ../nbs/07_train.ipynb #34b2029d
 METHODS = {"sft": ("sft", False), "dpo": ("pairwise", False), "perfusion": ("group", True),
            "pf_wo_pan": ("group", False), "pf_wo_gobj": ("pairwise", True), "pf_wo_both": ("pairwise", False)}
 
@@ -53,7 +53,7 @@ class GenTrainConfig:
     max_grad_norm: float = 1.0
     embed_dim: int = 16
     cross_layers: int = 3
-    mixed_precision: str = "no"   # "no", "fp16", "bf16"
+    mixed_precision: str = "no"   # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
     gradient_checkpointing: bool = False
     log_every: int = 10
     save_every: int = 100
@@ -64,6 +64,7 @@ class GenTrainConfig:
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if self.beta <= 0: raise ValueError(f"beta must be positive, got {self.beta}")
+        if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
 
     @property
     def objective(self) -> str: return METHODS[self.method][0]
@@ -79,7 +80,7 @@ class GenTrainConfig:
         return cls(**{**dict(batch_size=256, grad_accum=32, lr=1e-8, scale_lr=True, warmup_steps=500, weight_decay=1e-2, beta=2500.0,
                             max_steps=2000, mixed_precision="bf16", gradient_checkpointing=True, save_every=250), **kw})
 
-# %% ../nbs/07_train.ipynb #6777c761
+# %% ../nbs/07_train.ipynb #c8efaf8c
 @dataclass
 class LatentGroups:
     "Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D), prompt_index (G,), ..."
@@ -103,7 +104,7 @@ class LatentGroups:
         "One safetensors file, written atomically; `key` identifies what it was computed from."
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         t = {k: getattr(self, k).contiguous() for k in ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")}
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")        # one temp file per process: concurrent writers never share one
         save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key}); os.replace(tmp, path)
 
     @classmethod
@@ -122,7 +123,7 @@ def encode_latent_groups(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vo
     n_max = max(len(l) for l in ds["labels"])
     prompts = list(dict.fromkeys(ds["prompt"]))
     where = {p: i for i, p in enumerate(prompts)}
-    emb = torch.cat([encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i:i + 256]).cpu() for i in range(0, len(prompts), 256)])
+    emb = torch.cat([encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i:i + 256]).float().cpu() for i in range(0, len(prompts), 256)])
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     lat, labels, mask = None, torch.zeros(len(ds), n_max), torch.zeros(len(ds), n_max, dtype=torch.bool)
     for i in tqdm(range(0, len(ds), batch_size), desc="encoding latents", disable=not progress):
@@ -156,7 +157,7 @@ def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: Fe
     data.save(path, key)
     return data
 
-# %% ../nbs/07_train.ipynb #7d0599d6
+# %% ../nbs/07_train.ipynb #5c537e3f
 def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler, generator: torch.Generator,
@@ -218,6 +219,8 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)), last_epoch=start - 1)
     model, opt = acc.prepare(punet, opt)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    if noise_scheduler.config.prediction_type != "epsilon":
+        raise NotImplementedError(f"the errors are computed against the noise (epsilon prediction); this scheduler predicts {noise_scheduler.config.prediction_type!r}")
     micro = cfg.batch_size // (P * cfg.grad_accum)
     end = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
     t0 = time.time() - log["seconds"]

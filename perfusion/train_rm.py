@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train_rm.html.md"""
 __all__ = ['REWARD_NAMES', 'RMTrainConfig', 'encode_groups', 'make_accelerator', 'score_groups', 'train_reward_model',
            'plot_training', 'world_splits', 'reward_table', 'format_table']
 
-# %% ../nbs/03b_train_rm.ipynb #5187c976
+# %% ../nbs/03b_train_rm.ipynb #3a26ede0
 import json
 import math
 import os
@@ -33,7 +33,7 @@ from .losses import NonFiniteError, reward_group_loss
 from .metrics import bootstrap_metrics, ranking_metrics
 from .reward import VARIANTS, PerFusionRM, _features
 
-# %% ../nbs/03b_train_rm.ipynb #58b9050c
+# %% ../nbs/03b_train_rm.ipynb #77620470
 @dataclass
 class RMTrainConfig:
     "Hyperparameters of a PerFusionRM training run (defaults = the CPU preset)."
@@ -49,7 +49,7 @@ class RMTrainConfig:
     cross_layers: int = 3         # feature-crossing layers
     adanet_hidden: int = 64       # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
-    mixed_precision: str = "no"   # "no", "fp16" or "bf16" (accelerate)
+    mixed_precision: str = "no"   # "no" or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
     log_every: int = 10
     eval_every: int = 200         # validation MAP/GAUC every k steps (0 = never)
     eval_groups: int = 300        # validation groups used for those curves
@@ -58,6 +58,7 @@ class RMTrainConfig:
 
     def __post_init__(self):
         if self.variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
 
@@ -68,11 +69,13 @@ class RMTrainConfig:
 
     @classmethod
     def gpu(cls, **kw) -> "RMTrainConfig":
-        "The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps is our choice."
-        return cls(**{**dict(batch_size=128, lr=1e-3, warmup_steps=500, weight_decay=1e-2, max_steps=5000, mixed_precision="bf16",
+        "The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and grad_accum are our choice."
+        # backprop runs through every layer of the frozen towers (the plug-ins feed all of them): 16 micro-batches of 8 groups
+        # keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 09_gpu_training)
+        return cls(**{**dict(batch_size=128, grad_accum=16, lr=1e-3, warmup_steps=500, weight_decay=1e-2, max_steps=5000, mixed_precision="bf16",
                             eval_every=500, eval_groups=2000, save_every=500), **kw})
 
-# %% ../nbs/03b_train_rm.ipynb #59736a5b
+# %% ../nbs/03b_train_rm.ipynb #adbc9608
 def encode_groups(rows: Sequence[dict],           # group rows: prompt, images, labels, features, group_id
                   processor: CLIPProcessor, vocab: FeatureVocab,
                   rng: np.random.Generator | None = None # shuffle each prompt's phrases with it (None = keep)
@@ -108,7 +111,7 @@ def _step_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     epoch, k = divmod(step, per_epoch)
     return np.random.default_rng([seed, epoch]).permutation(n)[k * batch_size:(k + 1) * batch_size]
 
-# %% ../nbs/03b_train_rm.ipynb #b95eeddc
+# %% ../nbs/03b_train_rm.ipynb #0d298c1b
 def make_accelerator(mixed_precision: str = "no") -> Accelerator:
     "An Accelerator that also sees CPU-only multi-process launches (gloo); fails loudly if processes go unseen."
     acc = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
@@ -117,7 +120,7 @@ def make_accelerator(mixed_precision: str = "no") -> Accelerator:
         raise RuntimeError(f"{launched} processes were launched but accelerate sees {acc.num_processes}; check the launcher and accelerate's config")
     return acc
 
-# %% ../nbs/03b_train_rm.ipynb #b02645e4
+# %% ../nbs/03b_train_rm.ipynb #57400a55
 def _plain_scores(clip: CLIPModel, batch: dict) -> torch.Tensor:
     "The backbone's own scores logit_scale.exp() * cosine for a padded batch, (B, N)."
     B, N = batch["pixel_values"].shape[:2]
@@ -147,7 +150,7 @@ def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor
     model.train(was_training)
     return scores, labels
 
-# %% ../nbs/03b_train_rm.ipynb #8fb8dfd2
+# %% ../nbs/03b_train_rm.ipynb #bbc6eceb
 def _warmup_constant(warmup: int):
     return lambda s: min(1.0, (s + 1) / max(1, warmup))
 
@@ -224,7 +227,7 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
     rm.eval()
     return rm, log
 
-# %% ../nbs/03b_train_rm.ipynb #28e0d015
+# %% ../nbs/03b_train_rm.ipynb #37709fb5
 def plot_training(logs: dict[str, dict], title: str = "PerFusionRM training") -> plt.Figure:
     "Loss and validation GAUC curves of one or more runs ({name: log})."
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -239,7 +242,7 @@ def plot_training(logs: dict[str, dict], title: str = "PerFusionRM training") ->
     fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/03b_train_rm.ipynb #ee99ac33
+# %% ../nbs/03b_train_rm.ipynb #23337989
 REWARD_NAMES = {"duplicated": "perfusion_rm", "shared": "prm_shared", "vision_only": "prm_vision_only", "text_only": "prm_text_only"}
 
 def world_splits(regime: str, n_groups: int, out: str | Path, seed: int = 0, progress: bool = True) -> datasets.DatasetDict:
@@ -277,6 +280,7 @@ def reward_table(regime: str = "industrial", out: str | Path = "perfusion-rm",
         rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / regime / name, c, eval_ds=splits["validation"], progress=progress)
         scores[name], _ = score_groups(rm, test, proc, progress=progress, desc=f"scoring: {name}")
         timing[name] = logs[name]["seconds"]
+        rm.remove_hooks()                                 # the next variant reuses the same backbone
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
     summary = {}
     if "perfusion_rm" in table:
