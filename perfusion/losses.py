@@ -7,11 +7,11 @@ Docs: https://perfusion-dev.github.io/perfusion/group_dpo.html.md"""
 # %% auto #0
 __all__ = ['NonFiniteError', 'reward_group_loss', 'diffusion_dpo_loss', 'group_preference_loss', 'pairwise_dpo_loss', 'sft_loss']
 
-# %% ../nbs/06_group_dpo.ipynb #c73e32ca
+# %% ../nbs/06_group_dpo.ipynb #cb3f3222
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/06_group_dpo.ipynb #c45efa89
+# %% ../nbs/06_group_dpo.ipynb #5a9fdef1
 class NonFiniteError(FloatingPointError):
     "Raised when scores, errors or a loss are NaN or infinite."
 
@@ -53,7 +53,7 @@ def reward_group_loss(scores: torch.Tensor,              # (B, N) reward-model s
     if not return_stats: return loss
     return loss, {"groups": n_used, "skipped_no_positive": int(((n_pos == 0) & (n_real > 0)).sum()), "skipped_single": int(((n_real == 1) & (n_pos > 0)).sum())}
 
-# %% ../nbs/06_group_dpo.ipynb #f4eba1e2
+# %% ../nbs/06_group_dpo.ipynb #7d47f478
 def diffusion_dpo_loss(model_err_w: torch.Tensor, model_err_l: torch.Tensor, # (B,) errors of the trained model on winner / loser
                        ref_err_w: torch.Tensor, ref_err_l: torch.Tensor,     # (B,) errors of the frozen reference
                        beta: float) -> torch.Tensor:                          # diffusers' beta_dpo convention
@@ -89,7 +89,7 @@ def group_preference_loss(model_err: torch.Tensor,            # (B, N) per-candi
     return loss, {"groups": n_used, "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
                   "skipped_no_negative": int((has_pos & ~has_neg).sum()), "implicit_acc": acc}
 
-# %% ../nbs/06_group_dpo.ipynb #e7380f3b
+# %% ../nbs/06_group_dpo.ipynb #bff14e57
 def pairwise_dpo_loss(model_err: torch.Tensor, ref_err: torch.Tensor, labels: torch.Tensor, beta: float,
                       mask: torch.Tensor | None = None, return_stats: bool = False):
     "Diffusion-DPO averaged over every (positive, negative) pair of every group; no pair -> attached zero."

@@ -9,7 +9,7 @@ __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', '
            'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'PerFusionRM',
            'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
 
-# %% ../nbs/03_reward.ipynb #f6b0b43d
+# %% ../nbs/03_reward.ipynb #7c683fec
 import json
 from pathlib import Path
 from typing import Sequence
@@ -26,7 +26,7 @@ from transformers import CLIPModel, CLIPProcessor
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
 
-# %% ../nbs/03_reward.ipynb #85e7ca42
+# %% ../nbs/03_reward.ipynb #417430da
 class AdaNets(nn.Module):
     "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
@@ -42,7 +42,7 @@ class AdaNets(nn.Module):
         h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
         return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
 
-# %% ../nbs/03_reward.ipynb #58da5b7c
+# %% ../nbs/03_reward.ipynb #08505b9f
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
 TOWERS = ("text", "vision")
 
@@ -81,7 +81,7 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
         return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
-# %% ../nbs/03_reward.ipynb #5d4e2237
+# %% ../nbs/03_reward.ipynb #f7f86d20
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
     def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
@@ -178,7 +178,7 @@ def _features(out) -> torch.Tensor:
     "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
     return out if torch.is_tensor(out) else out.pooler_output
 
-# %% ../nbs/03_reward.ipynb #7ec147cd
+# %% ../nbs/03_reward.ipynb #e2f7352b
 PICKSCORE = "yuvalkirstain/PickScore_v1"
 PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 CLIP_H = ("ViT-H-14", "laion2b_s32b_b79k")

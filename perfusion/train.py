@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train.html.md"""
 __all__ = ['METHODS', 'GenTrainConfig', 'LatentGroups', 'encode_latent_groups', 'cache_latents', 'candidate_errors',
            'build_generator_model', 'train_generator']
 
-# %% ../nbs/07_train.ipynb #5c2105c9
+# %% ../nbs/07_train.ipynb #648f5c30
 import hashlib
 import json
 import math
@@ -32,9 +32,9 @@ from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
 from .data import FeatureVocab
 from .foundation import encode_prompts, load_checkpoint, save_checkpoint
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
-from .train_rm import _rows, _step_indices, make_accelerator
+from .train_rm import _check_same_config, _rows, _step_indices, _warmup_constant, make_accelerator
 
-# %% ../nbs/07_train.ipynb #34b2029d
+# %% ../nbs/07_train.ipynb #3bfdabb2
 METHODS = {"sft": ("sft", False), "dpo": ("pairwise", False), "perfusion": ("group", True),
            "pf_wo_pan": ("group", False), "pf_wo_gobj": ("pairwise", True), "pf_wo_both": ("pairwise", False)}
 
@@ -80,7 +80,7 @@ class GenTrainConfig:
         return cls(**{**dict(batch_size=256, grad_accum=32, lr=1e-8, scale_lr=True, warmup_steps=500, weight_decay=1e-2, beta=2500.0,
                             max_steps=2000, mixed_precision="bf16", gradient_checkpointing=True, save_every=250), **kw})
 
-# %% ../nbs/07_train.ipynb #c8efaf8c
+# %% ../nbs/07_train.ipynb #decd9bf7
 @dataclass
 class LatentGroups:
     "Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D), prompt_index (G,), ..."
@@ -157,7 +157,7 @@ def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: Fe
     data.save(path, key)
     return data
 
-# %% ../nbs/07_train.ipynb #5c537e3f
+# %% ../nbs/07_train.ipynb #20844ab4
 def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler, generator: torch.Generator,
@@ -213,10 +213,8 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     ckpt, log, start = out / "checkpoint.safetensors", {"config": asdict(cfg), "history": [], "seconds": 0.0}, 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, punet.adapter, opt)
-        if log["config"] != asdict(cfg):
-            diff = {k: (log["config"].get(k), v) for k, v in asdict(cfg).items() if log["config"].get(k) != v}
-            raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)), last_epoch=start - 1)
+        _check_same_config(log["config"], asdict(cfg), ckpt)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_constant(cfg.warmup_steps), last_epoch=start - 1)
     model, opt = acc.prepare(punet, opt)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     if noise_scheduler.config.prediction_type != "epsilon":

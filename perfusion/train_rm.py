@@ -154,6 +154,12 @@ def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor
 def _warmup_constant(warmup: int):
     return lambda s: min(1.0, (s + 1) / max(1, warmup))
 
+def _check_same_config(saved: dict, current: dict, ckpt: Path):
+    "Refuse to resume a checkpoint written with another configuration."
+    if saved != current:
+        diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
+        raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
+
 def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
                        train_ds: datasets.Dataset,            # group dataset (perfusion.data format)
                        out_dir: str | Path,                   # checkpoint, log and the trained plug-ins go here
@@ -179,9 +185,7 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
     start = 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, rm.plugins, opt)
-        if log["config"] != asdict(cfg):
-            diff = {k: (log["config"].get(k), v) for k, v in asdict(cfg).items() if log["config"].get(k) != v}
-            raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
+        _check_same_config(log["config"], asdict(cfg), ckpt)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_constant(cfg.warmup_steps), last_epoch=start - 1)
     model, opt = acc.prepare(rm, opt)
     params = [p for p in rm.plugins.parameters()]
