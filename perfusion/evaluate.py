@@ -8,11 +8,10 @@ Docs: https://perfusion-dev.github.io/perfusion/evaluate.html.md"""
 __all__ = ['eval_pairs', 'selection_history', 'pmg_prompt', 'score_generations', 'summarize_generations',
            'format_generation_table']
 
-# %% ../nbs/08_evaluate.ipynb #4668544d
+# %% ../nbs/08_evaluate.ipynb #22a20e87
 import json
 from collections import Counter
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import datasets
 import numpy as np
@@ -20,12 +19,12 @@ import torch
 from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
-from .data import FeatureVocab, canonical_prompt
+from .data import canonical_prompt
 from .foundation import AttributeJudge
 from .reward import CLIPModelScorer, PerFusionRM
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
-# %% ../nbs/08_evaluate.ipynb #6279e7e6
+# %% ../nbs/08_evaluate.ipynb #987946a4
 def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
     "Up to `n` distinct (user, prompt) pairs from the groups of `ds` (normally the test split), in a seeded order."
     seen, pairs = set(), []
@@ -58,7 +57,7 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
     top = sorted(extra.items(), key=lambda kv: -kv[1][0])[:max_phrases]
     return make_prompt({**named, **{a: v for a, (_, v) in top}})
 
-# %% ../nbs/08_evaluate.ipynb #0aeb80f9
+# %% ../nbs/08_evaluate.ipynb #54fa222f
 def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     x = np.asarray(x, dtype=float)
     boots = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)

@@ -9,7 +9,7 @@ __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', '
            'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'PerFusionRM',
            'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
 
-# %% ../nbs/03_reward.ipynb #7c683fec
+# %% ../nbs/03_reward.ipynb #1b121703
 import json
 from pathlib import Path
 from typing import Sequence
@@ -25,8 +25,9 @@ from transformers import CLIPModel, CLIPProcessor
 
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
+from .foundation import _pooled as _features    # projected features in transformers 4 (a tensor) and 5 (an output object)
 
-# %% ../nbs/03_reward.ipynb #417430da
+# %% ../nbs/03_reward.ipynb #9b1c09f2
 class AdaNets(nn.Module):
     "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
@@ -42,7 +43,7 @@ class AdaNets(nn.Module):
         h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
         return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
 
-# %% ../nbs/03_reward.ipynb #08505b9f
+# %% ../nbs/03_reward.ipynb #590b75fc
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
 TOWERS = ("text", "vision")
 
@@ -81,7 +82,7 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
         return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
-# %% ../nbs/03_reward.ipynb #f7f86d20
+# %% ../nbs/03_reward.ipynb #4cf8d9e7
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
     def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
@@ -174,11 +175,7 @@ class PerFusionRM(nn.Module):
         vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
         return cls(backbone, plugins, vocab)
 
-def _features(out) -> torch.Tensor:
-    "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
-    return out if torch.is_tensor(out) else out.pooler_output
-
-# %% ../nbs/03_reward.ipynb #e2f7352b
+# %% ../nbs/03_reward.ipynb #eeab41a8
 PICKSCORE = "yuvalkirstain/PickScore_v1"
 PICKSCORE_PROCESSOR = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
 CLIP_H = ("ViT-H-14", "laion2b_s32b_b79k")
