@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train.html.md"""
 
 # %% auto #0
 __all__ = ['METHODS', 'GenTrainConfig', 'LatentGroups', 'encode_latent_groups', 'cache_latents', 'candidate_errors',
-           'build_generator_model', 'train_generator']
+           'build_generator_model', 'train_generator', 'implicit_accuracy']
 
 # %% ../nbs/07_train.ipynb #648f5c30
 import hashlib
@@ -160,13 +160,25 @@ def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: Fe
 # %% ../nbs/07_train.ipynb #20844ab4
 def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
-def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler, generator: torch.Generator,
+def _group_noise(shape, T: int, gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+    "One noise draw (1, *shape) and one timestep per group, each from that group's own generator."
+    noise = torch.stack([torch.randn((1, *shape), generator=g) for g in gens])
+    return noise, torch.cat([torch.randint(0, T, (1,), generator=g) for g in gens])
+
+def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
+                     generator: torch.Generator | Sequence[torch.Generator],   # one for the batch, or one per group
                      rows: torch.Tensor | None = None, reference: PersonalizedUNet | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     "(B, N) denoising errors of `model` (and of `reference.reference()` when given), one noise draw and timestep per group; `rows` (B, N) bool selects candidates."
     lat, mask = data["latents"], data["mask"] if rows is None else rows
     B, N = lat.shape[:2]
-    noise = torch.randn((B, 1, *lat.shape[2:]), generator=generator).to(lat.device).expand(-1, N, -1, -1, -1)
-    t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (B,), generator=generator).to(lat.device)
+    T = noise_scheduler.config.num_train_timesteps
+    if isinstance(generator, torch.Generator):
+        noise = torch.randn((B, 1, *lat.shape[2:]), generator=generator)
+        t = torch.randint(0, T, (B,), generator=generator)
+    else:
+        if len(generator) != B: raise ValueError(f"got {len(generator)} generators for {B} groups")
+        noise, t = _group_noise(lat.shape[2:], T, generator)
+    noise, t = noise.to(lat.device).expand(-1, N, -1, -1, -1), t.to(lat.device)
     flat = mask.flatten()
     x0, eps = lat.flatten(0, 1)[flat], noise.flatten(0, 1)[flat]
     tt = t.repeat_interleave(N)[flat]
@@ -182,6 +194,13 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler, generato
     if reference is None: return model_err, None
     with torch.no_grad(), reference.reference(): ref_err = errs(reference)
     return model_err, ref_err
+
+def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
+    "(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable group."
+    pos, neg = ((labels == 1) & mask).sum(1), ((labels == 0) & mask).sum(1)
+    if objective == "sft": return pos
+    if objective == "pairwise": return pos * neg
+    return ((pos > 0) & (neg > 0)).long()
 
 def build_generator_model(pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig,
                           backbone: PersonalizedUNet | None = None) -> PersonalizedUNet:
@@ -220,6 +239,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     if noise_scheduler.config.prediction_type != "epsilon":
         raise NotImplementedError(f"the errors are computed against the noise (epsilon prediction); this scheduler predicts {noise_scheduler.config.prediction_type!r}")
     micro = cfg.batch_size // (P * cfg.grad_accum)
+    unit = {"sft": "positives", "pairwise": "pairs", "group": "groups"}[cfg.objective]
     end = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
     t0 = time.time() - log["seconds"]
     bar = tqdm(range(start, end), initial=start, total=cfg.max_steps, desc=f"train {cfg.method}", disable=not (progress and acc.is_main_process))
@@ -227,14 +247,17 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     for step in bar:
         idx = _step_indices(len(data), cfg.batch_size, cfg.seed, step)
         rec = {"loss": 0.0, "implicit_acc": [], "model_err": 0.0, "ref_err": None if cfg.objective == "sft" else 0.0, "groups": 0}
+        full = data.batch(idx)
+        n_units = max(int(_loss_units(full["labels"], full["mask"], cfg.objective).sum()), 1)
         for m in range(cfg.grad_accum):
-            b = {k: v.to(acc.device) for k, v in data.batch(idx[(m * P + rank) * micro:(m * P + rank + 1) * micro]).items()}
-            gen = torch.Generator().manual_seed(_seed(cfg.seed, step, m, rank))
+            pos_in_step = range((m * P + rank) * micro, (m * P + rank + 1) * micro)
+            b = {k: v.to(acc.device) for k, v in data.batch(idx[pos_in_step.start:pos_in_step.stop]).items()}
+            gen = [torch.Generator().manual_seed(_seed(cfg.seed, step, j)) for j in pos_in_step]   # noise follows the group, not the process
             with (acc.no_sync(model) if m < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
                 if cfg.objective == "sft":
                     pos = (b["labels"] == 1) & b["mask"]
                     model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=pos)
-                    loss, st = sft_loss(model_err, b["labels"], pos), {"groups": int(pos.any(1).sum())}
+                    loss, st = sft_loss(model_err, b["labels"], pos), {"groups": int(pos.any(1).sum()), "positives": int(pos.sum())}
                 else:
                     model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=punet)
                     fn = group_preference_loss if cfg.objective == "group" else pairwise_dpo_loss
@@ -242,10 +265,12 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
                     except NonFiniteError as e: raise NonFiniteError(f"step {step}: {e}") from None
                     rec["ref_err"] += float(ref_err[b["mask"]].mean()) / cfg.grad_accum
                     if not math.isnan(st["implicit_acc"]): rec["implicit_acc"].append(st["implicit_acc"])
-                acc.backward(loss / cfg.grad_accum)
-            rec["loss"] += float(loss.detach()) / cfg.grad_accum
+                share = st[unit] / n_units        # this micro-batch's share of the step's mean: the gradient does not depend on P or grad_accum
+                acc.backward(loss * share * P)    # DDP averages over the P processes
+            rec["loss"] += float(loss.detach()) * share
             rec["model_err"] += float(model_err.detach()[b["mask"] if cfg.objective != "sft" else pos].mean()) / cfg.grad_accum
             rec["groups"] += st["groups"]
+        if P > 1: rec["loss"] = float(acc.reduce(torch.tensor([rec["loss"]], device=acc.device), reduction="sum"))
         gnorm = acc.clip_grad_norm_(params, cfg.max_grad_norm)
         if not torch.isfinite(torch.as_tensor(gnorm)): raise NonFiniteError(f"step {step}: gradient norm is {float(gnorm)}; the optimizer step was not taken")
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
@@ -265,3 +290,23 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     acc.wait_for_everyone()
     punet.eval()
     return punet, log
+
+# %% ../nbs/07_train.ipynb #21ed5601
+@torch.no_grad()
+def implicit_accuracy(punet: PersonalizedUNet, data: LatentGroups, noise_scheduler: DDPMScheduler, draws: int = 4,
+                      batch_size: int = 16, seed: int = 0, progress: bool = False) -> dict:
+    "Share of held-out (selected, unselected) pairs on which `punet` lowers the selected image's error more than the unselected one's, relative to its reference."
+    wins, pairs, total = 0.0, 0, 0.0
+    was_training = punet.training; punet.eval()
+    for start in tqdm(range(0, len(data), batch_size), desc="implicit accuracy", disable=not progress):
+        b = data.batch(range(start, min(start + batch_size, len(data))))
+        for d in range(draws):
+            gens = [torch.Generator().manual_seed(_seed(seed, d, j)) for j in range(start, start + len(b["labels"]))]
+            model_err, ref_err = candidate_errors(punet, b, noise_scheduler, gens, reference=punet)
+            s = model_err - ref_err
+            pos, neg = (b["labels"] == 1) & b["mask"], (b["labels"] == 0) & b["mask"]
+            pair = pos[:, :, None] & neg[:, None, :]
+            diff = (s[:, :, None] - s[:, None, :])[pair]
+            wins += float((diff < 0).sum() + 0.5 * (diff == 0).sum()); pairs += int(pair.sum()); total += float(diff.abs().sum())
+    punet.train(was_training)
+    return {"implicit_acc": wins / max(pairs, 1), "pairs": pairs, "mean_abs_margin": total / max(pairs, 1)}
