@@ -12,7 +12,7 @@ __all__ = ['SD15', 'SD15_PAPER', 'PICKAPIC_SPLITS', 'GPU_PEAK_BF16_TFLOPS', 'ACC
            'pickapic_vocab', 'scorer_group_scores', 'baseline_scorers', 'table1_pickapic', 'train_pickapic_generators',
            'load_pickapic_generators', 'table2_pickapic', 'build_parser', 'main']
 
-# %% ../nbs/09_gpu_training.ipynb #1024508b
+# %% ../nbs/09_gpu_training.ipynb #2881ea33
 import argparse
 import json
 import os
@@ -44,7 +44,7 @@ from .reward import PICKSCORE, PICKSCORE_PROCESSOR, AestheticScorer, CLIPModelSc
 from .train import GenTrainConfig, LatentGroups, cache_latents, train_generator
 from .train_rm import RMTrainConfig, format_table, score_groups, train_reward_model
 
-# %% ../nbs/09_gpu_training.ipynb #49b5df93
+# %% ../nbs/09_gpu_training.ipynb #ed6f3d62
 SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"     # the same weights as the paper's id below
 SD15_PAPER = "runwayml/stable-diffusion-v1-5"             # removed from the Hub in 2024
 PICKAPIC_SPLITS = ("train", "validation", "test", "validation_unique", "test_unique")
@@ -85,7 +85,7 @@ def load_reward_backbone(model: str | Path = PICKSCORE, processor: str | Path | 
     proc = _load("CLIP processor", processor or model, f"{PICKSCORE_PROCESSOR!r}", lambda **kw: CLIPProcessor.from_pretrained(str(processor or model), **kw))
     return clip, proc
 
-# %% ../nbs/09_gpu_training.ipynb #5949b0a0
+# %% ../nbs/09_gpu_training.ipynb #c94092bd
 def sd15_unet_config(tiny: bool = False) -> dict:
     "SD 1.5's UNet2DConditionModel config; `tiny` keeps block types and counts with widths 32-64 and 8x8 latents."
     return dict(sample_size=8 if tiny else 64, in_channels=4, out_channels=4, layers_per_block=2, attention_head_dim=8,   # diffusers: 8 = heads
@@ -119,7 +119,7 @@ def count_parameters(make) -> int:
     with torch.device("meta"): m = make()
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/09_gpu_training.ipynb #ea2a1e60
+# %% ../nbs/09_gpu_training.ipynb #aa1d3489
 def make_tiny_sd15(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -> Path:
     "Save a randomly initialised SD 1.5-shaped tiny pipeline (64 px images, 8x8x4 latents) to `path`."
     torch.manual_seed(seed)
@@ -139,7 +139,7 @@ def make_tiny_vit_h(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -
     CLIPProcessor(image_processor=ip, tokenizer=tokenizer).save_pretrained(str(path))
     return Path(path)
 
-# %% ../nbs/09_gpu_training.ipynb #ab73a656
+# %% ../nbs/09_gpu_training.ipynb #4f1a55b6
 def _sdpa_fwd_flops(q, k, v, *args, out_shape=None, **kw): return sdpa_flop_count(q, k, v)
 def _sdpa_bwd_flops(grad_out, q, k, v, *args, out_shape=None, **kw): return sdpa_backward_flop_count(grad_out, q, k, v)
 _FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
@@ -219,10 +219,10 @@ def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> 
     clip.requires_grad_(False)
     return {"n": n_images, "flops_forward": fwd, "flops_step": fc.get_total_flops(), "saved_bytes": sum(seen.values())}
 
-# %% ../nbs/09_gpu_training.ipynb #d8f49ac9
+# %% ../nbs/09_gpu_training.ipynb #fc90965a
 GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}   # dense, vendor figures
 
-def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.2, 0.4), peaks: dict | None = None) -> dict:
+def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
     "Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per GPU, from the model configs."
     peaks = peaks or GPU_PEAK_BF16_TFLOPS
     with torch.device("meta"):
@@ -271,7 +271,7 @@ def format_cost_report(r: dict) -> str:
                "(the VAE and text encoder are not needed: latents and text embeddings are cached).")
     return "\n".join(out)
 
-# %% ../nbs/09_gpu_training.ipynb #1c2e8394
+# %% ../nbs/09_gpu_training.ipynb #e5e769a0
 ACCELERATE_KEYS = ("compute_environment", "distributed_type", "mixed_precision", "num_machines", "num_processes", "machine_rank")
 
 def check_accelerate_config(path: str | Path) -> dict:
@@ -293,7 +293,7 @@ def check_accelerate_config(path: str | Path) -> dict:
         if int(ds.get("gradient_accumulation_steps", 1)) != 1: raise ValueError(f"{path}: accumulation is done by the trainers (grad_accum); set DeepSpeed's to 1")
     return cfg
 
-# %% ../nbs/09_gpu_training.ipynb #3f83a690
+# %% ../nbs/09_gpu_training.ipynb #1a1f44b3
 def pickapic_splits(source: str | Path = DEFAULT_PICKAPIC_REPO,   # Hub repo id with Pick-a-Pic's schema, or a local Parquet folder
                     out: str | Path = "perfusion-gpu",
                     splits: Sequence[str] = PICKAPIC_SPLITS,
@@ -322,7 +322,7 @@ def pickapic_vocab(train: datasets.Dataset, out: str | Path) -> FeatureVocab:
     vocab = FeatureVocab.fit(train); vocab.save(p)
     return vocab
 
-# %% ../nbs/09_gpu_training.ipynb #8a75b930
+# %% ../nbs/09_gpu_training.ipynb #e529df56
 @torch.no_grad()
 def scorer_group_scores(scorer, ds: datasets.Dataset, progress: bool = False) -> tuple[list, list]:
     "Scores and labels of every group of `ds` under a scorer with `.score(prompt, images)` (CLIP-H, HPSv2, aesthetic, ...)."
@@ -355,7 +355,7 @@ def table1_pickapic(test: datasets.Dataset, rm: PerFusionRM, processor: CLIPProc
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
     return {"regime": "pickapic", "groups": len(test), "table": table, "summary": {}}
 
-# %% ../nbs/09_gpu_training.ipynb #d4f681a2
+# %% ../nbs/09_gpu_training.ipynb #bcbe3ae0
 def train_pickapic_generators(pipe: StableDiffusionPipeline, data: LatentGroups, vocab: FeatureVocab, out: str | Path,
                               dpo_cfg: GenTrainConfig | None = None, pf_cfg: GenTrainConfig | None = None,
                               accelerator=None, progress: bool = True,
@@ -380,7 +380,7 @@ def load_pickapic_generators(pipe: StableDiffusionPipeline, out: str | Path) -> 
     pf = PersonalizedUNet(dpo, PersonalAdapter.from_pretrained(out / "perfusion" / "adapter").to(pipe.device))
     return dpo, pf, FeatureVocab.load(out / "perfusion" / "adapter" / "feature_vocab.json")
 
-# %% ../nbs/09_gpu_training.ipynb #0e41078e
+# %% ../nbs/09_gpu_training.ipynb #0d0c2a88
 @torch.no_grad()
 def table2_pickapic(pipe: StableDiffusionPipeline, models: dict,   # name -> PersonalizedUNet, or None for the plain pipeline
                     pairs: Sequence[dict], vocab: FeatureVocab, scorers: dict,
@@ -399,7 +399,7 @@ def table2_pickapic(pipe: StableDiffusionPipeline, models: dict,   # name -> Per
     metrics = [*scorers, *(["perfusion_rm"] if rm is not None else [])]
     return {"summary": summary, "table": format_generation_table(summary, metrics=metrics), "images": images, "pairs": list(pairs)}
 
-# %% ../nbs/09_gpu_training.ipynb #c4763e12
+# %% ../nbs/09_gpu_training.ipynb #5154ef28
 def _overrides(pairs: Sequence[str]) -> dict:
     "KEY=VALUE strings -> a dict (values parsed as JSON when they parse, else kept as strings)."
     out = {}
@@ -490,5 +490,5 @@ def main(argv: Sequence[str] | None = None):
     print(res["table"])
     return res
 
-# %% ../nbs/09_gpu_training.ipynb #05913872
+# %% ../nbs/09_gpu_training.ipynb #780c0593
 if __name__ == "__main__" and "__file__" in globals(): main()
