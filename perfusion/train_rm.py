@@ -154,11 +154,12 @@ def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor
 def _warmup_constant(warmup: int):
     return lambda s: min(1.0, (s + 1) / max(1, warmup))
 
+_RESUMABLE_CHANGES = {"grad_accum", "log_every", "save_every", "gradient_checkpointing", "eval_every", "eval_groups"}
+
 def _check_same_config(saved: dict, current: dict, ckpt: Path):
-    "Refuse to resume a checkpoint written with another configuration."
-    if saved != current:
-        diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
-        raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
+    "Refuse to resume a checkpoint written with another configuration (settings that do not change the maths may differ)."
+    diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v and k not in _RESUMABLE_CHANGES}
+    if diff: raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
 
 def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
                        train_ds: datasets.Dataset,            # group dataset (perfusion.data format)
