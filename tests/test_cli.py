@@ -32,17 +32,22 @@ def test_demo_quick_writes_results_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "results.json").read_text())
     assert res["seed"] == 0 and res["regime"] == "industrial" and res["quick"] is True
-    assert set(res["reward"]["oracle"]) == {"MAP", "GAUC"}
+    assert set(res["reward"]) == {"oracle", "general", "perfusion_rm"}
+    assert all(set(m) == {"MAP", "GAUC"} for m in res["reward"].values())
     assert 0.5 < res["reward"]["oracle"]["GAUC"] <= 1.0
     assert res["reward"]["oracle"]["GAUC"] > res["general_oracle"]["GAUC"]
+    assert set(res["generation"]) == {"base", "sft", "dpo", "pmg", "perfusion"}
+    assert all({"true_utility", "consistency", "perfusion_rm", "general"} <= set(m) for m in res["generation"].values())
+    assert set(res["left_out"]["models"]) == {"prm_shared", "prm_vision_only", "prm_text_only", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both"}
     assert sum(res["world"]["splits"].values()) == res["world"]["groups"] == 400
-    assert (out / "gallery.png").stat().st_size > 1000
+    assert (out / "gallery.png").stat().st_size > 1000 and (out / "report.html").stat().st_size > 10_000
     for split in ("train", "validation", "test"):
-        assert (out / "data" / "industrial" / split).is_dir()
+        assert (out / "rm" / "data" / "industrial" / split).is_dir()
     again = run("demo", "--quick", "--out", str(out))
     assert again.returncode == 0, again.stderr
-    assert "reusing" in again.stdout
-    assert json.loads((out / "results.json").read_text())["reward"] == res["reward"]
+    assert again.stdout.count("reusing the finished stage") == 4, again.stdout
+    res2 = json.loads((out / "results.json").read_text())
+    assert res2["reward"] == res["reward"] and res2["generation"] == res["generation"]
 
 
 def test_demo_pickapic_regime(tmp_path):
