@@ -151,8 +151,7 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     images = {"base": generate(pipe, prompts, **kw),
               "pmg": generate(pipe, [pmg_prompt(p["prompt"], hist.get(p["user_id"], [])) for p in pairs], **kw)}
-    for m, punet in models.items():
-        if m in methods: images[m] = generate_personalized(pipe, punet, prompts, fids, **kw)
+    for m, punet in models.items(): images[m] = generate_personalized(pipe, punet, prompts, fids, **kw)
     judge, clip = load_judge(), load_mini_clip()
     per = {k: score_generations(v, pairs, world, judge, clip=clip, rm=rm) for k, v in images.items()}
     order = [k for k in GENERATION_ORDER if k in per]
