@@ -7,7 +7,7 @@ Docs: https://perfusion-dev.github.io/perfusion/case_study.html.md"""
 # %% auto #0
 __all__ = ['CASE_PROMPT', 'favourites', 'pick_stores', 'run_case_study', 'format_case_study', 'case_study_figure']
 
-# %% ../nbs/11_case_study.ipynb #84f9cb0f
+# %% ../nbs/11_case_study.ipynb #32632d02
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -17,7 +17,7 @@ from PIL import Image
 from .foundation import AttributeJudge
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, Merchant, World, parse_prompt
 
-# %% ../nbs/11_case_study.ipynb #15e97dbc
+# %% ../nbs/11_case_study.ipynb #ca47e9e5
 CASE_PROMPT = "dress, v-neck, slim-fit, long sleeves"
 
 def favourites(world: World, merchant: Merchant, prompt: str = CASE_PROMPT) -> dict[str, str]:
