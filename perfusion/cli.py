@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 __all__ = ['cmd_world', 'cmd_build_data', 'DemoConfig', 'run_demo', 'write_report', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm',
            'cmd_train', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #4d253a65
+# %% ../nbs/12_cli.ipynb #bda477ef
 import argparse
 import base64
 import html
@@ -33,7 +33,7 @@ from .reward import VARIANTS
 from .train import METHODS
 from .train_rm import REWARD_NAMES, RMTrainConfig, format_table, make_accelerator, reward_table, score_groups, train_reward_model, world_splits
 
-# %% ../nbs/12_cli.ipynb #8c5d1626
+# %% ../nbs/12_cli.ipynb #741b5280
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #2f0d9e77
+# %% ../nbs/12_cli.ipynb #9b28eca9
 @dataclass
 class DemoConfig:
     "Sizes of a demo run (the full run is meant to take about 15 minutes on 2 CPU cores)."
@@ -216,7 +216,7 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
                  gen_md=format_generation_table(generation["summary"]), case_md=case["table"])
     return results
 
-# %% ../nbs/12_cli.ipynb #b16250c5
+# %% ../nbs/12_cli.ipynb #07b272eb
 def _md_table_html(md: str) -> str:
     "A markdown pipe table as an HTML table (bold ** kept as <b>)."
     rows = [l.strip().strip("|").split("|") for l in md.strip().splitlines() if l.strip().startswith("|")]
@@ -263,7 +263,7 @@ def cmd_demo(args) -> int:
     if "left_out" in r: print("left out: " + ", ".join(r["left_out"]["models"]) + " (" + r["left_out"]["why"] + ")")
     return 0
 
-# %% ../nbs/12_cli.ipynb #aa574312
+# %% ../nbs/12_cli.ipynb #f1c749b8
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
@@ -275,7 +275,7 @@ def cmd_pretrain(args) -> int:
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #12c6897a
+# %% ../nbs/12_cli.ipynb #58462c75
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     kw = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed).items() if v is not None}
@@ -303,7 +303,7 @@ def cmd_train_rm(args) -> int:
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #347d9fba
+# %% ../nbs/12_cli.ipynb #fa250b82
 def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
     from perfusion.adapter import PersonalAdapter, PersonalizedUNet
@@ -334,7 +334,7 @@ def cmd_train(args) -> int:
     print(f"adapter in {out / cfg.method / 'adapter'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #a09517b9
+# %% ../nbs/12_cli.ipynb #82a62e1d
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")
