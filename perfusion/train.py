@@ -55,6 +55,7 @@ class GenTrainConfig:
     cross_layers: int = 3
     mixed_precision: str = "no"   # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
     gradient_checkpointing: bool = False
+    optimizer: str = "adamw"      # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
     log_every: int = 10
     save_every: int = 100
     seed: int = 0
@@ -65,6 +66,7 @@ class GenTrainConfig:
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if self.beta <= 0: raise ValueError(f"beta must be positive, got {self.beta}")
         if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if self.optimizer not in ("adamw", "adamw8bit"): raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
 
     @property
     def objective(self) -> str: return METHODS[self.method][0]
@@ -195,6 +197,14 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
     with torch.no_grad(), reference.reference(): ref_err = errs(reference)
     return model_err, ref_err
 
+def _make_optimizer(cfg: GenTrainConfig, params) -> torch.optim.Optimizer:
+    "AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate."
+    lr = cfg.lr * (cfg.batch_size if cfg.scale_lr else 1)
+    if cfg.optimizer == "adamw": return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    try: import bitsandbytes as bnb
+    except ImportError: raise ImportError("optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise") from None
+    return bnb.optim.AdamW8bit(params, lr=lr, weight_decay=cfg.weight_decay)
+
 def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
     "(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable group."
     pos, neg = ((labels == 1) & mask).sum(1), ((labels == 0) & mask).sum(1)
@@ -228,7 +238,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     if cfg.gradient_checkpointing:
         base_unet(punet).enable_gradient_checkpointing(); punet.adapter.controlnet.enable_gradient_checkpointing()
     params = [p for p in punet.adapter.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr * (cfg.batch_size if cfg.scale_lr else 1), weight_decay=cfg.weight_decay)
+    opt = _make_optimizer(cfg, params)
     ckpt, log, start = out / "checkpoint.safetensors", {"config": asdict(cfg), "history": [], "seconds": 0.0}, 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, punet.adapter, opt)
