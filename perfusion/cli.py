@@ -8,7 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 __all__ = ['cmd_world', 'cmd_build_data', 'DemoConfig', 'run_demo', 'write_report', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm',
            'cmd_train', 'build_parser', 'main']
 
-# %% ../nbs/12_cli.ipynb #bda477ef
+# %% ../nbs/12_cli.ipynb #a8f8c2d4
 import argparse
 import base64
 import html
@@ -33,7 +33,7 @@ from .reward import VARIANTS
 from .train import METHODS
 from .train_rm import REWARD_NAMES, RMTrainConfig, format_table, make_accelerator, reward_table, score_groups, train_reward_model, world_splits
 
-# %% ../nbs/12_cli.ipynb #741b5280
+# %% ../nbs/12_cli.ipynb #19753b8b
 def _write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def cmd_build_data(args) -> int:
     print(rep); print(f"saved {len(ds)} groups to {out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #9b28eca9
+# %% ../nbs/12_cli.ipynb #17964a52
 @dataclass
 class DemoConfig:
     "Sizes of a demo run (the full run is meant to take about 15 minutes on 2 CPU cores)."
@@ -125,15 +125,6 @@ def _curves_figure(curves: dict, keys=("loss",), title: str = ""):
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
 
-def _load_generator(pipe, gen_dir: Path, method: str):
-    "Rebuild a trained generation model (the PerFusion variants stacked on the DPO model) from its saved adapters."
-    from perfusion.adapter import PersonalAdapter, PersonalizedUNet
-    from perfusion.data import FeatureVocab
-    punet = pipe.unet
-    for m in (["dpo"] if method.startswith("p") else []) + [method]:
-        punet = PersonalizedUNet(punet, PersonalAdapter.from_pretrained(gen_dir / m / "adapter"))
-    return punet.eval(), FeatureVocab.load(gen_dir / method / "adapter" / "feature_vocab.json")
-
 def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "industrial", quick: bool = False,
              cfg: DemoConfig | None = None, progress: bool = True) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
@@ -142,6 +133,7 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
     from perfusion.foundation import load_judge, load_mini_clip, load_mini_sd
     from perfusion.reward import PerFusionRM
     from perfusion.studio import pipeline_generator
+    from perfusion.train import load_generator
     if regime not in REGIMES: raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
     cfg = cfg or (DemoConfig.quick() if quick else DemoConfig())
     out, t0 = Path(out), time.time()
@@ -189,7 +181,7 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
     def case_stage():
         judge, hist = load_judge(), selection_history(splits["train"])
         base = pipeline_generator(pipe, steps=cfg.sample_steps)
-        punet, vocab = _load_generator(pipe, out / "gen", "perfusion")
+        punet, vocab = load_generator(pipe, out / "gen", "perfusion")
         gens = {"base": base, "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
                 "perfusion": pipeline_generator(pipe, punet, vocab, steps=cfg.sample_steps)}
         stores = [m for m in pick_stores(world)]
@@ -216,7 +208,7 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
                  gen_md=format_generation_table(generation["summary"]), case_md=case["table"])
     return results
 
-# %% ../nbs/12_cli.ipynb #07b272eb
+# %% ../nbs/12_cli.ipynb #3a4e2171
 def _md_table_html(md: str) -> str:
     "A markdown pipe table as an HTML table (bold ** kept as <b>)."
     rows = [l.strip().strip("|").split("|") for l in md.strip().splitlines() if l.strip().startswith("|")]
@@ -263,7 +255,7 @@ def cmd_demo(args) -> int:
     if "left_out" in r: print("left out: " + ", ".join(r["left_out"]["models"]) + " (" + r["left_out"]["why"] + ")")
     return 0
 
-# %% ../nbs/12_cli.ipynb #f1c749b8
+# %% ../nbs/12_cli.ipynb #70f186c7
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
@@ -275,7 +267,7 @@ def cmd_pretrain(args) -> int:
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #58462c75
+# %% ../nbs/12_cli.ipynb #ea199afe
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     kw = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed).items() if v is not None}
@@ -303,7 +295,7 @@ def cmd_train_rm(args) -> int:
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #fa250b82
+# %% ../nbs/12_cli.ipynb #00544404
 def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
     from perfusion.adapter import PersonalAdapter, PersonalizedUNet
@@ -334,7 +326,7 @@ def cmd_train(args) -> int:
     print(f"adapter in {out / cfg.method / 'adapter'}")
     return 0
 
-# %% ../nbs/12_cli.ipynb #82a62e1d
+# %% ../nbs/12_cli.ipynb #62245efc
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
     p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")

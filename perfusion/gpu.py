@@ -41,7 +41,7 @@ from .foundation import FoundationModelError, generate, load_mini_sd
 from .adapter import generate_personalized
 from .metrics import bootstrap_metrics
 from .reward import PICKSCORE, PICKSCORE_PROCESSOR, AestheticScorer, CLIPModelScorer, OpenCLIPScorer, PerFusionRM
-from .train import GenTrainConfig, LatentGroups, cache_latents, train_generator
+from .train import GenTrainConfig, LatentGroups, cache_latents, load_generator, train_generator
 from .train_rm import RMTrainConfig, format_table, score_groups, train_reward_model
 
 # %% ../nbs/09_gpu_training.ipynb #ed6f3d62
@@ -373,12 +373,8 @@ def train_pickapic_generators(pipe: StableDiffusionPipeline, data: LatentGroups,
 
 def load_pickapic_generators(pipe: StableDiffusionPipeline, out: str | Path) -> tuple[PersonalizedUNet, PersonalizedUNet, FeatureVocab]:
     "The trained DPO and PerFusion models (adapters saved by `train_pickapic_generators`) on `pipe`'s UNet."
-    out = Path(out)
-    for s in ("dpo", "perfusion"):
-        if not (out / s / "adapter" / "config.json").exists(): raise FileNotFoundError(f"{out / s / 'adapter'}: no trained adapter; run the generator stage to the end first")
-    dpo = PersonalizedUNet(pipe.unet, PersonalAdapter.from_pretrained(out / "dpo" / "adapter").to(pipe.device))
-    pf = PersonalizedUNet(dpo, PersonalAdapter.from_pretrained(out / "perfusion" / "adapter").to(pipe.device))
-    return dpo, pf, FeatureVocab.load(out / "perfusion" / "adapter" / "feature_vocab.json")
+    pf, vocab = load_generator(pipe, out, "perfusion")        # PerFusion stacked on the run's DPO model
+    return pf.unet, pf, vocab
 
 # %% ../nbs/09_gpu_training.ipynb #0d0c2a88
 @torch.no_grad()
