@@ -122,6 +122,7 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
                      pipe=None, world: World | None = None,
                      dpo_from: str | Path | None = None,  # a finished dpo run to build the PerFusion variants on
                      heldout: int = 0,                    # test groups for the held-out implicit accuracy (0: skip)
+                     train_kw: dict | None = None,        # more GenTrainConfig fields for every trained method
                      n_boot: int = 1000, seed: int = 0, progress: bool = True) -> dict:
     "Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of `splits['test']`."
     out, t0 = Path(out), time.time()
@@ -135,7 +136,8 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
         models["dpo"], logs["dpo"] = train_generator(pipe, data, dpo_from, cfg, vocab=vocab, progress=False)   # finished: loads, trains nothing
     for m in sorted(methods, key=lambda m: m != "dpo"):       # dpo first: the PerFusion variants build on it
         cfg = GenTrainConfig(method=m, max_steps=steps, lr=lr, batch_size=batch_size, warmup_steps=min(50, steps // 5),
-                             log_every=max(1, min(10, steps // 20)), save_every=max(1, min(50, steps // 2)), seed=seed)
+                             log_every=max(1, min(10, steps // 20)), save_every=max(1, min(50, steps // 2)), seed=seed,
+                             **(train_kw or {}))
         backbone = models.get("dpo") if m.startswith("p") else None
         models[m], logs[m] = train_generator(pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress)
         timing[m] = logs[m]["seconds"]

@@ -55,6 +55,8 @@ class GenTrainConfig:
     cross_layers: int = 3
     mixed_precision: str = "no"   # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
     gradient_checkpointing: bool = False
+    user_lr_mult: float = 1.0     # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
+    user_init: float = 0.0        # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
     optimizer: str = "adamw"      # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
     log_every: int = 10
     save_every: int = 100
@@ -66,6 +68,7 @@ class GenTrainConfig:
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if self.beta <= 0: raise ValueError(f"beta must be positive, got {self.beta}")
         if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if self.user_lr_mult <= 0: raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
         if self.optimizer not in ("adamw", "adamw8bit"): raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
 
     @property
@@ -197,9 +200,12 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
     with torch.no_grad(), reference.reference(): ref_err = errs(reference)
     return model_err, ref_err
 
-def _make_optimizer(cfg: GenTrainConfig, params) -> torch.optim.Optimizer:
-    "AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate."
+def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.Optimizer:
+    "AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate; `user_params` get `user_lr_mult` times it."
     lr = cfg.lr * (cfg.batch_size if cfg.scale_lr else 1)
+    ids = {id(p) for p in user_params}
+    rest, user = [p for p in params if id(p) not in ids], [p for p in params if id(p) in ids]
+    params = [{"params": rest}] + ([{"params": user, "lr": lr * cfg.user_lr_mult}] if user else [])
     if cfg.optimizer == "adamw": return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     try: import bitsandbytes as bnb
     except ImportError: raise ImportError("optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise") from None
@@ -219,7 +225,12 @@ def build_generator_model(pipe: StableDiffusionPipeline, vocab: FeatureVocab, cf
     ad = PersonalAdapter.from_unet(base_unet(frozen), vocab, personalized=cfg.personalized, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers)
     if not cfg.personalized:           # parameters that never see a gradient must not be handed to the optimizer or DDP
         for m in (ad.crossing, ad.user_proj, ad.controlnet.controlnet_cond_embedding): m.requires_grad_(False)
+    elif cfg.user_init:
+        with torch.no_grad(): ad.controlnet.controlnet_cond_embedding.zero_conv.weight[:, :, 0, 0] = cfg.user_init * torch.eye(ad.config.latent_channels)
     return PersonalizedUNet(frozen, ad)
+
+def _user_path(ad: PersonalAdapter) -> list:
+    return [*ad.crossing.parameters(), *ad.user_proj.parameters(), *ad.controlnet.controlnet_cond_embedding.parameters()]
 
 def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: str | Path, cfg: GenTrainConfig | None = None,
                     vocab: FeatureVocab | None = None,            # the vocabulary `data` was encoded with (saved with the adapter)
@@ -238,7 +249,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     if cfg.gradient_checkpointing:
         base_unet(punet).enable_gradient_checkpointing(); punet.adapter.controlnet.enable_gradient_checkpointing()
     params = [p for p in punet.adapter.parameters() if p.requires_grad]
-    opt = _make_optimizer(cfg, params)
+    opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
     ckpt, log, start = out / "checkpoint.safetensors", {"config": asdict(cfg), "history": [], "seconds": 0.0}, 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, punet.adapter, opt)
