@@ -128,7 +128,7 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     out, t0 = Path(out), time.time()
     pipe = pipe or load_mini_sd(); pipe.set_progress_bar_config(disable=True)
     world = world or _world_of(splits["test"])
-    vocab = FeatureVocab.fit(splits["train"])
+    vocab = FeatureVocab.load(Path(dpo_from) / "adapter" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(splits["train"])   # the backbone's ids
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
     timing, models, logs = {"latents": round(time.time() - t0, 1)}, {}, {}
     if dpo_from is not None:
