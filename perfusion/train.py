@@ -253,7 +253,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     ckpt, log, start = out / "checkpoint.safetensors", {"config": asdict(cfg), "history": [], "seconds": 0.0}, 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, punet.adapter, opt)
-        _check_same_config(log["config"], asdict(cfg), ckpt)
+        _check_same_config(log["config"], asdict(cfg), ckpt, asdict(GenTrainConfig()))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_constant(cfg.warmup_steps), last_epoch=start - 1)
     model, opt = acc.prepare(punet, opt)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)

@@ -156,9 +156,10 @@ def _warmup_constant(warmup: int):
 
 _RESUMABLE_CHANGES = {"grad_accum", "log_every", "save_every", "gradient_checkpointing", "eval_every", "eval_groups"}
 
-def _check_same_config(saved: dict, current: dict, ckpt: Path):
-    "Refuse to resume a checkpoint written with another configuration (settings that do not change the maths may differ)."
-    diff = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v and k not in _RESUMABLE_CHANGES}
+def _check_same_config(saved: dict, current: dict, ckpt: Path, defaults: dict | None = None):
+    "Refuse to resume a checkpoint written with another configuration (settings that do not change the maths may differ; a setting added since the checkpoint was written counts as its default)."
+    defaults = defaults or {}
+    diff = {k: (saved.get(k, defaults.get(k)), v) for k, v in current.items() if saved.get(k, defaults.get(k)) != v and k not in _RESUMABLE_CHANGES}
     if diff: raise ValueError(f"{ckpt} was written with a different configuration {diff}; use another out_dir or delete it")
 
 def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
@@ -186,7 +187,7 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
     start = 0
     if ckpt.exists():
         start, _, log = load_checkpoint(ckpt, rm.plugins, opt)
-        _check_same_config(log["config"], asdict(cfg), ckpt)
+        _check_same_config(log["config"], asdict(cfg), ckpt, asdict(RMTrainConfig()))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_constant(cfg.warmup_steps), last_epoch=start - 1)
     model, opt = acc.prepare(rm, opt)
     params = [p for p in rm.plugins.parameters()]
