@@ -24,10 +24,10 @@ from pathlib import Path
 
 from diffusers import DDPMScheduler
 
-from .adapter import PersonalizedUNet, generate_personalized
+from .adapter import generate_personalized
 from .data import FeatureVocab, canonical_prompt
 from .foundation import AttributeJudge, generate, load_judge, load_mini_clip, load_mini_sd
-from .train import GenTrainConfig, cache_latents, implicit_accuracy, train_generator
+from .train import PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
 from .reward import CLIPModelScorer, PerFusionRM
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
@@ -138,7 +138,7 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
         cfg = GenTrainConfig(method=m, max_steps=steps, lr=lr, batch_size=batch_size, warmup_steps=min(50, steps // 5),
                              log_every=max(1, min(10, steps // 20)), save_every=max(1, min(50, steps // 2)), seed=seed,
                              **(train_kw or {}))
-        backbone = models.get("dpo") if m.startswith("p") else None
+        backbone = models.get("dpo") if m in PF_METHODS else None
         models[m], logs[m] = train_generator(pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress)
         timing[m] = logs[m]["seconds"]
     held = {}

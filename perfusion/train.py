@@ -268,8 +268,8 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     for step in bar:
         idx = _step_indices(len(data), cfg.batch_size, cfg.seed, step)
         rec = {"loss": 0.0, "implicit_acc": [], "model_err": 0.0, "ref_err": None if cfg.objective == "sft" else 0.0, "groups": 0}
-        full = data.batch(idx)
-        n_units = max(int(_loss_units(full["labels"], full["mask"], cfg.objective).sum()), 1)
+        sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)        # labels and mask only: no latents copied for the count
+        n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], cfg.objective).sum()), 1)
         for m in range(cfg.grad_accum):
             pos_in_step = range((m * P + rank) * micro, (m * P + rank + 1) * micro)
             b = {k: v.to(acc.device) for k, v in data.batch(idx[pos_in_step.start:pos_in_step.stop]).items()}
