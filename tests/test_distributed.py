@@ -46,6 +46,7 @@ WORKER = textwrap.dedent('''
     same_everywhere(rm.plugins.parameters(), "PerFusionRM plug-ins")
     assert all(h["groups"] == 4 for h in rlog["history"]), rlog["history"]
     print(f"rank {acc.process_index} of {acc.num_processes}: identical weights", flush=True)
+    dist.barrier(); dist.destroy_process_group()     # a clean gloo teardown: a rank exiting with the group alive can abort its peer
 ''')
 
 
