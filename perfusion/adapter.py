@@ -45,12 +45,16 @@ class PersonalAdapter(ModelMixin, ConfigMixin):
                  latent_size: int = 64,              # latent side the user map is learned at (resized for other sizes)
                  embed_dim: int = 16, cross_layers: int = 3,
                  personalized: bool = True,          # False: the same side network without the user input (an ablation)
-                 feature_fields: Sequence[str] | None = None, backbone: str | None = None):
+                 feature_fields: Sequence[str] | None = None, backbone: str | None = None,
+                 user_map: bool = True,              # the paper's user path: a latent-shaped map into the trainable copy
+                 user_text: bool = False):           # a second user path: a zero-initialised shift of the text condition
         super().__init__()
         self.crossing = FeatureCrossing(field_sizes, embed_dim, cross_layers)
         self.user_proj = nn.Linear(self.crossing.out_dim, latent_channels * latent_size * latent_size)
         self.controlnet = ControlNetModel.from_config(dict(controlnet_config))
         self.controlnet.controlnet_cond_embedding = _UserInput(latent_channels, self.controlnet.conv_in)
+        self.user_token = nn.Linear(self.crossing.out_dim, self.controlnet.config.cross_attention_dim) if user_text else None
+        if user_text: nn.init.zeros_(self.user_token.weight); nn.init.zeros_(self.user_token.bias)
 
     @classmethod
     def from_unet(cls, unet: UNet2DConditionModel, vocab: FeatureVocab, backbone: str | None = None, **kw) -> "PersonalAdapter":
@@ -65,9 +69,14 @@ class PersonalAdapter(ModelMixin, ConfigMixin):
     def user_map(self, feature_ids: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         "Linear(u) reshaped to (B, C, h, w); bilinearly resized when sampling at another latent size."
         s, C = self.config.latent_size, self.config.latent_channels
-        if not self.config.personalized: return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
+        if not (self.config.personalized and self.config.user_map): return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
         m = self.user_proj(self.crossing(feature_ids)).view(-1, C, s, s)
         return m if tuple(size) == (s, s) else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+
+    def text_shift(self, feature_ids: torch.Tensor) -> torch.Tensor | None:
+        "(B, 1, D) shift added to every token of the text condition (None without the text path)."
+        if not (self.config.personalized and self.config.user_text): return None
+        return self.user_token(self.crossing(feature_ids))[:, None, :]
 
     def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, feature_ids: torch.Tensor,
                 scale: float = 1.0) -> tuple[list, torch.Tensor]:
@@ -82,7 +91,7 @@ class PersonalizedUNet(nn.Module):
     def __init__(self, unet: UNet2DConditionModel, adapter: PersonalAdapter):
         super().__init__()
         self.unet, self.adapter = unet.requires_grad_(False).eval(), adapter
-        self._features, self._user_in_uncond, self._off = None, True, False
+        self._features, self._user_in_uncond, self._off = None, False, False
 
     @property
     def config(self): return self.unet.config
@@ -103,7 +112,7 @@ class PersonalizedUNet(nn.Module):
         finally: self._off = off
 
     @contextlib.contextmanager
-    def user(self, feature_ids: torch.Tensor, in_uncond: bool = True):
+    def user(self, feature_ids: torch.Tensor, in_uncond: bool = False):
         "Condition pipeline calls on users: one row of `feature_ids` per generated image."
         old = self._features, self._user_in_uncond
         self._features, self._user_in_uncond = feature_ids, in_uncond
@@ -124,10 +133,12 @@ class PersonalizedUNet(nn.Module):
             f = torch.cat([f, f])
             use = torch.arange(B, device=sample.device) >= (0 if self._user_in_uncond else B // 2)
         else: raise ValueError(f"{len(f)} rows of user features for a batch of {B} latents")
+        keep = use.view(-1, 1, 1, 1).to(sample.dtype)
+        shift = self.adapter.text_shift(f.to(sample.device))
+        if shift is not None:       # the text path: the same user vector added to every token, only where the user applies
+            encoder_hidden_states = encoder_hidden_states + shift.to(encoder_hidden_states.dtype) * keep[:, :, 0, 0, None]
         down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
-        if not use.all():
-            keep = use.view(-1, 1, 1, 1).to(sample.dtype)
-            down, mid = [d * keep for d in down], mid * keep
+        if not use.all(): down, mid = [d * keep for d in down], mid * keep
         if down_block_additional_residuals is not None:
             down = [a + b for a, b in zip(down, down_block_additional_residuals)]
             mid = mid + mid_block_additional_residual
@@ -147,7 +158,7 @@ def base_unet(model: nn.Module) -> UNet2DConditionModel:
 def generate_personalized(pipe: StableDiffusionPipeline, punet: PersonalizedUNet, prompts: Sequence[str],
                           feature_ids: torch.Tensor,          # (len(prompts), F): the user of each prompt
                           seed: int = 0, steps: int = 30, guidance_scale: float = 7.0,
-                          user_in_uncond: bool = True,        # condition the unconditional CFG branch on the user too
+                          user_in_uncond: bool = False,       # condition the unconditional CFG branch on the user too
                           batch_size: int = 32) -> list[Image.Image]:
     "One image per (prompt, user) with the personalized UNet, DDIM and classifier-free guidance; seeded."
     if len(feature_ids) != len(prompts): raise ValueError(f"{len(prompts)} prompts but {len(feature_ids)} rows of user features")

@@ -85,6 +85,15 @@ class DemoConfig:
     gen_methods: tuple = ("dpo", "sft", "perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")
     gen_steps: int = 100
     gen_lr: float = 1e-4
+    gen_batch: int = 8           # groups per step; every generation method gets the same steps x batch
+    # the recipe of every trained generation method (08a_personalize measures each choice; the paper's is
+    # user_path="map", user_lr_mult=1, user_init=0, t_min=0, stack_on_dpo=True)
+    gen_user_path: str = "map"
+    gen_user_lr_mult: float = 10.0
+    gen_user_init: float = 1.0
+    gen_t_min: int = 500
+    gen_stack_on_dpo: bool = False
+    gen_user_in_uncond: bool = False
     n_pairs: int = 60            # held-out (user, prompt) pairs for Table 2
     sample_steps: int = 20       # DDIM steps when generating
     case_n: int = 8              # images per store and model in the case study
@@ -94,6 +103,10 @@ class DemoConfig:
     def quick(cls) -> "DemoConfig":
         return cls(groups=400, rm_steps=40, rm_variants=("duplicated",), gen_methods=("dpo", "sft", "perfusion"), gen_steps=30,
                    n_pairs=16, sample_steps=10, case_n=4, n_boot=200)
+
+def _gen_recipe(cfg: DemoConfig) -> dict:
+    "The GenTrainConfig fields every trained generation method of the demo shares."
+    return {"user_path": cfg.gen_user_path, "user_lr_mult": cfg.gen_user_lr_mult, "user_init": cfg.gen_user_init, "t_min": cfg.gen_t_min}
 
 def _stage(out: Path, name: str, key: dict, fn, log=print) -> dict:
     "Run `fn()` unless `out/stages/name.json` holds a result computed with the same `key`."
@@ -129,7 +142,8 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
              cfg: DemoConfig | None = None, progress: bool = True) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
     from perfusion.case_study import case_study_figure, format_case_study, pick_stores, run_case_study
-    from perfusion.evaluate import format_generation_table, generation_table, pmg_prompt, selection_history
+    from perfusion.evaluate import (GENERATION_ORDER, format_generation_table, format_paired_table, generation_table, pmg_prompt,
+                                    selection_history)
     from perfusion.foundation import load_judge, load_mini_clip, load_mini_sd
     from perfusion.reward import PerFusionRM
     from perfusion.studio import pipeline_generator
@@ -166,46 +180,57 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
 
     def generation_stage():
-        res = generation_table(splits, out / "gen", methods=cfg.gen_methods, steps=cfg.gen_steps, lr=cfg.gen_lr, n_pairs=cfg.n_pairs,
-                               sample_steps=cfg.sample_steps, rm=(rm, proc), pipe=pipe, world=world, n_boot=cfg.n_boot, seed=seed, progress=progress)
+        res = generation_table(splits, out / "gen", methods=cfg.gen_methods, steps=cfg.gen_steps, lr=cfg.gen_lr, batch_size=cfg.gen_batch,
+                               n_pairs=cfg.n_pairs, sample_steps=cfg.sample_steps, rm=(rm, proc), pipe=pipe, world=world, n_boot=cfg.n_boot,
+                               seed=seed, progress=progress, train_kw=_gen_recipe(cfg), stack_on_dpo=cfg.gen_stack_on_dpo,
+                               user_in_uncond=cfg.gen_user_in_uncond)
         order = list(res["images"])
         k = min(4, len(res["pairs"]))
         fig = gallery([res["images"][m][i] for i in range(k) for m in order], [m for i in range(k) for m in order], ncols=len(order),
                       title="one held-out (user, prompt) pair per row, every model with the same seed")
         _save_fig(fig, out / "figures" / "generation_gallery.png")
         _save_fig(_curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"), out / "figures" / "gen_curves.png")
-        return {"summary": res["summary"], "config": res["config"], "timing_s": res["timing_s"],
+        return {"summary": res["summary"], "paired_delta": res["paired_delta"], "config": res["config"], "timing_s": res["timing_s"],
                 "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]]}
-    generation = _stage(out, "generation", {k: base_key[k] for k in ("seed", "regime", "groups", "rm_steps", "gen_methods", "gen_steps", "gen_lr", "n_pairs", "sample_steps", "n_boot")}, generation_stage)
+    gen_keys = ("seed", "regime", "groups", "gen_methods", "gen_steps", "gen_lr", "gen_batch", *(k for k in base_key if k.startswith("gen_user") or k in ("gen_t_min", "gen_stack_on_dpo")), "sample_steps")
+    generation = _stage(out, "generation", {k: base_key[k] for k in ("rm_steps", "n_pairs", "n_boot", *gen_keys)}, generation_stage)
 
     def case_stage():
         judge, hist = load_judge(), selection_history(splits["train"])
         base = pipeline_generator(pipe, steps=cfg.sample_steps)
         punet, vocab = load_generator(pipe, out / "gen", "perfusion")
         gens = {"base": base, "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
-                "perfusion": pipeline_generator(pipe, punet, vocab, steps=cfg.sample_steps)}
+                "perfusion": pipeline_generator(pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond)}
         stores = [m for m in pick_stores(world)]
         res = run_case_study(gens, world, judge, stores=stores, n=cfg.case_n, seed=seed)
         _save_fig(case_study_figure(res), out / "figures" / "case_study.png")
         return {"prompt": res["prompt"], "stores": res["stores"], "results": res["results"], "table": format_case_study(res)}
-    case = _stage(out, "case_study", {**{k: base_key[k] for k in ("seed", "regime", "groups", "gen_methods", "gen_steps", "gen_lr", "sample_steps", "case_n")}}, case_stage)
+    case = _stage(out, "case_study", {k: base_key[k] for k in (*gen_keys, "case_n")}, case_stage)
 
-    gen_names = ("true_utility", "consistency", "perfusion_rm", "general", "taste")
+    gen_names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
     results = {"seed": seed, "regime": regime, "quick": quick, "config": asdict(cfg), "world": data["world"],
-               "reward": {k: {m: v[m]["value"] for m in ("MAP", "GAUC")} for k, v in reward["table"].items()},
-               "reward_intervals": reward["table"], "general_oracle": data["general_oracle"],
-               "generation": {k: {m: v[m]["value"] for m in gen_names if m in v} for k, v in generation["summary"].items()},
+               "reward": {k: {**{m: v[m]["value"] for m in ("MAP", "GAUC")}, **{f"{m}_ci": [v[m]["lo"], v[m]["hi"]] for m in ("MAP", "GAUC")}}
+                          for k, v in reward["table"].items()},
+               "reward_intervals": reward["table"], "reward_gap_closed": {m: v["gap_closed"] for m, v in reward["summary"].items()},
+               "general_oracle": data["general_oracle"],
+               "generation": {k: {**{m: v[m]["value"] for m in gen_names if m in v},
+                                  "true_utility_ci": [v["true_utility"]["lo"], v["true_utility"]["hi"]],
+                                  "personalization_gap": v["gap"]["value"], "personalization_gap_ci": [v["gap"]["lo"], v["gap"]["hi"]],
+                                  "paired_delta": generation["paired_delta"][k]}
+                              for k, v in generation["summary"].items()},
                "generation_intervals": generation["summary"], "case_study": {k: case[k] for k in ("prompt", "stores", "results")},
                "timing_s": {"data": data["seconds"], "reward": reward["seconds"], "generation": generation["seconds"], "case_study": case["seconds"]}}
     all_rm = {"oracle", "general", *[REWARD_NAMES[v] for v in VARIANTS]}
-    all_gen = {"base", "pmg", *METHODS}
+    all_gen = {"base", "pmg", *(m for m in METHODS if m != "sft_pan")}
     left = sorted(all_rm - set(results["reward"])) + sorted(all_gen - set(results["generation"]))
     if left: results["left_out"] = {"models": left, "why": "--quick trains fewer models; run without --quick for all of them"}
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     results["timing_s"]["this_call"] = round(time.time() - t0, 1)
     _write_json(out / "results.json", results)
+    trained = [m for m in GENERATION_ORDER if m in generation["paired_delta"] and m not in ("base", "sft", "dpo")]
     write_report(out, results, reward_md=format_table([{"regime": regime, "table": reward["table"], "summary": reward["summary"]}]),
-                 gen_md=format_generation_table(generation["summary"]), case_md=case["table"])
+                 gen_md=format_generation_table(generation["summary"]), case_md=case["table"],
+                 paired_md=format_paired_table(generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"]))
     return results
 
 # %% ../nbs/12_cli.ipynb #3a4e2171
@@ -218,7 +243,7 @@ def _md_table_html(md: str) -> str:
     return ("<table><thead><tr>" + "".join(f"<th>{cell(c)}</th>" for c in head) + "</tr></thead><tbody>" +
             "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in body) + "</tbody></table>")
 
-def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md: str) -> Path:
+def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md: str, paired_md: str = "") -> Path:
     "Write `out/report.html`: tables, training curves and galleries in one self-contained file."
     out = Path(out)
     img = lambda name: (f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode((out / name).read_bytes()).decode()}'>"
@@ -234,7 +259,13 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
              "<h2>Table 1 — reward models (test MAP / GAUC, 95% bootstrap intervals)</h2>", _md_table_html(reward_md), img("figures/rm_curves.png"),
              "<h2>Table 2 — generation (held-out user, prompt pairs; 95% bootstrap intervals)</h2>", _md_table_html(gen_md),
              "<p>true_utility: the requesting merchant's hidden utility of the generated image as read by the attribute judge; "
-             "consistency: share of the prompt's attributes present; general: mini-CLIP score; perfusion_rm: the trained PerFusionRM's score.</p>",
+             "gap: own-vs-other-user gap — the same prompt and seed generated with another merchant's features, both images scored "
+             "under the requesting merchant's taste (0 exactly for a model that ignores the user; paired interval); "
+             "taste: the taste part of the utility alone; fav_colour / fav_pattern: share of images in the merchant's favourite "
+             "colour / pattern where the prompt leaves it free; consistency: share of the prompt's attributes present; "
+             "general: mini-CLIP score; perfusion_rm: the trained PerFusionRM's score.</p>",
+             "<h3>Paired differences of true utility (row − column, same items, 95% paired bootstrap; * = above 0)</h3>",
+             _md_table_html(paired_md) if paired_md else "",
              img("figures/generation_gallery.png"), img("figures/gen_curves.png"),
              f"<h2>Case study — two stores, one prompt: {html.escape(results['case_study']['prompt'])}</h2>", _md_table_html(case_md), img("figures/case_study.png")]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0;font-size:13px}"

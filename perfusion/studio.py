@@ -135,14 +135,16 @@ class FeedbackStore:
         return records_to_dataset(recs)
 
 # %% ../nbs/10_studio.ipynb #3980d8c5
-def pipeline_generator(pipe, punet=None, vocab=None, steps: int = 20, guidance_scale: float = 7.0) -> Callable:
+def pipeline_generator(pipe, punet=None, vocab=None, steps: int = 20, guidance_scale: float = 7.0,
+                       user_in_uncond: bool = False) -> Callable:
     "A studio generator from a pipeline, or from PerFusion (`punet` + the `vocab` it was trained with)."
     pipe.set_progress_bar_config(disable=True)
     if punet is not None and vocab is None: raise ValueError("pass the FeatureVocab the personalized model was trained with")
     def gen(prompt: str, features: Mapping[str, str], n: int, seed: int) -> list[Image.Image]:
         if punet is None: return generate(pipe, [prompt] * n, seed=seed, steps=steps, guidance_scale=guidance_scale)
         from perfusion.adapter import generate_personalized
-        return generate_personalized(pipe, punet, [prompt] * n, vocab.encode_batch([dict(features)] * n), seed=seed, steps=steps, guidance_scale=guidance_scale)
+        return generate_personalized(pipe, punet, [prompt] * n, vocab.encode_batch([dict(features)] * n), seed=seed, steps=steps,
+                                     guidance_scale=guidance_scale, user_in_uncond=user_in_uncond)
     return gen
 
 class SimulatedMerchant:

@@ -1,0 +1,108 @@
+"""The diagnosis ladder of nbs/08a_personalize.ipynb: train one generator per rung on the demo's data and measure
+how much it personalizes, on the same held-out (user, prompt, seed) items for every rung.
+
+Usage:
+  python benchmarks/personalization_ladder.py --out DIR [--groups 3000] [--seed 0] [--pairs 96] \
+      --run NAME:key=value,key=value ... [--run ...]
+
+Each run trains `perfusion.train.train_generator` on the demo's training split (`world_splits`, the same data as
+`perfusion demo --seed S`) and reports, against the base model on the same items: the paired difference of true user
+utility, the own-vs-other-user gap (paired), the favourite-colour share and prompt consistency. Run keys: every
+`GenTrainConfig` field (method, max_steps, lr, batch_size, user_lr_mult, user_init, t_min, beta, ...), plus
+`in_uncond` (0/1: the user conditions the unconditional CFG branch too), `stack` (a finished run's NAME to build on,
+as PerFusion builds on DPO in the paper), `oracle_sft` (1: train SFT on each training group's candidate the hidden
+taste likes best — an upper bound of what the network can express, never a recipe: the hidden taste labels it).
+Results are appended to DIR/ladder.json (a finished run is not trained again) with the command line.
+"""
+import argparse, json, sys, time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def parse_run(spec: str) -> tuple[str, dict]:
+    name, _, rest = spec.partition(":")
+    kv = {}
+    for part in filter(None, rest.split(",")):
+        k, _, v = part.partition("=")
+        try: kv[k] = json.loads(v)
+        except json.JSONDecodeError: kv[k] = v
+    return name, kv
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True); ap.add_argument("--groups", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0); ap.add_argument("--pairs", type=int, default=96)
+    ap.add_argument("--sample-steps", type=int, default=20); ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--run", action="append", default=[], help="NAME:key=value,... (see the module docstring)")
+    a = ap.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    from perfusion.data import FeatureVocab
+    from perfusion.evaluate import eval_pairs, other_users, paired_difference, score_generations
+    from perfusion.foundation import generate, load_judge, load_mini_sd
+    from perfusion.train import GenTrainConfig, LatentGroups, cache_latents, train_generator
+    from perfusion.train_rm import world_splits
+    from perfusion.adapter import generate_personalized
+    from perfusion.world import World
+
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    res_path = out / "ladder.json"
+    results = json.loads(res_path.read_text()) if res_path.exists() else {}
+    world = World("industrial", seed=a.seed)
+    splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
+    pipe = load_mini_sd(); pipe.set_progress_bar_config(disable=True)
+    vocab = FeatureVocab.fit(splits["train"])
+    data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=False)
+    pairs = eval_pairs(splits["test"], n=a.pairs, seed=a.seed)
+    others = other_users(pairs, world, seed=a.seed)
+    prompts = [p["prompt"] for p in pairs]
+    fids, ofids = vocab.encode_batch([p["features"] for p in pairs]), vocab.encode_batch([o["features"] for o in others])
+    judge = load_judge()
+    kw = dict(seed=a.seed + 123, steps=a.sample_steps, guidance_scale=7.0)
+    base_path = out / f"base-{a.pairs}-{a.sample_steps}.json"
+    if base_path.exists(): base = {k: np.array(v) for k, v in json.loads(base_path.read_text()).items()}
+    else:
+        base = score_generations(generate(pipe, prompts, **kw), pairs, world, judge)
+        base_path.write_text(json.dumps({k: v.tolist() for k, v in base.items()}))
+    models = {}
+    for spec in a.run:
+        name, kv = parse_run(spec)
+        in_uncond, stack, oracle = bool(kv.pop("in_uncond", 0)), kv.pop("stack", None), bool(kv.pop("oracle_sft", 0))
+        cfg = GenTrainConfig(**{"log_every": 10, "save_every": 50, "seed": a.seed, **kv})
+        train = data
+        if oracle:     # upper bound: the hidden taste picks one candidate per group (evaluation-only knowledge)
+            lab = torch.zeros_like(data.labels)
+            for i, gid in enumerate(data.group_ids):
+                g = world.group(int(gid.rsplit("g", 1)[1]))
+                lab[i, int(np.argmax(g.utilities))] = 1.0
+            train = LatentGroups(data.latents, data.prompt_embeds, data.prompt_index, data.feature_ids, lab, data.mask, data.group_ids)
+        backbone = models.get(stack) if stack else None
+        if stack and backbone is None: sys.exit(f"{name}: stack={stack} needs that run earlier in the same command")
+        t0 = time.time()
+        punet, log = train_generator(pipe, train, out / name, cfg, vocab=vocab, backbone=backbone, progress=True)
+        models[name] = punet
+        if name in results and results[name]["spec"] == spec:
+            print(f"{name}: finished earlier", results[name]["summary"]); continue
+        t1 = time.time()
+        own = generate_personalized(pipe, punet, prompts, fids, user_in_uncond=in_uncond, **kw)
+        other = generate_personalized(pipe, punet, prompts, ofids, user_in_uncond=in_uncond, **kw)
+        s_own, s_other = score_generations(own, pairs, world, judge), score_generations(other, pairs, world, judge)
+        summ = {"d_utility": paired_difference(s_own["true_utility"], base["true_utility"]),
+                "gap": paired_difference(s_own["true_utility"], s_other["true_utility"]),
+                "d_taste": paired_difference(s_own["taste"], base["taste"]),
+                "fav_colour": float(np.nanmean(s_own["fav_colour"])), "fav_colour_base": float(np.nanmean(base["fav_colour"])),
+                "consistency": float(s_own["consistency"].mean()), "consistency_base": float(base["consistency"].mean()),
+                "train_s": log["seconds"], "sample_s": round(time.time() - t1, 1)}
+        results[name] = {"spec": spec, "config": log["config"], "in_uncond": in_uncond, "stack": stack, "oracle_sft": oracle,
+                         "summary": summ, "curve": log["history"], "command": " ".join(sys.argv)}
+        res_path.write_text(json.dumps(results, indent=1))
+        f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]"
+        print(f"{name}: d_utility {f(summ['d_utility'])}  gap {f(summ['gap'])}  d_taste {f(summ['d_taste'])}  "
+              f"fav_colour {summ['fav_colour']:.3f} (base {summ['fav_colour_base']:.3f})  consistency {summ['consistency']:.3f} "
+              f"(base {summ['consistency_base']:.3f})  train {summ['train_s']:.0f}s sample {summ['sample_s']:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
