@@ -49,6 +49,7 @@ class RMTrainConfig:
     cross_layers: int = 3         # feature-crossing layers
     adanet_hidden: int = 64       # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
+    id_dropout: float = 0.0       # chance a training group's user_id is replaced by the out-of-vocabulary id (forces the profile crosses)
     mixed_precision: str = "no"   # "no" or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
     log_every: int = 10
     eval_every: int = 200         # validation MAP/GAUC every k steps (0 = never)
@@ -61,6 +62,7 @@ class RMTrainConfig:
         if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if not 0.0 <= self.id_dropout <= 1.0: raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
 
     @classmethod
     def cpu(cls, **kw) -> "RMTrainConfig":
@@ -203,6 +205,9 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
             part = idx[(m * P + rank) * micro:(m * P + rank + 1) * micro]
             rng = np.random.default_rng([cfg.seed, step, m, rank]) if cfg.shuffle_phrases else None
             b = _to(encode_groups(_rows(train_ds, part), processor, vocab, rng), acc.device)
+            if cfg.id_dropout and "user_id" in vocab.fields:     # seeded by (seed, step, micro-batch, rank): resumes exactly
+                drop = np.random.default_rng([cfg.seed, step, m, rank, 1]).random(len(part)) < cfg.id_dropout
+                b["feature_ids"][torch.as_tensor(drop, device=acc.device), vocab.fields.index("user_id")] = 0
             with (acc.no_sync(model) if m < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
                 scores = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"])
                 try: loss, st = reward_group_loss(scores.float(), b["labels"], b["mask"], return_stats=True)

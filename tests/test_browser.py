@@ -114,7 +114,7 @@ def test_report_renders(playwright, tmp_path):
     browser = _browser(playwright)
     page = browser.new_page()
     page.goto((tmp_path / "demo" / "report.html").as_uri())
-    assert page.locator("table").count() == 3
+    assert page.locator("table").count() == 4          # Table 1, Table 2, paired differences, case study
     assert page.locator("table").nth(0).locator("tr").count() >= 4          # header + oracle, general, PerFusionRM
     widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
     assert len(widths) == 5 and all(w > 100 for w in widths), widths
