@@ -83,7 +83,7 @@ class DemoConfig:
     rm_steps: int = 150
     rm_variants: tuple = ("duplicated", "shared", "vision_only", "text_only")
     gen_methods: tuple = ("dpo", "sft", "perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")
-    gen_steps: int = 100
+    gen_steps: int = 200
     gen_lr: float = 1e-4
     gen_batch: int = 8           # groups per step; every generation method gets the same steps x batch
     # the recipe of every trained generation method (08a_personalize measures each choice; the paper's is

@@ -179,6 +179,10 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
         cfg = GenTrainConfig(method=m, max_steps=steps, lr=lr, batch_size=batch_size, warmup_steps=min(50, steps // 5),
                              log_every=max(1, min(10, steps // 20)), save_every=max(1, min(50, steps // 2)), seed=seed,
                              **(train_kw or {}))
+        if m == "pf_wo_both" and not stack_on_dpo and "dpo" in models:
+            # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
+            models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
+            continue
         backbone = models.get("dpo") if m in PF_METHODS and stack_on_dpo else None
         models[m], logs[m] = train_generator(pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress)
         timing[m] = logs[m]["seconds"]
@@ -198,6 +202,10 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     images = {"base": generate(pipe, prompts, **kw), "pmg": generate(pipe, pmg(pairs), **kw)}
     other_images = {"pmg": generate(pipe, pmg(others), **kw)}      # the same prompts and seeds, another merchant's keywords
     for m, punet in models.items():
+        done = next((k for k in images if models.get(k) is punet), None)     # the same model under two names: sampled once
+        if done is not None:
+            images[m] = images[done]
+            continue
         images[m] = generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw)
         if METHODS[m][1]:   # a model that sees the user: generate again for the other merchant
             other_images[m] = generate_personalized(pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw)
