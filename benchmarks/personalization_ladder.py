@@ -11,7 +11,9 @@ utility, the own-vs-other-user gap (paired), the favourite-colour share and prom
 `GenTrainConfig` field (method, max_steps, lr, batch_size, user_lr_mult, user_init, t_min, beta, ...), plus
 `in_uncond` (0/1: the user conditions the unconditional CFG branch too), `stack` (a finished run's NAME to build on,
 as PerFusion builds on DPO in the paper), `oracle_sft` (1: train SFT on each training group's candidate the hidden
-taste likes best — an upper bound of what the network can express, never a recipe: the hidden taste labels it).
+taste likes best — an upper bound of what the network can express, never a recipe: the hidden taste labels it),
+`on_policy` (a trained PerFusionRM folder: on-policy rounds labelled by it, with `rounds`, `requests`,
+`steps_per_round`; max_steps is then rounds x steps_per_round).
 Results are appended to DIR/ladder.json (a finished run is not trained again) with the command line.
 """
 import argparse, json, sys, time
@@ -37,6 +39,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--pairs", type=int, default=96)
     ap.add_argument("--sample-steps", type=int, default=20); ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--run", action="append", default=[], help="NAME:key=value,... (see the module docstring)")
+    ap.add_argument("--gallery", help="PNG: for 6 held-out pairs, the base image and each --run model's images for the "
+                                      "requesting merchant and for the other merchant (runs must be finished)")
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     from perfusion.data import FeatureVocab
@@ -70,6 +74,7 @@ def main():
     for spec in a.run:
         name, kv = parse_run(spec)
         in_uncond, stack, oracle = bool(kv.pop("in_uncond", 0)), kv.pop("stack", None), bool(kv.pop("oracle_sft", 0))
+        rm_dir, op = kv.pop("on_policy", None), {k: kv.pop(k) for k in ("rounds", "requests", "steps_per_round") if k in kv}
         cfg = GenTrainConfig(**{"log_every": 10, "save_every": 50, "seed": a.seed, **kv})
         train = data
         if oracle:     # upper bound: the hidden taste picks one candidate per group (evaluation-only knowledge)
@@ -78,11 +83,19 @@ def main():
                 g = world.group(int(gid.rsplit("g", 1)[1]))
                 lab[i, int(np.argmax(g.utilities))] = 1.0
             train = LatentGroups(data.latents, data.prompt_embeds, data.prompt_index, data.feature_ids, lab, data.mask, data.group_ids)
-        backbone = models.get(stack) if stack else None
+        backbone, t0 = models.get(stack) if stack else None, time.time()
         if stack and backbone is None: sys.exit(f"{name}: stack={stack} needs that run earlier in the same command")
-        t0 = time.time()
-        punet, log = train_generator(pipe, train, out / name, cfg, vocab=vocab, backbone=backbone, progress=True)
-        models[name] = punet
+        if rm_dir:     # on-policy rounds: the current model proposes, the trained PerFusionRM selects
+            from perfusion.foundation import load_mini_clip
+            from perfusion.reward import PerFusionRM
+            from perfusion.train import OnPolicyConfig, train_on_policy
+            clip, proc = load_mini_clip()
+            rm = PerFusionRM.from_pretrained(rm_dir, clip)
+            reqs = [{"prompt": p, "features": dict(f)} for p, f in zip(splits["train"]["prompt"], splits["train"]["features"])]
+            punet, log = train_on_policy(pipe, reqs, rm, proc, out / name, cfg, OnPolicyConfig(**op), vocab=vocab)
+            rm.remove_hooks()
+        else: punet, log = train_generator(pipe, train, out / name, cfg, vocab=vocab, backbone=backbone, progress=True)
+        models[name], wall = punet, round(time.time() - t0, 1)     # training, and for on-policy runs their proposing too
         if name in results and results[name]["spec"] == spec:
             print(f"{name}: finished earlier", results[name]["summary"]); continue
         t1 = time.time()
@@ -96,12 +109,32 @@ def main():
                 "consistency": float(s_own["consistency"].mean()), "consistency_base": float(base["consistency"].mean()),
                 "train_s": log["seconds"], "sample_s": round(time.time() - t1, 1)}
         results[name] = {"spec": spec, "config": log["config"], "in_uncond": in_uncond, "stack": stack, "oracle_sft": oracle,
+                         "on_policy": op and {**op, "rm": rm_dir}, "wall_s": wall,
                          "summary": summ, "curve": log["history"], "command": " ".join(sys.argv)}
         res_path.write_text(json.dumps(results, indent=1))
         f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]"
         print(f"{name}: d_utility {f(summ['d_utility'])}  gap {f(summ['gap'])}  d_taste {f(summ['d_taste'])}  "
               f"fav_colour {summ['fav_colour']:.3f} (base {summ['fav_colour_base']:.3f})  consistency {summ['consistency']:.3f} "
               f"(base {summ['consistency_base']:.3f})  train {summ['train_s']:.0f}s sample {summ['sample_s']:.0f}s", flush=True)
+
+    if a.gallery:
+        from perfusion.world import gallery
+        from perfusion.case_study import favourites
+        k = [i for i, p in enumerate(pairs) if "colour" not in p["prompt"] and "pattern" not in p["prompt"]][:6]
+        ims, caps = [], []
+        sub = lambda xs: [xs[i] for i in k]
+        cols = {"base": generate(pipe, sub(prompts), **kw)}
+        for name, punet in models.items():
+            cols[f"{name}: own"] = generate_personalized(pipe, punet, sub(prompts), fids[k], **kw)
+            cols[f"{name}: other"] = generate_personalized(pipe, punet, sub(prompts), ofids[k], **kw)
+        by_id = {m.user_id: m for m in world.merchants}
+        for r, i in enumerate(k):
+            fav = favourites(world, by_id[pairs[i]["user_id"]], prompts[i])
+            for c, v in cols.items():
+                ims.append(v[r]); caps.append(f"{c}" + (f"\n{pairs[i]['user_id']} likes {fav['colour']}, {fav['pattern']}" if c == "base" else ""))
+        fig = gallery(ims, caps, ncols=len(cols), title="own features vs another merchant's, same prompt and seed")
+        fig.savefig(a.gallery, dpi=90, bbox_inches="tight")
+        print(f"gallery written to {a.gallery}")
 
 
 if __name__ == "__main__":

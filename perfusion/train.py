@@ -61,6 +61,7 @@ class GenTrainConfig:
     user_lr_mult: float = 1.0     # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
     user_init: float = 0.0        # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
     user_path: str = "map"        # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text condition), "map+text"
+    sft_weight: float = 0.0       # preference objectives: + sft_weight x the SFT loss on the selected candidates (0 = the paper's objective)
     t_min: int = 0                # training timesteps are drawn from [t_min, t_max): 0 and None = all of them, the paper's uniform draw
     t_max: int | None = None      # None: the scheduler's num_train_timesteps
     optimizer: str = "adamw"      # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
@@ -75,6 +76,7 @@ class GenTrainConfig:
         if self.beta <= 0: raise ValueError(f"beta must be positive, got {self.beta}")
         if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
         if self.user_lr_mult <= 0: raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
+        if self.sft_weight < 0: raise ValueError(f"sft_weight must be 0 or positive, got {self.sft_weight}")
         if self.user_path not in USER_PATHS: raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
         if self.t_min < 0 or (self.t_max is not None and self.t_max <= self.t_min):
             raise ValueError(f"the timestep range [t_min, t_max) = [{self.t_min}, {self.t_max}) is empty or negative")
@@ -292,6 +294,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
         rec = {"loss": 0.0, "implicit_acc": [], "model_err": 0.0, "ref_err": None if cfg.objective == "sft" else 0.0, "groups": 0}
         sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)        # labels and mask only: no latents copied for the count
         n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], cfg.objective).sum()), 1)
+        n_pos = max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)    # the step's positives (the SFT term's mean)
         for m in range(cfg.grad_accum):
             pos_in_step = range((m * P + rank) * micro, (m * P + rank + 1) * micro)
             b = {k: v.to(acc.device) for k, v in data.batch(idx[pos_in_step.start:pos_in_step.stop]).items()}
@@ -309,7 +312,13 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
                     rec["ref_err"] += float(ref_err[b["mask"]].mean()) / cfg.grad_accum
                     if not math.isnan(st["implicit_acc"]): rec["implicit_acc"].append(st["implicit_acc"])
                 share = st[unit] / n_units        # this micro-batch's share of the step's mean: the gradient does not depend on P or grad_accum
-                acc.backward(loss * share * P)    # DDP averages over the P processes
+                total = loss * share
+                if cfg.sft_weight and cfg.objective != "sft":     # the supervised anchor, a mean over the step's positives
+                    sel_pos = (b["labels"] == 1) & b["mask"]
+                    sft_part = model_err[sel_pos].sum() / n_pos
+                    total = total + cfg.sft_weight * sft_part
+                    rec["sft_term"] = rec.get("sft_term", 0.0) + float(sft_part.detach())
+                acc.backward(total * P)           # DDP averages over the P processes
             rec["loss"] += float(loss.detach()) * share
             rec["model_err"] += float(model_err.detach()[b["mask"] if cfg.objective != "sft" else pos].mean()) / cfg.grad_accum
             rec["groups"] += st["groups"]
