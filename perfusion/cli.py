@@ -333,7 +333,9 @@ def cmd_train(args) -> int:
     from perfusion.data import FeatureVocab
     from perfusion.foundation import load_mini_sd
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
-    kw = {k: v for k, v in dict(method=args.method, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed).items() if v is not None}
+    kw = {k: v for k, v in dict(method=args.method, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed,
+                                t_min=args.t_min, user_lr_mult=args.user_lr_mult, user_init=args.user_init, user_path=args.user_path).items()
+          if v is not None}
     cfg = (GenTrainConfig.gpu if args.preset == "gpu" else GenTrainConfig.cpu)(**kw)
     out, acc = Path(args.out), make_accelerator(cfg.mixed_precision)
     if args.model:
@@ -415,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--groups", type=int, default=5000, help="world groups before the 80/10/10 split")
     g.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="gpu = the paper's settings")
     g.add_argument("--steps", type=int); g.add_argument("--batch-size", type=int); g.add_argument("--lr", type=float); g.add_argument("--beta", type=float)
+    g.add_argument("--t-min", type=int, help="train on timesteps [t_min, 1000) (the demo's recipe: 500; default 0)")
+    g.add_argument("--user-lr-mult", type=float, help="learning-rate multiplier of the user path (the demo's recipe: 10; default 1)")
+    g.add_argument("--user-init", type=float, help="start the user input conv at this multiple of the identity (the demo's recipe: 1; default 0)")
+    g.add_argument("--user-path", choices=["map", "text", "map+text"], help="how the user enters the UNet (default: map, the paper's)")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(fn=cmd_train)
     return p
