@@ -13,7 +13,8 @@ utility, the own-vs-other-user gap (paired), the favourite-colour share and prom
 as PerFusion builds on DPO in the paper), `oracle_sft` (1: train SFT on each training group's candidate the hidden
 taste likes best — an upper bound of what the network can express, never a recipe: the hidden taste labels it),
 `on_policy` (a trained PerFusionRM folder: on-policy rounds labelled by it, with `rounds`, `requests`,
-`steps_per_round`; max_steps is then rounds x steps_per_round).
+`steps_per_round`; max_steps is then rounds x steps_per_round; `on_policy=oracle` lets the hidden taste select — an
+upper bound, never a recipe).
 Results are appended to DIR/ladder.json (a finished run is not trained again) with the command line.
 """
 import argparse, json, sys, time
@@ -90,7 +91,16 @@ def main():
             from perfusion.reward import PerFusionRM
             from perfusion.train import OnPolicyConfig, train_on_policy
             clip, proc = load_mini_clip()
-            rm = PerFusionRM.from_pretrained(rm_dir, clip)
+            if rm_dir == "oracle":   # UPPER BOUND ONLY: the hidden taste (read through the judge) selects; never a recipe
+                class _Oracle:
+                    def __init__(self): self.vocab, self.by_id = vocab, {m.user_id: m for m in world.merchants}
+                    def score(self, processor, prompt, images, features):
+                        from perfusion.world import ATTRIBUTES, parse_prompt
+                        m, named = self.by_id[features["user_id"]], parse_prompt(prompt)
+                        return np.array([world.utility(m, named, {k: r[k] for k in ATTRIBUTES}, r["quality"]) for r in judge.read(images)])
+                    def remove_hooks(self): pass
+                rm = _Oracle()
+            else: rm = PerFusionRM.from_pretrained(rm_dir, clip)
             reqs = [{"prompt": p, "features": dict(f)} for p, f in zip(splits["train"]["prompt"], splits["train"]["features"])]
             punet, log = train_on_policy(pipe, reqs, rm, proc, out / name, cfg, OnPolicyConfig(**op), vocab=vocab)
             rm.remove_hooks()
@@ -120,7 +130,8 @@ def main():
     if a.gallery:
         from perfusion.world import gallery
         from perfusion.case_study import favourites
-        k = [i for i, p in enumerate(pairs) if "colour" not in p["prompt"] and "pattern" not in p["prompt"]][:6]
+        from perfusion.world import parse_prompt
+        k = [i for i, p in enumerate(pairs) if not {"colour", "pattern"} & set(parse_prompt(p["prompt"]))][:6]
         ims, caps = [], []
         sub = lambda xs: [xs[i] for i in k]
         cols = {"base": generate(pipe, sub(prompts), **kw)}
