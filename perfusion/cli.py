@@ -192,7 +192,7 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
         _save_fig(_curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"), out / "figures" / "gen_curves.png")
         return {"summary": res["summary"], "paired_delta": res["paired_delta"], "config": res["config"], "timing_s": res["timing_s"],
                 "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]]}
-    gen_keys = ("seed", "regime", "groups", "gen_methods", "gen_steps", "gen_lr", "gen_batch", *(k for k in base_key if k.startswith("gen_user") or k in ("gen_t_min", "gen_stack_on_dpo")), "sample_steps")
+    gen_keys = ("seed", "regime", "groups", "sample_steps", *(k for k in base_key if k.startswith("gen_")))   # every generation setting
     generation = _stage(out, "generation", {k: base_key[k] for k in ("rm_steps", "n_pairs", "n_boot", *gen_keys)}, generation_stage)
 
     def case_stage():

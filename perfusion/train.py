@@ -413,10 +413,10 @@ def propose_and_select(pipe: StableDiffusionPipeline, punet: PersonalizedUNet, r
         s = np.asarray(rm.score(processor, r["prompt"], images[i * N:(i + 1) * N], r["features"]), dtype=float)
         if not np.isfinite(s).all(): raise NonFiniteError(f"the reward model scored request {i} ({r['prompt']!r}) with NaN or infinity")
         labels[i, np.argsort(-s, kind="stable")[:K]] = 1.0
-    uniq = list(dict.fromkeys(r["prompt"] for r in requests))
-    emb = encode_prompts(pipe.tokenizer, pipe.text_encoder, uniq).float().cpu()
+    where = {p: i for i, p in enumerate(dict.fromkeys(r["prompt"] for r in requests))}
+    emb = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(where)).float().cpu()
     lat = _encode_images(pipe, images)
-    return LatentGroups(lat.view(len(requests), N, *lat.shape[1:]), emb, torch.tensor([uniq.index(r["prompt"]) for r in requests]),
+    return LatentGroups(lat.view(len(requests), N, *lat.shape[1:]), emb, torch.tensor([where[r["prompt"]] for r in requests]),
                         vocab.encode_batch([r["features"] for r in requests]), labels, torch.ones(len(requests), N, dtype=torch.bool),
                         [f"round-request-{i}" for i in range(len(requests))])
 
