@@ -1,4 +1,4 @@
-"""The diagnosis ladder of nbs/08a_personalize.ipynb: train one generator per rung on the demo's data and measure
+"""The diagnosis ladder of nbs/17_personalize.ipynb: train one generator per rung on the demo's data and measure
 how much it personalizes, on the same held-out (user, prompt, seed) items for every rung.
 
 Usage:

@@ -49,7 +49,7 @@ def _free_port() -> int:
 
 def _studio_copy(dest: Path) -> Path:
     "The studio notebook up to its 'Try it' widget, without the notebook's own test cells."
-    nb = nbformat.read(ROOT / "nbs" / "10_studio.ipynb", 4)
+    nb = nbformat.read(ROOT / "nbs" / "14_studio.ipynb", 4)
     end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "studio = Studio(" in c.source)
     keep = [c for c in nb.cells[:end + 1] if c.cell_type == "markdown" or not any(t in c.source for t in ("test_eq", "test_fail", "nbdev_export"))]
     for c in keep:
