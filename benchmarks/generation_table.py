@@ -18,7 +18,7 @@ import datasets
 from perfusion.evaluate import format_generation_table, generation_table
 from perfusion.foundation import load_mini_clip
 from perfusion.reward import PerFusionRM
-from perfusion.train_rm import world_splits
+from perfusion.data import world_splits
 from perfusion.world import gallery
 
 ap = argparse.ArgumentParser()

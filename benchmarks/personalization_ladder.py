@@ -46,10 +46,11 @@ def main():
     if a.threads: torch.set_num_threads(a.threads)
     from perfusion.data import FeatureVocab
     from perfusion.evaluate import eval_pairs, other_users, paired_difference, score_generations
-    from perfusion.foundation import generate, load_judge, load_mini_sd
+    from perfusion.sampling import generate
+    from perfusion.foundation import load_judge, load_mini_sd
     from perfusion.train import GenTrainConfig, LatentGroups, cache_latents, train_generator
-    from perfusion.train_rm import world_splits
-    from perfusion.adapter import generate_personalized
+    from perfusion.data import world_splits
+    from perfusion.sampling import generate_personalized
     from perfusion.world import World
 
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,8 @@ def main():
     from personalization_ladder import parse_run
     from perfusion.foundation import load_mini_clip
     from perfusion.metrics import bootstrap_metrics
-    from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model, world_splits
+    from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
+    from perfusion.data import world_splits
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     path = out / "rm_levers.json"
     res = json.loads(path.read_text()) if path.exists() else {}

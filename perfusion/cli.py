@@ -23,15 +23,17 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .foundation import FoundationConfig, FoundationModelError, pretrain
-from .data import (BuildReport, GroupDataError, build_log, build_pickapic, build_rankings, build_world,
-                            load_groups, save_groups, split_groups)
+from .foundation import FoundationConfig, FoundationModelError
+from .pretrain import pretrain
+from .data import BuildReport, GroupDataError, build_log, build_pickapic, build_rankings, build_world, load_groups, save_groups, split_groups
 from . import __version__
 from .metrics import ranking_metrics
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 from .reward import VARIANTS
 from .train import METHODS
-from .train_rm import REWARD_NAMES, RMTrainConfig, format_table, make_accelerator, reward_table, score_groups, train_reward_model, world_splits
+from .train_rm import REWARD_NAMES, RMTrainConfig, format_table, reward_table, score_groups, train_reward_model
+from .engine import make_accelerator
+from .data import world_splits
 
 # %% ../nbs/19_cli.ipynb #19753b8b
 def _write_json(path: Path, obj):
@@ -142,11 +144,10 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
              cfg: DemoConfig | None = None, progress: bool = True) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
     from perfusion.case_study import case_study_figure, format_case_study, pick_stores, run_case_study
-    from perfusion.evaluate import (GENERATION_ORDER, format_generation_table, format_paired_table, generation_table, pmg_prompt,
-                                    selection_history)
+    from perfusion.evaluate import GENERATION_ORDER, format_generation_table, format_paired_table, generation_table, pmg_prompt, selection_history
     from perfusion.foundation import load_judge, load_mini_clip, load_mini_sd
     from perfusion.reward import PerFusionRM
-    from perfusion.studio import pipeline_generator
+    from perfusion.sampling import pipeline_generator
     from perfusion.train import load_generator
     if regime not in REGIMES: raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
     cfg = cfg or (DemoConfig.quick() if quick else DemoConfig())
@@ -348,15 +349,16 @@ def cmd_train(args) -> int:
     backbone = None
     if args.on:
         on = Path(args.on)
-        if not (on / "config.json").exists(): raise FileNotFoundError(f"--on {on}: no trained adapter there (expected the 'adapter' folder of an earlier run)")
-        vocab = FeatureVocab.load(on / "feature_vocab.json")
-        backbone = PersonalizedUNet(pipe.unet, PersonalAdapter.from_pretrained(on).to(pipe.device))
+        if not (on / "personalized_unet.json").exists():
+            raise FileNotFoundError(f"--on {on}: no trained model there (expected the 'model' folder of an earlier run)")
+        backbone = PersonalizedUNet.from_pretrained(on, pipe.unet)
+        vocab = backbone.vocab
     else: vocab = FeatureVocab.fit(train)
     with acc.main_process_first(): data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     last = log["history"][-1]
     print(f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}")
-    print(f"adapter in {out / cfg.method / 'adapter'}")
+    print(f"model in {out / cfg.method / 'model'}")
     return 0
 
 # %% ../nbs/19_cli.ipynb #62245efc
@@ -411,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("train", help="train PerFusion, its ablations, SFT or DPO on world groups (resumable)")
     g.add_argument("--method", choices=["sft", "dpo", "perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both"], default="perfusion")
     g.add_argument("--out", default="perfusion-train", help="output directory (default: perfusion-train)")
-    g.add_argument("--on", help="the adapter folder of a trained run to build on (e.g. OUT/dpo/adapter)")
+    g.add_argument("--on", help="the model folder of a trained run to build on (e.g. OUT/dpo/model)")
     g.add_argument("--model", help="a Stable Diffusion pipeline name or path (default: the shipped mini-SD)")
     g.add_argument("--regime", choices=sorted(REGIMES), default="industrial")
     g.add_argument("--groups", type=int, default=5000, help="world groups before the 80/10/10 split")

@@ -9,7 +9,8 @@ __all__ = ['GROUP_COLUMNS', 'PICKAPIC_COLUMNS', 'DEFAULT_PICKAPIC_REPO', 'RANKIN
            'read_image_bytes', 'group_features', 'records_to_dataset', 'dataset_to_records', 'save_groups',
            'read_parquet', 'load_groups', 'BuildReport', 'world_group_to_record', 'build_world', 'load_table',
            'build_pickapic', 'build_rankings', 'build_log', 'FeatureVocab', 'canonical_prompt', 'shuffle_phrases',
-           'split_groups', 'unique_prompts', 'default_image_transform', 'GroupCollator']
+           'split_groups', 'unique_prompts', 'to_device', 'select_rows', 'world_splits', 'default_image_transform',
+           'GroupCollator']
 
 # %% ../nbs/02_data.ipynb #4190f0e0
 import hashlib
@@ -522,6 +523,34 @@ def unique_prompts(ds: datasets.Dataset) -> datasets.Dataset:
         c = canonical_prompt(p)
         if c not in seen: seen.add(c); keep.append(i)
     return ds.select(keep)
+
+# %% ../nbs/02_data.ipynb #ab93a84c
+def to_device(batch: dict, device) -> dict:
+    "Move the tensors of a batch to `device`; other values are kept."
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def select_rows(ds: datasets.Dataset, idx: Sequence[int]) -> list[dict]:
+    "Rows of a dataset as dicts, in the order of `idx`."
+    cols = ds[list(map(int, idx))]
+    return [dict(zip(cols, vals)) for vals in zip(*cols.values())]
+
+
+def world_splits(regime: str, n_groups: int, out: str | Path, seed: int = 0, progress: bool = True) -> datasets.DatasetDict:
+    "Train/validation/test groups of the built-in world (80/10/10 by group), built once under `out` and reused."
+    cfg = {"regime": regime, "groups": n_groups, "seed": seed, "image_size": 64, "split_by": "group"}
+    data_dir = Path(out) / "data" / regime
+    cfg_path = data_dir.with_name(f"{regime}.config.json")
+    names = ("train", "validation", "test")
+    if cfg_path.exists() and json.loads(cfg_path.read_text()) == cfg and all((data_dir / s).exists() for s in names):
+        return datasets.DatasetDict({s: load_groups(data_dir / s) for s in names})
+    cfg_path.unlink(missing_ok=True)             # a half-finished rebuild must never look finished
+    ds, _ = build_world(regime, n_groups=n_groups, seed=seed, progress=progress)
+    splits = split_groups(ds, by="group", seed=seed)
+    for s in names:
+        save_groups(splits[s], data_dir / s)
+    cfg_path.write_text(json.dumps(cfg))
+    return splits
 
 # %% ../nbs/02_data.ipynb #e0d27252
 def default_image_transform(size: int = 64):

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from diffusers import DDPMScheduler
 
-from .adapter import generate_personalized
+from .sampling import generate_personalized
 from .data import FeatureVocab, canonical_prompt
-from .foundation import AttributeJudge, generate, load_judge, load_mini_clip, load_mini_sd
+from .foundation import AttributeJudge, load_judge, load_mini_clip, load_mini_sd
+from .sampling import generate
 from .train import METHODS, PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
 from .reward import CLIPModelScorer, PerFusionRM
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
@@ -169,7 +170,7 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     out, t0 = Path(out), time.time()
     pipe = pipe or load_mini_sd(); pipe.set_progress_bar_config(disable=True)
     world = world or _world_of(splits["test"])
-    vocab = FeatureVocab.load(Path(dpo_from) / "adapter" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(splits["train"])   # the backbone's ids
+    vocab = FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(splits["train"])   # the backbone's ids
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
     timing, models, logs = {"latents": round(time.time() - t0, 1)}, {}, {}
     if dpo_from is not None:

@@ -37,8 +37,9 @@ from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcesso
 from .adapter import PersonalAdapter, PersonalizedUNet
 from .data import DEFAULT_PICKAPIC_REPO, FeatureVocab, build_pickapic, load_groups, save_groups
 from .evaluate import eval_pairs, format_generation_table, summarize_generations
-from .foundation import FoundationModelError, generate, load_mini_sd
-from .adapter import generate_personalized
+from .foundation import FoundationModelError, load_mini_sd
+from .sampling import generate
+from .sampling import generate_personalized
 from .metrics import bootstrap_metrics
 from .reward import PICKSCORE, PICKSCORE_PROCESSOR, AestheticScorer, CLIPModelScorer, OpenCLIPScorer, PerFusionRM
 from .train import GenTrainConfig, LatentGroups, cache_latents, load_generator, train_generator

@@ -25,7 +25,8 @@ from transformers import CLIPModel, CLIPProcessor
 
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
-from .foundation import _pooled as _features    # projected features in transformers 4 (a tensor) and 5 (an output object)
+from .data import to_device
+from .foundation import clip_scores, pooled_features
 
 # %% ../nbs/05_reward.ipynb #9b1c09f2
 class AdaNets(nn.Module):
@@ -143,12 +144,10 @@ class PerFusionRM(nn.Module):
         deltas = self.plugins(feature_ids.to(input_ids.device))
         if "vision" in deltas: deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
         self._deltas = deltas
-        try:
-            t = _features(self.backbone.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
-            v = _features(self.backbone.get_image_features(pixel_values=pixel_values.flatten(0, 1)))
-        finally: self._deltas = None
-        t, v = F.normalize(t, dim=-1), F.normalize(v, dim=-1).view(B, N, -1)
-        return self.backbone.logit_scale.exp() * (t[:, None, :] * v).sum(-1)
+        try:     # PickScore's score, computed while the plug-ins' hooks add the user's deltas
+            return clip_scores(self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask)
+        finally:
+            self._deltas = None
 
     @torch.no_grad()
     def score(self, processor: CLIPProcessor, prompt: str, images: Sequence[Image.Image], features: dict) -> np.ndarray:
@@ -198,10 +197,9 @@ class CLIPModelScorer:
     def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
         inp = self.processor(text=[prompt], images=list(images), return_tensors="pt", padding="max_length", truncation=True,
                              max_length=self.processor.tokenizer.model_max_length)
-        dev = _device_of(self.model)
-        t = F.normalize(_features(self.model.get_text_features(input_ids=inp["input_ids"].to(dev), attention_mask=inp.get("attention_mask").to(dev) if inp.get("attention_mask") is not None else None)), dim=-1)
-        v = F.normalize(_features(self.model.get_image_features(pixel_values=inp["pixel_values"].to(dev))), dim=-1)
-        return (self.model.logit_scale.exp() * v @ t[0]).float().cpu().numpy()
+        inp = to_device(dict(inp), _device_of(self.model))
+        s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
+        return s[0].float().cpu().numpy()
 
 class OpenCLIPScorer:
     "An open_clip model as a scorer: CLIP-H (logit_scale.exp() * cosine) or HPSv2 (cosine)."
@@ -264,5 +262,5 @@ class AestheticScorer:
     def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
         dev = _device_of(self.clip)
         pix = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(dev)
-        v = F.normalize(_features(self.clip.get_image_features(pixel_values=pix)), dim=-1)
+        v = F.normalize(pooled_features(self.clip.get_image_features(pixel_values=pix)), dim=-1)
         return self.head.to(dev)(v).squeeze(-1).float().cpu().numpy()

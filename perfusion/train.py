@@ -15,7 +15,6 @@ import json
 import math
 import os
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -23,17 +22,17 @@ from typing import Sequence
 import datasets
 import numpy as np
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
 from diffusers import DDPMScheduler, StableDiffusionPipeline
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .adapter import PersonalAdapter, PersonalizedUNet, base_unet, generate_personalized
-from .data import FeatureVocab
-from .foundation import encode_prompts, load_checkpoint, save_checkpoint
+from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
+from .data import FeatureVocab, select_rows
+from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices, warmup_constant
+from .foundation import encode_prompts
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
-from .train_rm import _check_same_config, _rows, _step_indices, _warmup_constant, make_accelerator
+from .sampling import generate_personalized
 
 # %% ../nbs/12_train.ipynb #3bfdabb2
 METHODS = {"sft": ("sft", False), "dpo": ("pairwise", False), "perfusion": ("group", True),
@@ -148,7 +147,7 @@ def encode_latent_groups(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vo
     emb = torch.cat([encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i:i + 256]).float().cpu() for i in range(0, len(prompts), 256)])
     lat, labels, mask = None, torch.zeros(len(ds), n_max), torch.zeros(len(ds), n_max, dtype=torch.bool)
     for i in tqdm(range(0, len(ds), batch_size), desc="encoding latents", disable=not progress):
-        rows = _rows(ds, range(i, min(i + batch_size, len(ds))))
+        rows = select_rows(ds, range(i, min(i + batch_size, len(ds))))
         z = _encode_images(pipe, [im for r in rows for im in r["images"]])
         if lat is None: lat = torch.zeros(len(ds), n_max, *z.shape[1:])
         k = 0
@@ -176,13 +175,15 @@ def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: Fe
     data.save(path, key)
     return data
 
-# %% ../nbs/12_train.ipynb #20844ab4
+# %% ../nbs/12_train.ipynb #4da57289
 def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
 
 def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
     "One noise draw (1, *shape) and one timestep in [lo, hi) per group, each from that group's own generator."
     noise = torch.stack([torch.randn((1, *shape), generator=g) for g in gens])
     return noise, torch.cat([torch.randint(*t_range, (1,), generator=g) for g in gens])
+
 
 def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
                      generator: torch.Generator | Sequence[torch.Generator],   # one for the batch, or one per group
@@ -216,6 +217,7 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
     with torch.no_grad(), reference.reference(): ref_err = errs(reference)
     return model_err, ref_err
 
+# %% ../nbs/12_train.ipynb #3fd92459
 def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.Optimizer:
     "AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate; `user_params` get `user_lr_mult` times it."
     lr = cfg.lr * (cfg.batch_size if cfg.scale_lr else 1)
@@ -227,12 +229,14 @@ def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.
     except ImportError: raise ImportError("optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise") from None
     return bnb.optim.AdamW8bit(params, lr=lr, weight_decay=cfg.weight_decay)
 
+
 def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
     "(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable group."
     pos, neg = ((labels == 1) & mask).sum(1), ((labels == 0) & mask).sum(1)
     if objective == "sft": return pos
     if objective == "pairwise": return pos * neg
     return ((pos > 0) & (neg > 0)).long()
+
 
 def build_generator_model(pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig,
                           backbone: PersonalizedUNet | None = None) -> PersonalizedUNet:
@@ -246,98 +250,105 @@ def build_generator_model(pipe: StableDiffusionPipeline, vocab: FeatureVocab, cf
     for m in unused: m.requires_grad_(False)    # parameters that never see a gradient must not be handed to the optimizer or DDP
     if cfg.personalized and "map" in paths and cfg.user_init:
         with torch.no_grad(): ad.controlnet.controlnet_cond_embedding.zero_conv.weight[:, :, 0, 0] = cfg.user_init * torch.eye(ad.config.latent_channels)
-    return PersonalizedUNet(frozen, ad)
+    return PersonalizedUNet(frozen, ad, vocab=vocab)
+
 
 def _user_path(ad: PersonalAdapter) -> list:
     ps = [*ad.crossing.parameters(), *ad.user_proj.parameters(), *ad.controlnet.controlnet_cond_embedding.parameters()]
     return ps + ([*ad.user_token.parameters()] if ad.user_token is not None else [])
 
+# %% ../nbs/12_train.ipynb #acde37f4
 def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: str | Path, cfg: GenTrainConfig | None = None,
-                    vocab: FeatureVocab | None = None,            # the vocabulary `data` was encoded with (saved with the adapter)
+                    vocab: FeatureVocab | None = None,            # the vocabulary `data` was encoded with (saved with the model)
                     backbone: PersonalizedUNet | None = None,     # frozen model to build on (the DPO model, in the paper's protocol)
                     progress: bool = True, accelerator: Accelerator | None = None,
                     stop_after: int | None = None) -> tuple[PersonalizedUNet, dict]:
-    "Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors` when present."
+    "Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to `out_dir/model`."
     cfg = cfg or GenTrainConfig()
-    if vocab is None: raise ValueError("pass the FeatureVocab the latents were encoded with")
+    if vocab is None:
+        raise ValueError("pass the FeatureVocab the latents were encoded with")
     acc = accelerator or make_accelerator(cfg.mixed_precision)
     P, rank = acc.num_processes, acc.process_index
-    if cfg.batch_size % (P * cfg.grad_accum): raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {P} processes x {cfg.grad_accum} accumulation steps")
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    check_divisible(cfg.batch_size, P, cfg.grad_accum)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     punet = build_generator_model(pipe, vocab, cfg, backbone).to(acc.device)
     if cfg.gradient_checkpointing:
-        base_unet(punet).enable_gradient_checkpointing(); punet.adapter.controlnet.enable_gradient_checkpointing()
+        base_unet(punet).enable_gradient_checkpointing()
+        punet.adapter.controlnet.enable_gradient_checkpointing()
     params = [p for p in punet.adapter.parameters() if p.requires_grad]
     opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
-    ckpt, start = out / "checkpoint.safetensors", 0
-    log = {"config": asdict(cfg), "history": [], "seconds": 0.0, "stacked": backbone is not None}
-    if ckpt.exists():
-        start, _, log = load_checkpoint(ckpt, punet.adapter, opt)
-        _check_same_config(log["config"], asdict(cfg), ckpt, asdict(GenTrainConfig()))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_constant(cfg.warmup_steps), last_epoch=start - 1)
-    model, opt = acc.prepare(punet, opt)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     if noise_scheduler.config.prediction_type != "epsilon":
-        raise NotImplementedError(f"the errors are computed against the noise (epsilon prediction); this scheduler predicts {noise_scheduler.config.prediction_type!r}")
-    micro = cfg.batch_size // (P * cfg.grad_accum)
+        raise NotImplementedError("the errors are computed against the noise (epsilon prediction); this scheduler "
+                                  f"predicts {noise_scheduler.config.prediction_type!r}")
     T = noise_scheduler.config.num_train_timesteps
     t_range = (cfg.t_min, min(cfg.t_max or T, T))
-    if t_range[0] >= t_range[1]: raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
+    if t_range[0] >= t_range[1]:
+        raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
+    engine = Engine(f"train {cfg.method}", punet, punet.adapter, opt, warmup_constant(cfg.warmup_steps), cfg.max_steps,
+                    out / "checkpoint.safetensors", {"config": asdict(cfg), "stacked": backbone is not None},
+                    accelerator=acc, grad_accum=cfg.grad_accum, max_grad_norm=cfg.max_grad_norm, log_every=cfg.log_every,
+                    save_every=cfg.save_every, config_defaults=asdict(GenTrainConfig()), progress=progress)
     unit = {"sft": "positives", "pairwise": "pairs", "group": "groups"}[cfg.objective]
-    end = cfg.max_steps if stop_after is None else min(cfg.max_steps, stop_after)
-    t0 = time.time() - log["seconds"]
-    bar = tqdm(range(start, end), initial=start, total=cfg.max_steps, desc=f"train {cfg.method}", disable=not (progress and acc.is_main_process))
-    model.train()
-    for step in bar:
-        idx = _step_indices(len(data), cfg.batch_size, cfg.seed, step)
-        rec = {"loss": 0.0, "implicit_acc": [], "model_err": 0.0, "ref_err": None if cfg.objective == "sft" else 0.0, "groups": 0}
-        sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)        # labels and mask only: no latents copied for the count
+
+    def micro_step(model, step, m):
+        idx = step_indices(len(data), cfg.batch_size, cfg.seed, step)
+        # the step's totals (labels and mask only: no latents copied for the count)
+        sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], cfg.objective).sum()), 1)
-        n_pos = max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)    # the step's positives (the SFT term's mean)
-        for m in range(cfg.grad_accum):
-            pos_in_step = range((m * P + rank) * micro, (m * P + rank + 1) * micro)
-            b = {k: v.to(acc.device) for k, v in data.batch(idx[pos_in_step.start:pos_in_step.stop]).items()}
-            gen = [torch.Generator().manual_seed(_seed(cfg.seed, step, j)) for j in pos_in_step]   # noise follows the group, not the process
-            with (acc.no_sync(model) if m < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
-                if cfg.objective == "sft":
-                    pos = (b["labels"] == 1) & b["mask"]
-                    model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=pos, t_range=t_range)
-                    loss, st = sft_loss(model_err, b["labels"], pos), {"groups": int(pos.any(1).sum()), "positives": int(pos.sum())}
-                else:
-                    model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=punet, t_range=t_range)
-                    fn = group_preference_loss if cfg.objective == "group" else pairwise_dpo_loss
-                    try: loss, st = fn(model_err, ref_err, b["labels"], cfg.beta, b["mask"], return_stats=True)
-                    except NonFiniteError as e: raise NonFiniteError(f"step {step}: {e}") from None
-                    rec["ref_err"] += float(ref_err[b["mask"]].mean()) / cfg.grad_accum
-                    if not math.isnan(st["implicit_acc"]): rec["implicit_acc"].append(st["implicit_acc"])
-                share = st[unit] / n_units        # this micro-batch's share of the step's mean: the gradient does not depend on P or grad_accum
-                total = loss * share
-                if cfg.sft_weight and cfg.objective != "sft":     # the supervised anchor, a mean over the step's positives
-                    sel_pos = (b["labels"] == 1) & b["mask"]
-                    sft_part = model_err[sel_pos].sum() / n_pos
-                    total = total + cfg.sft_weight * sft_part
-                    rec["sft_term"] = rec.get("sft_term", 0.0) + float(sft_part.detach())
-                acc.backward(total * P)           # DDP averages over the P processes
-            rec["loss"] += float(loss.detach()) * share
-            rec["model_err"] += float(model_err.detach()[b["mask"] if cfg.objective != "sft" else pos].mean()) / cfg.grad_accum
-            rec["groups"] += st["groups"]
-        if P > 1: rec["loss"] = float(acc.reduce(torch.tensor([rec["loss"]], device=acc.device), reduction="sum"))
-        gnorm = acc.clip_grad_norm_(params, cfg.max_grad_norm)
-        if not torch.isfinite(torch.as_tensor(gnorm)): raise NonFiniteError(f"step {step}: gradient norm is {float(gnorm)}; the optimizer step was not taken")
-        opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-        if step % cfg.log_every == 0 or step == cfg.max_steps - 1:
-            ia = rec.pop("implicit_acc")
-            log["history"].append({"step": step, **{k: round(v, 6) if isinstance(v, float) else v for k, v in rec.items()},
-                                   "implicit_acc": round(float(np.mean(ia)), 4) if ia else None, "lr": sched.get_last_lr()[0], "grad_norm": round(float(gnorm), 5)})
-            bar.set_postfix(loss=f"{rec['loss']:.4f}")
-        if (step + 1) % cfg.save_every == 0 or step + 1 == end:
-            log["seconds"] = round(time.time() - t0, 2)
-            if acc.is_main_process: save_checkpoint(ckpt, punet.adapter, opt.optimizer if hasattr(opt, "optimizer") else opt, step + 1, extra=log)
-            acc.wait_for_everyone()
-    log["seconds"] = round(time.time() - t0, 2)
-    if end == cfg.max_steps and acc.is_main_process:
-        punet.adapter.save_pretrained(out / "adapter"); vocab.save(out / "adapter" / "feature_vocab.json")
+        n_pos = max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)
+        where = micro_positions(cfg.batch_size, m, cfg.grad_accum, rank, P)
+        b = {k: v.to(acc.device) for k, v in data.batch(idx[where.start:where.stop]).items()}
+        # one generator per group: the noise follows the group, not the process
+        gen = [torch.Generator().manual_seed(_seed(cfg.seed, step, j)) for j in where]
+        rec = {}
+        if cfg.objective == "sft":
+            used = (b["labels"] == 1) & b["mask"]
+            model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=used, t_range=t_range)
+            loss = sft_loss(model_err, b["labels"], used)
+            st = {"groups": int(used.any(1).sum()), "positives": int(used.sum())}
+        else:
+            used = b["mask"]
+            model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=punet, t_range=t_range)
+            objective = group_preference_loss if cfg.objective == "group" else pairwise_dpo_loss
+            try:
+                loss, st = objective(model_err, ref_err, b["labels"], cfg.beta, b["mask"], return_stats=True)
+            except NonFiniteError as e:
+                raise NonFiniteError(f"step {step}: {e}") from None
+            rec["ref_err"] = float(ref_err[used].mean()) / cfg.grad_accum
+            rec["implicit_acc"] = st["implicit_acc"]
+        # this micro-step's share of the step's mean: the gradient does not depend on P or grad_accum
+        share = st[unit] / n_units
+        total = loss * share
+        if cfg.sft_weight and cfg.objective != "sft":
+            # the supervised anchor, a mean over the step's positives
+            sft_part = model_err[(b["labels"] == 1) & b["mask"]].sum() / n_pos
+            total = total + cfg.sft_weight * sft_part
+            rec["sft_term"] = float(sft_part.detach())
+        rec["loss"] = float(loss.detach()) * share
+        rec["model_err"] = float(model_err.detach()[used].mean()) / cfg.grad_accum
+        rec["groups"] = st["groups"]
+        return total * P, rec            # DDP averages over the P processes
+
+    def summarize(step, records):
+        "The step's record: sums over micro-steps (the loss over all processes), the mean implicit accuracy."
+        total = lambda k: round(sum(r[k] for r in records if k in r), 6)
+        loss = sum(r["loss"] for r in records)
+        if P > 1:
+            loss = float(acc.reduce(torch.tensor([loss], device=acc.device), reduction="sum"))
+        ia = [r["implicit_acc"] for r in records if not math.isnan(r.get("implicit_acc", math.nan))]
+        rec = {"loss": round(loss, 6), "model_err": total("model_err"),
+               "ref_err": None if cfg.objective == "sft" else total("ref_err"), "groups": total("groups")}
+        if cfg.sft_weight and cfg.objective != "sft":
+            rec["sft_term"] = total("sft_term")
+        rec["implicit_acc"] = round(float(np.mean(ia)), 4) if ia else None
+        return rec
+
+    log = engine.fit(micro_step, summarize, stop_after=stop_after)
+    if engine.finished and acc.is_main_process:
+        punet.save_pretrained(out / "model")
         (out / "log.json").write_text(json.dumps(log, indent=1))
     acc.wait_for_everyone()
     punet.eval()
@@ -346,17 +357,14 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
 # %% ../nbs/12_train.ipynb #a78e5773
 PF_METHODS = ("perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")
 
+
 def load_generator(pipe: StableDiffusionPipeline, run_dir: str | Path, method: str) -> tuple[PersonalizedUNet, FeatureVocab]:
-    "A trained generation model and its vocabulary from `run_dir/<method>/adapter`, on `run_dir/dpo` where it was trained stacked on it."
-    from perfusion.adapter import PersonalAdapter
-    run_dir, unet = Path(run_dir), pipe.unet
-    log_path = run_dir / method / "log.json"
-    stacked = json.loads(log_path.read_text()).get("stacked", method in PF_METHODS) if log_path.exists() else method in PF_METHODS
-    for m in (["dpo"] if stacked else []) + [method]:
-        folder = run_dir / m / "adapter"
-        if not (folder / "config.json").exists(): raise FileNotFoundError(f"{folder}: no trained adapter; finish training the {m!r} run first")
-        unet = PersonalizedUNet(unet, PersonalAdapter.from_pretrained(folder).to(pipe.device))
-    return unet.eval(), FeatureVocab.load(run_dir / method / "adapter" / "feature_vocab.json")
+    "A finished run's model (`run_dir/<method>/model`, with whatever it was stacked on) on the pipeline's UNet, and its vocabulary."
+    folder = Path(run_dir) / method / "model"
+    if not (folder / "personalized_unet.json").exists():
+        raise FileNotFoundError(f"{folder}: no trained model; finish training the {method!r} run first")
+    punet = PersonalizedUNet.from_pretrained(folder, pipe.unet)
+    return punet.to(pipe.device).eval(), punet.vocab
 
 # %% ../nbs/12_train.ipynb #21ed5601
 @torch.no_grad()

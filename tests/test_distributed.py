@@ -14,7 +14,8 @@ WORKER = textwrap.dedent('''
     from perfusion.data import FeatureVocab, build_world
     from perfusion.foundation import load_mini_clip, load_mini_sd
     from perfusion.train import GenTrainConfig, build_generator_model, encode_latent_groups, train_generator
-    from perfusion.train_rm import RMTrainConfig, make_accelerator, train_reward_model
+    from perfusion.train_rm import RMTrainConfig, train_reward_model
+    from perfusion.engine import make_accelerator
 
     out = sys.argv[1]
     acc = make_accelerator()
@@ -77,7 +78,7 @@ def test_two_cpu_processes_train_identically(tmp_path):
     flat = lambda ad: torch.cat([p.detach().flatten() for p in ad.parameters()])
     torch.manual_seed(cfg.seed)
     init = flat(build_generator_model(pipe, vocab, cfg).adapter)
-    two = flat(PersonalAdapter.from_pretrained(tmp_path / "gen" / "adapter"))
+    two = flat(PersonalAdapter.from_pretrained(tmp_path / "gen" / "model" / "adapter"))
     one, _ = train_generator(pipe, data, tmp_path / "one", cfg, vocab=vocab, progress=False)
     resumed, log = train_generator(pipe, data, tmp_path / "gen_part", cfg, vocab=vocab, progress=False)
     assert [h["step"] for h in log["history"]][-1] == 2
