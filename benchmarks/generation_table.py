@@ -15,7 +15,8 @@ two cores slow each other down by far more than 2x.
 import argparse, json
 from pathlib import Path
 import datasets
-from perfusion.evaluate import format_generation_table, generation_table
+from perfusion.evaluate import format_generation_table
+from perfusion.experiments import generation_table
 from perfusion.foundation import load_mini_clip
 from perfusion.reward import PerFusionRM
 from perfusion.data import world_splits

@@ -137,7 +137,11 @@ def rm_part(tiny: bool, device: str, reps: int) -> dict:
     from perfusion.gpu import vit_h_clip_config
     from perfusion.losses import reward_group_loss
     from perfusion.reward import PerFusionRM
-    from perfusion.train_rm import _plain_scores
+    from perfusion.foundation import clip_scores
+
+    def _plain_scores(clip, b):
+        return clip_scores(clip, b["input_ids"], b["pixel_values"].flatten(0, 1), group_size=b["pixel_values"].shape[1],
+                           attention_mask=b["attention_mask"])
     torch.manual_seed(0)
     with torch.device(device): clip = CLIPModel(vit_h_clip_config(tiny=tiny)).eval()
     rm = PerFusionRM.from_backbone(clip, _vocab())

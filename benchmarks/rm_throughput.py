@@ -14,8 +14,14 @@ from transformers import CLIPConfig, CLIPModel
 from perfusion.data import FeatureVocab
 from perfusion.foundation import load_mini_clip
 from perfusion.reward import PerFusionRM
-from perfusion.train_rm import _plain_scores
+from perfusion.foundation import clip_scores
 
+
+
+def _plain_scores(clip, b):
+    "The backbone alone: PickScore's score on each group's candidates, (B, N)."
+    return clip_scores(clip, b["input_ids"], b["pixel_values"].flatten(0, 1), group_size=b["pixel_values"].shape[1],
+                       attention_mask=b["attention_mask"])
 
 def vit_b16() -> CLIPModel:
     cfg = CLIPConfig(text_config=dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=8),

@@ -43,7 +43,9 @@ from .sampling import generate_personalized
 from .metrics import bootstrap_metrics
 from .reward import PICKSCORE, PICKSCORE_PROCESSOR, AestheticScorer, CLIPModelScorer, OpenCLIPScorer, PerFusionRM
 from .train import GenTrainConfig, LatentGroups, cache_latents, load_generator, train_generator
-from .train_rm import RMTrainConfig, format_table, score_groups, train_reward_model
+from .train_rm import RMTrainConfig, score_groups, train_reward_model
+from .engine import default_device
+from .experiments import format_table
 
 # %% ../nbs/18_gpu_training.ipynb #ed6f3d62
 SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"     # the same weights as the paper's id below
@@ -435,7 +437,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
-def _device() -> torch.device: return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 def main(argv: Sequence[str] | None = None):
     "Run one stage of the recipe; returns what it produced."
@@ -452,10 +453,10 @@ def main(argv: Sequence[str] | None = None):
             cfg = _preset(RMTrainConfig, _overrides(a.set))
             rm, log = train_reward_model(clip, proc, splits["train"], out / "rm", cfg, vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
             return rm, log
-        rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(_device()))
-        rm.plugins.to(_device())
+        rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
+        rm.plugins.to(default_device())
         names = [n for n in a.baselines.split(",") if n]
-        res = {s: table1_pickapic(splits[s], rm, proc, baseline_scorers(names, _device()), n_boot=a.n_boot, progress=prog) for s in ("test", "test_unique") if s in splits}
+        res = {s: table1_pickapic(splits[s], rm, proc, baseline_scorers(names, default_device()), n_boot=a.n_boot, progress=prog) for s in ("test", "test_unique") if s in splits}
         (out / "table1.json").write_text(json.dumps(res, indent=1))
         (out / "table1.md").write_text("\n\n".join(f"{s}\n\n" + format_table([r]) for s, r in res.items()))
         print((out / "table1.md").read_text())
@@ -464,21 +465,21 @@ def main(argv: Sequence[str] | None = None):
     pipe.set_progress_bar_config(disable=True)
     cache = out / "latents" / "train.safetensors"
     if a.stage == "latents":
-        return cache_latents(splits["train"], pipe.to(_device()), vocab, cache, progress=prog)
+        return cache_latents(splits["train"], pipe.to(default_device()), vocab, cache, progress=prog)
     if a.stage == "generator":
         if not cache.exists(): raise FileNotFoundError(f"{cache}: no latent cache; run `python -m perfusion.gpu latents --out {out}` (one process) first")
         data = cache_latents(splits["train"], pipe, vocab, cache, progress=prog)          # checks the cache's key, then loads it
         dpo_cfg = _preset(GenTrainConfig, _overrides(a.dpo_set), method="dpo")
         pf_cfg = _preset(GenTrainConfig, _overrides(a.set), method="perfusion")
         return train_pickapic_generators(pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after)
-    pipe.to(_device())
+    pipe.to(default_device())
     dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
     clip, proc = load_reward_backbone(a.backbone, a.processor)
-    clip.to(_device())
-    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip); rm.plugins.to(_device())
+    clip.to(default_device())
+    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip); rm.plugins.to(default_device())
     names = [n for n in a.baselines.split(",") if n]
-    general = {**{"aesthetic": s for n, s in baseline_scorers([n for n in names if n == "aesthetic"], _device()).items()},
-               **{"clip_score": s for n, s in baseline_scorers([n for n in names if n == "clip_h"], _device()).items()},
+    general = {**{"aesthetic": s for n, s in baseline_scorers([n for n in names if n == "aesthetic"], default_device()).items()},
+               **{"clip_score": s for n, s in baseline_scorers([n for n in names if n == "clip_h"], default_device()).items()},
                "pickscore": CLIPModelScorer(clip, proc, "pickscore")}
     res = table2_pickapic(pipe, {"sd15": None, "dpo": dpo, "perfusion": pf}, eval_pairs(splits["test"], n=a.pairs), gvocab, general,
                           rm=rm, rm_processor=proc, steps=a.steps, guidance_scale=a.guidance, n_boot=a.n_boot)
