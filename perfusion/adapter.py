@@ -27,70 +27,112 @@ from .data import FeatureVocab
 # %% ../nbs/09_adapter.ipynb #f8bfba2f
 class _UserInput(nn.Module):
     "ControlNet's condition slot, used for PerFusion's input: conv(zero_conv(user map); conv_in weight, no bias) = conv_in(z_t + m) - conv_in(z_t)."
+
     def __init__(self, channels: int, conv_in: nn.Conv2d):
         super().__init__()
         self.zero_conv = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.zero_conv.weight); nn.init.zeros_(self.zero_conv.bias)
-        object.__setattr__(self, "_conv_in", conv_in)      # the copy's conv_in, shared but not registered twice
+        nn.init.zeros_(self.zero_conv.weight)
+        nn.init.zeros_(self.zero_conv.bias)
+        object.__setattr__(self, "_conv_in", conv_in)  # the copy's conv_in, shared but not registered twice
 
     def forward(self, user_map: torch.Tensor) -> torch.Tensor:
         c = self._conv_in
         return F.conv2d(self.zero_conv(user_map), c.weight, None, c.stride, c.padding, c.dilation, c.groups)
 
+
 class PersonalAdapter(ModelMixin, ConfigMixin):
     "PerFusion's personalized adaptive network: user features -> residuals for a frozen UNet2DConditionModel."
+
     @register_to_config
-    def __init__(self, field_sizes: Sequence[int],   # embedding table sizes (FeatureVocab.sizes)
-                 controlnet_config: dict,            # config of the trainable copy (a ControlNetModel built from the UNet)
-                 latent_channels: int = 4,
-                 latent_size: int = 64,              # latent side the user map is learned at (resized for other sizes)
-                 embed_dim: int = 16, cross_layers: int = 3,
-                 personalized: bool = True,          # False: the same side network without the user input (an ablation)
-                 feature_fields: Sequence[str] | None = None, backbone: str | None = None,
-                 user_map: bool = True,              # the paper's user path: a latent-shaped map into the trainable copy
-                 user_text: bool = False):           # a second user path: a zero-initialised shift of the text condition
+    def __init__(
+        self,
+        field_sizes: Sequence[int],  # embedding table sizes (FeatureVocab.sizes)
+        controlnet_config: dict,  # config of the trainable copy (a ControlNetModel built from the UNet)
+        latent_channels: int = 4,
+        latent_size: int = 64,  # latent side the user map is learned at (resized for other sizes)
+        embed_dim: int = 16,
+        cross_layers: int = 3,
+        personalized: bool = True,  # False: the same side network without the user input (an ablation)
+        feature_fields: Sequence[str] | None = None,
+        backbone: str | None = None,
+        user_map: bool = True,  # the paper's user path: a latent-shaped map into the trainable copy
+        user_text: bool = False,
+    ):  # a second user path: a zero-initialised shift of the text condition
         super().__init__()
         self.crossing = FeatureCrossing(field_sizes, embed_dim, cross_layers)
         self.user_proj = nn.Linear(self.crossing.out_dim, latent_channels * latent_size * latent_size)
         self.controlnet = ControlNetModel.from_config(dict(controlnet_config))
         self.controlnet.controlnet_cond_embedding = _UserInput(latent_channels, self.controlnet.conv_in)
-        self.user_token = nn.Linear(self.crossing.out_dim, self.controlnet.config.cross_attention_dim) if user_text else None
-        if user_text: nn.init.zeros_(self.user_token.weight); nn.init.zeros_(self.user_token.bias)
+        self.user_token = (
+            nn.Linear(self.crossing.out_dim, self.controlnet.config.cross_attention_dim) if user_text else None
+        )
+        if user_text:
+            nn.init.zeros_(self.user_token.weight)
+            nn.init.zeros_(self.user_token.bias)
 
     @classmethod
-    def from_unet(cls, unet: UNet2DConditionModel, vocab: FeatureVocab, backbone: str | None = None, **kw) -> "PersonalAdapter":
+    def from_unet(
+        cls, unet: UNet2DConditionModel, vocab: FeatureVocab, backbone: str | None = None, **kw
+    ) -> "PersonalAdapter":
         "A fresh adapter whose copies start from `unet`'s weights and whose zero convs make it a no-op."
-        cn = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16,), conditioning_channels=unet.config.in_channels)
-        ad = cls(vocab.sizes, dict(cn.config), latent_channels=unet.config.in_channels, latent_size=unet.config.sample_size,
-                 feature_fields=vocab.fields, backbone=backbone, **kw)
-        missing = ad.controlnet.load_state_dict({k: v for k, v in cn.state_dict().items() if not k.startswith("controlnet_cond_embedding.")}, strict=False).missing_keys
-        if sorted(missing) != ["controlnet_cond_embedding.zero_conv.bias", "controlnet_cond_embedding.zero_conv.weight"]: raise RuntimeError(f"unexpected missing keys {missing}")
+        cn = ControlNetModel.from_unet(
+            unet, conditioning_embedding_out_channels=(16,), conditioning_channels=unet.config.in_channels
+        )
+        ad = cls(
+            vocab.sizes,
+            dict(cn.config),
+            latent_channels=unet.config.in_channels,
+            latent_size=unet.config.sample_size,
+            feature_fields=vocab.fields,
+            backbone=backbone,
+            **kw,
+        )
+        missing = ad.controlnet.load_state_dict(
+            {k: v for k, v in cn.state_dict().items() if not k.startswith("controlnet_cond_embedding.")}, strict=False
+        ).missing_keys
+        if sorted(missing) != [
+            "controlnet_cond_embedding.zero_conv.bias",
+            "controlnet_cond_embedding.zero_conv.weight",
+        ]:
+            raise RuntimeError(f"unexpected missing keys {missing}")
         return ad
 
     def user_map(self, feature_ids: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         "Linear(u) reshaped to (B, C, h, w); bilinearly resized when sampling at another latent size."
         s, C = self.config.latent_size, self.config.latent_channels
-        if not (self.config.personalized and self.config.user_map): return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
+        if not (self.config.personalized and self.config.user_map):
+            return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
         m = self.user_proj(self.crossing(feature_ids)).view(-1, C, s, s)
         return m if tuple(size) == (s, s) else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
 
     def text_shift(self, feature_ids: torch.Tensor) -> torch.Tensor | None:
         "(B, 1, D) shift added to every token of the text condition (None without the text path)."
-        if not (self.config.personalized and self.config.user_text): return None
+        if not (self.config.personalized and self.config.user_text):
+            return None
         return self.user_token(self.crossing(feature_ids))[:, None, :]
 
-    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, feature_ids: torch.Tensor,
-                scale: float = 1.0) -> tuple[list, torch.Tensor]:
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep,
+        encoder_hidden_states: torch.Tensor,
+        feature_ids: torch.Tensor,
+        scale: float = 1.0,
+    ) -> tuple[list, torch.Tensor]:
         "(down residuals, mid residual) to add into the frozen UNet."
         m = self.user_map(feature_ids.to(sample.device), sample.shape[-2:]).to(sample.dtype)
-        down, mid = self.controlnet(sample, timestep, encoder_hidden_states, controlnet_cond=m, conditioning_scale=scale, return_dict=False)
+        down, mid = self.controlnet(
+            sample, timestep, encoder_hidden_states, controlnet_cond=m, conditioning_scale=scale, return_dict=False
+        )
         return list(down), mid
 
 # %% ../nbs/09_adapter.ipynb #93b4e546
 class PersonalizedUNet(nn.Module):
     "A frozen UNet2DConditionModel plus a PersonalAdapter; without user features it is exactly the frozen UNet."
-    def __init__(self, unet: UNet2DConditionModel, adapter: PersonalAdapter,
-                 vocab: FeatureVocab | None = None):    # the vocabulary its feature ids come from (saved with it)
+
+    def __init__(
+        self, unet: UNet2DConditionModel, adapter: PersonalAdapter, vocab: FeatureVocab | None = None
+    ):  # the vocabulary its feature ids come from (saved with it)
         super().__init__()
         self.unet, self.adapter, self.vocab = unet.requires_grad_(False).eval(), adapter, vocab
         self._features, self._user_in_uncond, self._off = None, False, False
@@ -104,7 +146,10 @@ class PersonalizedUNet(nn.Module):
         stacked = isinstance(self.unet, PersonalizedUNet)
         if stacked:
             self.unet.save_pretrained(path / "base")
-        meta = {"stacked_on": "base" if stacked else None, "bottom_unet": getattr(base_unet(self).config, "_name_or_path", None)}
+        meta = {
+            "stacked_on": "base" if stacked else None,
+            "bottom_unet": getattr(base_unet(self).config, "_name_or_path", None),
+        }
         (path / "personalized_unet.json").write_text(json.dumps(meta, indent=1))
         return path
 
@@ -121,61 +166,104 @@ class PersonalizedUNet(nn.Module):
         return cls(below, adapter, vocab)
 
     @property
-    def config(self): return self.unet.config
+    def config(self):
+        return self.unet.config
+
     @property
-    def dtype(self): return self.unet.dtype
+    def dtype(self):
+        return self.unet.dtype
+
     @property
-    def device(self): return self.unet.device
+    def device(self):
+        return self.unet.device
 
     def train(self, mode: bool = True):
         "Only the adapter switches mode; the frozen UNet stays in eval mode."
-        super().train(mode); self.unet.eval(); return self
+        super().train(mode)
+        self.unet.eval()
+        return self
 
     @contextlib.contextmanager
     def reference(self):
         "Inside this context the model is the frozen backbone (the reference of DPO-style objectives)."
         off, self._off = self._off, True
-        try: yield self
-        finally: self._off = off
+        try:
+            yield self
+        finally:
+            self._off = off
 
     @contextlib.contextmanager
     def user(self, feature_ids: torch.Tensor, in_uncond: bool = False):
         "Condition pipeline calls on users: one row of `feature_ids` per generated image."
         old = self._features, self._user_in_uncond
         self._features, self._user_in_uncond = feature_ids, in_uncond
-        try: yield self
-        finally: self._features, self._user_in_uncond = old
+        try:
+            yield self
+        finally:
+            self._features, self._user_in_uncond = old
 
-    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, feature_ids: torch.Tensor | None = None,
-                return_dict: bool = True, down_block_additional_residuals=None, mid_block_additional_residual=None, **kw):
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep,
+        encoder_hidden_states: torch.Tensor,
+        feature_ids: torch.Tensor | None = None,
+        return_dict: bool = True,
+        down_block_additional_residuals=None,
+        mid_block_additional_residual=None,
+        **kw,
+    ):
         "Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer adapter) are added to this one's."
         f = feature_ids if feature_ids is not None else self._features
         if f is None or self._off:
-            if isinstance(self.unet, PersonalizedUNet): kw["feature_ids"] = f
-            return self.unet(sample, timestep, encoder_hidden_states, return_dict=return_dict, down_block_additional_residuals=down_block_additional_residuals,
-                             mid_block_additional_residual=mid_block_additional_residual, **kw)
+            if isinstance(self.unet, PersonalizedUNet):
+                kw["feature_ids"] = f
+            return self.unet(
+                sample,
+                timestep,
+                encoder_hidden_states,
+                return_dict=return_dict,
+                down_block_additional_residuals=down_block_additional_residuals,
+                mid_block_additional_residual=mid_block_additional_residual,
+                **kw,
+            )
         B = sample.shape[0]
-        if len(f) == B: use = torch.ones(B, dtype=torch.bool, device=sample.device)
-        elif 2 * len(f) == B:      # a classifier-free-guidance batch: [unconditional, conditional]
+        if len(f) == B:
+            use = torch.ones(B, dtype=torch.bool, device=sample.device)
+        elif 2 * len(f) == B:  # a classifier-free-guidance batch: [unconditional, conditional]
             f = torch.cat([f, f])
             use = torch.arange(B, device=sample.device) >= (0 if self._user_in_uncond else B // 2)
-        else: raise ValueError(f"{len(f)} rows of user features for a batch of {B} latents")
+        else:
+            raise ValueError(f"{len(f)} rows of user features for a batch of {B} latents")
         keep = use.view(-1, 1, 1, 1).to(sample.dtype)
         shift = self.adapter.text_shift(f.to(sample.device))
-        if shift is not None:       # the text path: the same user vector added to every token, only where the user applies
-            encoder_hidden_states = encoder_hidden_states + shift.to(encoder_hidden_states.dtype) * keep[:, :, 0, 0, None]
+        if shift is not None:  # the text path: the same user vector added to every token, only where the user applies
+            encoder_hidden_states = (
+                encoder_hidden_states + shift.to(encoder_hidden_states.dtype) * keep[:, :, 0, 0, None]
+            )
         down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
-        if not use.all(): down, mid = [d * keep for d in down], mid * keep
+        if not use.all():
+            down, mid = [d * keep for d in down], mid * keep
         if down_block_additional_residuals is not None:
             down = [a + b for a, b in zip(down, down_block_additional_residuals)]
             mid = mid + mid_block_additional_residual
-        if isinstance(self.unet, PersonalizedUNet): kw["feature_ids"] = f
-        return self.unet(sample, timestep, encoder_hidden_states, down_block_additional_residuals=down,
-                         mid_block_additional_residual=mid, return_dict=return_dict, **kw)
+        if isinstance(self.unet, PersonalizedUNet):
+            kw["feature_ids"] = f
+        return self.unet(
+            sample,
+            timestep,
+            encoder_hidden_states,
+            down_block_additional_residuals=down,
+            mid_block_additional_residual=mid,
+            return_dict=return_dict,
+            **kw,
+        )
 
 # %% ../nbs/09_adapter.ipynb #7732e790
 def base_unet(model: nn.Module) -> UNet2DConditionModel:
     "The UNet2DConditionModel at the bottom of (possibly nested) PersonalizedUNets."
-    while isinstance(model, PersonalizedUNet): model = model.unet
-    if not isinstance(model, UNet2DConditionModel): raise TypeError(f"expected a UNet2DConditionModel or PersonalizedUNet, got {type(model).__name__}")
+    while isinstance(model, PersonalizedUNet):
+        model = model.unet
+    if not isinstance(model, UNet2DConditionModel):
+        raise TypeError(f"expected a UNet2DConditionModel or PersonalizedUNet, got {type(model).__name__}")
     return model

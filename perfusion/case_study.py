@@ -20,33 +20,62 @@ from .world import ATTRIBUTES, TASTE_ATTRIBUTES, Merchant, World, parse_prompt
 # %% ../nbs/15_case_study.ipynb #ca47e9e5
 CASE_PROMPT = "dress, v-neck, slim-fit, long sleeves"
 
+
 def favourites(world: World, merchant: Merchant, prompt: str = CASE_PROMPT) -> dict[str, str]:
     "The merchant's favourite value of every taste attribute the prompt leaves free."
     named, t = parse_prompt(prompt), world.taste(merchant)
     return {a: ATTRIBUTES[a][int(np.argmax(t[a]))] for a in TASTE_ATTRIBUTES if a not in named}
 
+
 def pick_stores(world: World, prompt: str = CASE_PROMPT, pool: int = 60) -> tuple[Merchant, Merchant]:
     "Two merchants (among the first `pool`) whose favourites differ in every free attribute and who dislike each other's favourites most."
     ms = world.merchants[:pool]
     fav = {m.user_id: favourites(world, m, prompt) for m in ms}
+
     def contrast(a, b):
         ta, tb = world.taste(a), world.taste(b)
-        return sum(ta[k][ATTRIBUTES[k].index(v)] - ta[k][ATTRIBUTES[k].index(fav[b.user_id][k])] +
-                   tb[k][ATTRIBUTES[k].index(fav[b.user_id][k])] - tb[k][ATTRIBUTES[k].index(v)] for k, v in fav[a.user_id].items())
-    pairs = [(contrast(a, b), i, j) for i, a in enumerate(ms) for j, b in enumerate(ms[i + 1:], i + 1)
-             if all(fav[a.user_id][k] != fav[b.user_id][k] for k in fav[a.user_id])]
-    if not pairs: raise ValueError(f"no two of the first {pool} merchants differ in every free attribute of {prompt!r}")
+        return sum(
+            ta[k][ATTRIBUTES[k].index(v)]
+            - ta[k][ATTRIBUTES[k].index(fav[b.user_id][k])]
+            + tb[k][ATTRIBUTES[k].index(fav[b.user_id][k])]
+            - tb[k][ATTRIBUTES[k].index(v)]
+            for k, v in fav[a.user_id].items()
+        )
+
+    pairs = [
+        (contrast(a, b), i, j)
+        for i, a in enumerate(ms)
+        for j, b in enumerate(ms[i + 1 :], i + 1)
+        if all(fav[a.user_id][k] != fav[b.user_id][k] for k in fav[a.user_id])
+    ]
+    if not pairs:
+        raise ValueError(f"no two of the first {pool} merchants differ in every free attribute of {prompt!r}")
     _, i, j = max(pairs)
     return ms[i], ms[j]
 
-def run_case_study(generators: Mapping[str, Callable],      # model name -> (prompt, features, n, seed) -> n images
-                   world: World, judge: AttributeJudge, prompt: str = CASE_PROMPT,
-                   stores: Sequence[Merchant] | None = None, n: int = 8, seed: int = 0) -> dict:
+
+def run_case_study(
+    generators: Mapping[str, Callable],  # model name -> (prompt, features, n, seed) -> n images
+    world: World,
+    judge: AttributeJudge,
+    prompt: str = CASE_PROMPT,
+    stores: Sequence[Merchant] | None = None,
+    n: int = 8,
+    seed: int = 0,
+) -> dict:
     "Every model generates `n` images for each store; the judge reads them; shares of each store's favourites, taste and true utility."
     stores = list(stores or pick_stores(world, prompt))
     named = parse_prompt(prompt)
-    res = {"prompt": prompt, "n": n, "stores": [{"user_id": m.user_id, "features": dict(m.features), "favourites": favourites(world, m, prompt)} for m in stores],
-           "results": {}, "images": {}}
+    res = {
+        "prompt": prompt,
+        "n": n,
+        "stores": [
+            {"user_id": m.user_id, "features": dict(m.features), "favourites": favourites(world, m, prompt)}
+            for m in stores
+        ],
+        "results": {},
+        "images": {},
+    }
     for name, gen in generators.items():
         res["results"][name], res["images"][name] = {}, {}
         for m, s in zip(stores, res["stores"]):
@@ -57,21 +86,33 @@ def run_case_study(generators: Mapping[str, Callable],      # model name -> (pro
             res["results"][name][m.user_id] = {
                 **{f"share_{a}": float(np.mean([it[a] == v for it in items])) for a, v in s["favourites"].items()},
                 "taste": float(np.mean([world.taste_score(m, it) for it in items])),
-                "true_utility": float(np.mean([world.utility(m, named, it, r["quality"]) for it, r in zip(items, reads)])),
-                "consistency": float(np.mean([np.mean([it[a] == v for a, v in named.items()]) for it in items]))}
+                "true_utility": float(
+                    np.mean([world.utility(m, named, it, r["quality"]) for it, r in zip(items, reads)])
+                ),
+                "consistency": float(np.mean([np.mean([it[a] == v for a, v in named.items()]) for it in items])),
+            }
     return res
+
 
 def format_case_study(res: dict) -> str:
     "A markdown table of `run_case_study` results."
     attrs = list(res["stores"][0]["favourites"])
-    head = "| model | store | " + " | ".join(f"share of its favourite {a}" for a in attrs) + " | taste | true utility | consistency |"
+    head = (
+        "| model | store | "
+        + " | ".join(f"share of its favourite {a}" for a in attrs)
+        + " | taste | true utility | consistency |"
+    )
     lines = [head, "|---|---|" + "---|" * (len(attrs) + 3)]
     for name, by_store in res["results"].items():
         for s in res["stores"]:
             r = by_store[s["user_id"]]
-            lines.append(f"| {name} | {s['user_id']} ({', '.join(s['favourites'].values())}) | " +
-                         " | ".join(f"{r['share_' + a]:.2f}" for a in attrs) + f" | {r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f} |")
+            lines.append(
+                f"| {name} | {s['user_id']} ({', '.join(s['favourites'].values())}) | "
+                + " | ".join(f"{r['share_' + a]:.2f}" for a in attrs)
+                + f" | {r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f} |"
+            )
     return "\n".join(lines)
+
 
 def case_study_figure(res: dict, per_row: int = 8):
     "Galleries: one row per (model, store), the store's favourites in the row label."
@@ -80,8 +121,17 @@ def case_study_figure(res: dict, per_row: int = 8):
     fig, axes = plt.subplots(len(rows), k, figsize=(1.2 * k + 2.2, 1.3 * len(rows)), squeeze=False)
     for r, (name, s) in enumerate(rows):
         for c in range(k):
-            ax = axes[r][c]; ax.imshow(res["images"][name][s["user_id"]][c]); ax.set_xticks([]); ax.set_yticks([])
-        axes[r][0].set_ylabel(f"{name}\n{s['user_id']}\nlikes {', '.join(s['favourites'].values())}", fontsize=7, rotation=0, ha="right", va="center")
+            ax = axes[r][c]
+            ax.imshow(res["images"][name][s["user_id"]][c])
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r][0].set_ylabel(
+            f"{name}\n{s['user_id']}\nlikes {', '.join(s['favourites'].values())}",
+            fontsize=7,
+            rotation=0,
+            ha="right",
+            va="center",
+        )
     fig.suptitle(f"same prompt: {res['prompt']!r}", fontsize=9)
     fig.tight_layout()
     return fig

@@ -25,7 +25,17 @@ import numpy as np
 
 from .foundation import FoundationConfig, FoundationModelError
 from .pretrain import pretrain
-from .data import BuildReport, GroupDataError, build_log, build_pickapic, build_rankings, build_world, load_groups, save_groups, split_groups
+from perfusion.data import (
+    BuildReport,
+    GroupDataError,
+    build_log,
+    build_pickapic,
+    build_rankings,
+    build_world,
+    load_groups,
+    save_groups,
+    split_groups,
+)
 from . import __version__
 from .metrics import ranking_metrics
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
@@ -41,36 +51,52 @@ from .data import world_splits
 def _fmt_metrics(name: str, m: dict) -> str:
     return f"  {name:<15} MAP {m['MAP']:.4f}   GAUC {m['GAUC']:.4f}"
 
+
 def cmd_world(args) -> int:
     "Print a summary of world groups and the oracle's MAP/GAUC for each regime."
     for regime in args.regime:
         gs = World(regime, seed=args.seed).groups(args.groups)
         s, om = summarize_groups(gs), oracle_metrics(gs)
-        print(f"{regime}: {s['groups']} groups of {s['group_size']}, {s['users']} users, {s['prompts']} distinct prompts, "
-              f"{s['mean_selected']:.2f} selected per group on average")
-        for k, m in om.items(): print(_fmt_metrics(k, m))
+        print(
+            f"{regime}: {s['groups']} groups of {s['group_size']}, {s['users']} users, {s['prompts']} distinct prompts, "
+            f"{s['mean_selected']:.2f} selected per group on average"
+        )
+        for k, m in om.items():
+            print(_fmt_metrics(k, m))
         if args.gallery:
             w = World(regime, seed=args.seed)
             ims, caps = [], []
             for g in gs[:4]:
-                ims += w.render(g); caps += [("selected" if l else "") for l in g.labels]
+                ims += w.render(g)
+                caps += [("selected" if l else "") for l in g.labels]
             out = Path(args.gallery.replace("{regime}", regime)).expanduser()
-            if len(args.regime) > 1 and "{regime}" not in args.gallery: out = out.with_name(f"{out.stem}-{regime}{out.suffix or '.png'}")
+            if len(args.regime) > 1 and "{regime}" not in args.gallery:
+                out = out.with_name(f"{out.stem}-{regime}{out.suffix or '.png'}")
             fig = gallery(ims, caps, ncols=w.regime.n_candidates, title=f"{regime} groups")
-            fig.savefig(out, dpi=110); plt.close(fig)
+            fig.savefig(out, dpi=110)
+            plt.close(fig)
             print(f"  gallery written to {out}")
     return 0
 
+
 def cmd_build_data(args) -> int:
     "Build a group dataset from one source and save it."
-    if args.source == "world": ds, rep = build_world(args.regime, args.groups, seed=args.seed)
-    elif args.path is None: raise GroupDataError(f"--path is required for --source {args.source}")
-    elif args.source == "pickapic": ds, rep = build_pickapic(args.path, split=args.split, ties=args.ties, on_bad_image=args.on_bad_image, max_rows=args.max_rows)
-    elif args.source == "rankings": ds, rep = build_rankings(args.path, images=args.images, split=args.split, on_bad_image=args.on_bad_image)
-    else: ds, rep = build_log(args.path, image_root=args.image_root, on_bad_image=args.on_bad_image)
+    if args.source == "world":
+        ds, rep = build_world(args.regime, args.groups, seed=args.seed)
+    elif args.path is None:
+        raise GroupDataError(f"--path is required for --source {args.source}")
+    elif args.source == "pickapic":
+        ds, rep = build_pickapic(
+            args.path, split=args.split, ties=args.ties, on_bad_image=args.on_bad_image, max_rows=args.max_rows
+        )
+    elif args.source == "rankings":
+        ds, rep = build_rankings(args.path, images=args.images, split=args.split, on_bad_image=args.on_bad_image)
+    else:
+        ds, rep = build_log(args.path, image_root=args.image_root, on_bad_image=args.on_bad_image)
     out = save_groups(ds, args.out)
     write_json(Path(str(out) + ".report.json"), rep.as_dict())
-    print(rep); print(f"saved {len(ds)} groups to {out}")
+    print(rep)
+    print(f"saved {len(ds)} groups to {out}")
     return 0
 
 # %% ../nbs/19_cli.ipynb #f50096c8
@@ -78,50 +104,87 @@ def cmd_demo(args) -> int:
     r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick)
     print(f"{r['regime']} world: {r['world']['groups']} groups ({r['world']['splits']}), {r['world']['users']} users")
     print("held-out test groups (MAP / GAUC):")
-    for k, m in r["reward"].items(): print(_fmt_metrics(k, m))
+    for k, m in r["reward"].items():
+        print(_fmt_metrics(k, m))
     print("generation (true user utility / prompt consistency):")
-    for k, m in r["generation"].items(): print(f"  {k:<15} {m['true_utility']:.3f} / {m['consistency']:.3f}")
-    print(f"wrote {Path(args.out) / 'report.html'} and {Path(args.out) / 'results.json'} ({r['timing_s']['total']:.0f} s of work, {r['timing_s']['this_call']:.0f} s in this call)")
-    if "left_out" in r: print("left out: " + ", ".join(r["left_out"]["models"]) + " (" + r["left_out"]["why"] + ")")
+    for k, m in r["generation"].items():
+        print(f"  {k:<15} {m['true_utility']:.3f} / {m['consistency']:.3f}")
+    print(
+        f"wrote {Path(args.out) / 'report.html'} and {Path(args.out) / 'results.json'} ({r['timing_s']['total']:.0f} s of work, {r['timing_s']['this_call']:.0f} s in this call)"
+    )
+    if "left_out" in r:
+        print("left out: " + ", ".join(r["left_out"]["models"]) + " (" + r["left_out"]["why"] + ")")
     return 0
 
 # %% ../nbs/19_cli.ipynb #70f186c7
 def cmd_pretrain(args) -> int:
     "Train the three foundation models into --out."
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
-    cmd = "perfusion pretrain --out " + str(args.out) + (" --tiny" if args.tiny else "") + (f" --seed {args.seed}" if args.seed else "")
+    cmd = (
+        "perfusion pretrain --out "
+        + str(args.out)
+        + (" --tiny" if args.tiny else "")
+        + (f" --seed {args.seed}" if args.seed else "")
+    )
     res = pretrain(args.out, cfg, command=cmd)
-    print(f"mini-SD prompt consistency {res['mini_sd']['consistency']:.3f}; judge accuracy on renders (min over attributes) "
-          f"{min(v for k, v in res['judge']['renders_quality_1'].items() if k != 'quality_mae'):.3f}")
-    for r, m in res["mini_clip"].items(): print(f"mini-CLIP on {r}: " + ", ".join(f"{k} MAP {v['MAP']:.4f} GAUC {v['GAUC']:.4f}" for k, v in m.items()))
+    print(
+        f"mini-SD prompt consistency {res['mini_sd']['consistency']:.3f}; judge accuracy on renders (min over attributes) "
+        f"{min(v for k, v in res['judge']['renders_quality_1'].items() if k != 'quality_mae'):.3f}"
+    )
+    for r, m in res["mini_clip"].items():
+        print(f"mini-CLIP on {r}: " + ", ".join(f"{k} MAP {v['MAP']:.4f} GAUC {v['GAUC']:.4f}" for k, v in m.items()))
     print(f"total {res['timing_s']['total'] / 60:.1f} min; models in {args.out}")
     return 0
 
 # %% ../nbs/19_cli.ipynb #ea199afe
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
-    kw = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed).items() if v is not None}
+    kw = {
+        k: v
+        for k, v in dict(
+            max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed
+        ).items()
+        if v is not None
+    }
     cfg = (RMTrainConfig.gpu if args.preset == "gpu" else RMTrainConfig.cpu)(**kw)
     out = Path(args.out)
     if args.table:
         r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed)
-        print(format_table([r])); print(f"wrote {out / args.regime / 'table1.json'}")
+        print(format_table([r]))
+        print(f"wrote {out / args.regime / 'table1.json'}")
         return 0
     acc = make_accelerator(cfg.mixed_precision)
-    with acc.main_process_first():               # one process builds the data, the others then read it
-        if args.data: splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
-        else: splits = world_splits(args.regime, args.groups, out, seed=args.seed)
+    with acc.main_process_first():  # one process builds the data, the others then read it
+        if args.data:
+            splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
+        else:
+            splits = world_splits(args.regime, args.groups, out, seed=args.seed)
     if args.backbone:
         from transformers import CLIPModel, CLIPProcessor
-        clip, proc = CLIPModel.from_pretrained(args.backbone), CLIPProcessor.from_pretrained(args.processor or args.backbone)
+
+        clip, proc = (
+            CLIPModel.from_pretrained(args.backbone),
+            CLIPProcessor.from_pretrained(args.processor or args.backbone),
+        )
     else:
         from perfusion.foundation import load_mini_clip
+
         clip, proc = load_mini_clip()
-    rm, log = train_reward_model(clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc)
-    res = {"config": log["config"], "seconds": log["seconds"], "groups": {s: len(d) for s, d in splits.items()},
-           "test": {"general": ranking_metrics(*score_groups(clip, splits["test"], proc)), "perfusion_rm": ranking_metrics(*score_groups(rm, splits["test"], proc))}}
+    rm, log = train_reward_model(
+        clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc
+    )
+    res = {
+        "config": log["config"],
+        "seconds": log["seconds"],
+        "groups": {s: len(d) for s, d in splits.items()},
+        "test": {
+            "general": ranking_metrics(*score_groups(clip, splits["test"], proc)),
+            "perfusion_rm": ranking_metrics(*score_groups(rm, splits["test"], proc)),
+        },
+    }
     write_json(out / "results.json", res)
-    for k, m in res["test"].items(): print(_fmt_metrics(k, m))
+    for k, m in res["test"].items():
+        print(_fmt_metrics(k, m))
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
     return 0
 
@@ -132,30 +195,53 @@ def cmd_train(args) -> int:
     from perfusion.data import FeatureVocab
     from perfusion.foundation import load_mini_sd
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
-    kw = {k: v for k, v in dict(method=args.method, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed,
-                                t_min=args.t_min, user_lr_mult=args.user_lr_mult, user_init=args.user_init, user_path=args.user_path).items()
-          if v is not None}
+
+    kw = {
+        k: v
+        for k, v in dict(
+            method=args.method,
+            max_steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            beta=args.beta,
+            seed=args.seed,
+            t_min=args.t_min,
+            user_lr_mult=args.user_lr_mult,
+            user_init=args.user_init,
+            user_path=args.user_path,
+        ).items()
+        if v is not None
+    }
     cfg = (GenTrainConfig.gpu if args.preset == "gpu" else GenTrainConfig.cpu)(**kw)
     out, acc = Path(args.out), make_accelerator(cfg.mixed_precision)
     if args.model:
         from diffusers import StableDiffusionPipeline
+
         pipe = StableDiffusionPipeline.from_pretrained(args.model, safety_checker=None)
-    else: pipe = load_mini_sd()
+    else:
+        pipe = load_mini_sd()
     pipe.to(acc.device)
     pipe.set_progress_bar_config(disable=True)
-    with acc.main_process_first(): train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+    with acc.main_process_first():
+        train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
     backbone = None
     if args.on:
         on = Path(args.on)
         if not (on / "personalized_unet.json").exists():
-            raise FileNotFoundError(f"--on {on}: no trained model there (expected the 'model' folder of an earlier run)")
+            raise FileNotFoundError(
+                f"--on {on}: no trained model there (expected the 'model' folder of an earlier run)"
+            )
         backbone = PersonalizedUNet.from_pretrained(on, pipe.unet)
         vocab = backbone.vocab
-    else: vocab = FeatureVocab.fit(train)
-    with acc.main_process_first(): data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
+    else:
+        vocab = FeatureVocab.fit(train)
+    with acc.main_process_first():
+        data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     last = log["history"][-1]
-    print(f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}")
+    print(
+        f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}"
+    )
     print(f"model in {out / cfg.method / 'model'}")
     return 0
 
@@ -168,7 +254,9 @@ def cmd_gpu(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser."
-    p = argparse.ArgumentParser(prog="perfusion", description="Personalized group-level preference alignment for diffusion models.")
+    p = argparse.ArgumentParser(
+        prog="perfusion", description="Personalized group-level preference alignment for diffusion models."
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     d = sub.add_parser("demo", help="the main job on the built-in world (see README)")
     d.add_argument("--out", default="perfusion-demo", help="output directory (default: perfusion-demo)")
@@ -197,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="where to save (a directory, or a .parquet file)")
     b.set_defaults(fn=cmd_build_data)
     t = sub.add_parser("pretrain", help="train mini-SD, mini-CLIP and the attribute judge (resumable)")
-    t.add_argument("--out", default="perfusion-models", help="output directory; perfusion/models rebuilds the shipped models")
+    t.add_argument(
+        "--out", default="perfusion-models", help="output directory; perfusion/models rebuilds the shipped models"
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--tiny", action="store_true", help="a few steps with tiny widths, to check an installation")
     t.set_defaults(fn=cmd_pretrain)
@@ -209,10 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--backbone", help="CLIPModel name or path (default: the shipped mini-CLIP)")
     r.add_argument("--processor", help="CLIPProcessor name or path (default: the backbone's)")
     r.add_argument("--variant", choices=VARIANTS)
-    r.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="gpu = the paper's settings (batch 128, lr 1e-3, warmup 500, wd 1e-2)")
-    r.add_argument("--steps", type=int); r.add_argument("--batch-size", type=int); r.add_argument("--lr", type=float)
+    r.add_argument(
+        "--preset",
+        choices=["cpu", "gpu"],
+        default="cpu",
+        help="gpu = the paper's settings (batch 128, lr 1e-3, warmup 500, wd 1e-2)",
+    )
+    r.add_argument("--steps", type=int)
+    r.add_argument("--batch-size", type=int)
+    r.add_argument("--lr", type=float)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--table", action="store_true", help="train all four variants on the world and print the Table 1 analog")
+    r.add_argument(
+        "--table", action="store_true", help="train all four variants on the world and print the Table 1 analog"
+    )
     r.set_defaults(fn=cmd_train_rm)
     g = sub.add_parser("train", help="train PerFusion, its ablations, SFT or DPO on world groups (resumable)")
     g.add_argument("--method", choices=list(METHODS), default="perfusion")
@@ -222,22 +321,40 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--regime", choices=sorted(REGIMES), default="industrial")
     g.add_argument("--groups", type=int, default=5000, help="world groups before the 80/10/10 split")
     g.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="gpu = the paper's settings")
-    g.add_argument("--steps", type=int); g.add_argument("--batch-size", type=int); g.add_argument("--lr", type=float); g.add_argument("--beta", type=float)
+    g.add_argument("--steps", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--beta", type=float)
     g.add_argument("--t-min", type=int, help="train on timesteps [t_min, 1000) (the demo's recipe: 500; default 0)")
-    g.add_argument("--user-lr-mult", type=float, help="learning-rate multiplier of the user path (the demo's recipe: 10; default 1)")
-    g.add_argument("--user-init", type=float, help="start the user input conv at this multiple of the identity (the demo's recipe: 1; default 0)")
-    g.add_argument("--user-path", choices=["map", "text", "map+text"], help="how the user enters the UNet (default: map, the paper's)")
+    g.add_argument(
+        "--user-lr-mult",
+        type=float,
+        help="learning-rate multiplier of the user path (the demo's recipe: 10; default 1)",
+    )
+    g.add_argument(
+        "--user-init",
+        type=float,
+        help="start the user input conv at this multiple of the identity (the demo's recipe: 1; default 0)",
+    )
+    g.add_argument(
+        "--user-path",
+        choices=["map", "text", "map+text"],
+        help="how the user enters the UNet (default: map, the paper's)",
+    )
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(fn=cmd_train)
     gpu_help = "the GPU recipe, stage by stage: SD 1.5 + PickScore on Pick-a-Pic (see 18_gpu_training)"
     add_gpu_arguments(sub.add_parser("gpu", help=gpu_help, description=gpu_help)).set_defaults(fn=cmd_gpu)
     return p
 
+
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `perfusion` console script."
     args = build_parser().parse_args(argv)
-    if getattr(args, "regime", None) is None and args.command == "world": args.regime = ["pickapic", "industrial"]
-    try: return args.fn(args)
+    if getattr(args, "regime", None) is None and args.command == "world":
+        args.regime = ["pickapic", "industrial"]
+    try:
+        return args.fn(args)
     except (GroupDataError, FoundationModelError, OSError, ValueError, TypeError) as e:
         print(f"perfusion {args.command}: error: {e}", file=sys.stderr)
         return 2

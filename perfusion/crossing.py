@@ -16,31 +16,45 @@ import torch.nn as nn
 # %% ../nbs/03_crossing.ipynb #c8caf90c
 class FeatureCrossing(nn.Module):
     "Embeddings of categorical features (id 0 = OOV bucket) followed by `n_layers` cross layers with residuals (Eq. 2)."
-    def __init__(self, field_sizes: Sequence[int], # embedding table size of each field, OOV bucket included (`FeatureVocab.sizes`)
-                 embed_dim: int = 16,               # e, the size of each feature embedding
-                 n_layers: int = 3):                # L, the number of cross layers
+
+    def __init__(
+        self,
+        field_sizes: Sequence[int],  # embedding table size of each field, OOV bucket included (`FeatureVocab.sizes`)
+        embed_dim: int = 16,  # e, the size of each feature embedding
+        n_layers: int = 3,
+    ):  # L, the number of cross layers
         super().__init__()
-        if not field_sizes or min(field_sizes) < 1: raise ValueError(f"field_sizes must be a non-empty list of positive sizes, got {field_sizes}")
+        if not field_sizes or min(field_sizes) < 1:
+            raise ValueError(f"field_sizes must be a non-empty list of positive sizes, got {field_sizes}")
         self.field_sizes = [int(n) for n in field_sizes]
         self.embeddings = nn.ModuleList(nn.Embedding(n, embed_dim) for n in self.field_sizes)
         self.out_dim = len(self.field_sizes) * embed_dim
         self.w = nn.Parameter(torch.empty(n_layers, self.out_dim))
         self.b = nn.Parameter(torch.zeros(n_layers, self.out_dim))
-        for e in self.embeddings: nn.init.normal_(e.weight, std=embed_dim ** -0.5)
-        nn.init.normal_(self.w, std=self.out_dim ** -0.5)
+        for e in self.embeddings:
+            nn.init.normal_(e.weight, std=embed_dim**-0.5)
+        nn.init.normal_(self.w, std=self.out_dim**-0.5)
 
     def embed(self, feature_ids: torch.Tensor) -> torch.Tensor:
         "u_0: the concatenated embeddings, (B, F*e)."
         if feature_ids.ndim != 2 or feature_ids.shape[1] != len(self.embeddings):
-            raise ValueError(f"feature_ids must have shape (batch, {len(self.embeddings)}), got {tuple(feature_ids.shape)}")
+            raise ValueError(
+                f"feature_ids must have shape (batch, {len(self.embeddings)}), got {tuple(feature_ids.shape)}"
+            )
         for f, (n, e) in enumerate(zip(self.field_sizes, self.embeddings)):
             bad = (feature_ids[:, f] < 0) | (feature_ids[:, f] >= n)
-            if bad.any(): raise ValueError(f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); encode features with the model's FeatureVocab")
+            if bad.any():
+                raise ValueError(
+                    f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); encode features with the model's FeatureVocab"
+                )
         return torch.cat([e(feature_ids[:, f]) for f, e in enumerate(self.embeddings)], dim=-1)
 
-    def forward(self, feature_ids: torch.Tensor # (B, F) LongTensor from `FeatureVocab.encode_batch`
-               ) -> torch.Tensor:
+    def forward(
+        self,
+        feature_ids: torch.Tensor,  # (B, F) LongTensor from `FeatureVocab.encode_batch`
+    ) -> torch.Tensor:
         "The user representation u = u_L, (B, F*e)."
         u0 = u = self.embed(feature_ids)
-        for w, b in zip(self.w, self.b): u = u0 * (u @ w)[:, None] + b + u
+        for w, b in zip(self.w, self.b):
+            u = u0 * (u @ w)[:, None] + b + u
         return u

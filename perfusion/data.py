@@ -36,45 +36,68 @@ from .world import World, WorldGroup
 # %% ../nbs/02_data.ipynb #21e88286
 def _missing(v) -> bool:
     "None, NaN, a blank string or an empty list."
-    if isinstance(v, (list, tuple, np.ndarray)): return len(v) == 0
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return len(v) == 0
     return v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
 
 def _norm_id(v) -> str:
     "Canonical string of an id: integral floats and numpy integers lose their '.0'."
-    if isinstance(v, (float, np.floating)) and float(v).is_integer(): return str(int(v))
-    if isinstance(v, np.integer): return str(int(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, np.integer):
+        return str(int(v))
     return str(v).strip()
 
 # %% ../nbs/02_data.ipynb #0aab044c
 class GroupDataError(ValueError):
     "A row or record that cannot become a group; the message names the row and the problem."
 
+
 @dataclass
 class GroupRecord:
     "One round of group feedback: a user, a prompt, N candidate images and their 0/1 selection."
+
     group_id: str
     user_id: str
     features: dict
     prompt: str
-    images: list        # PIL images, encoded image bytes, or {"bytes": ...} dicts
-    labels: list        # 0/1 per image
+    images: list  # PIL images, encoded image bytes, or {"bytes": ...} dicts
+    labels: list  # 0/1 per image
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
         where = f"group {self.group_id!r}"
-        if not isinstance(self.group_id, str) or not self.group_id: raise GroupDataError(f"group_id must be a non-empty string, got {self.group_id!r}")
-        if not isinstance(self.user_id, str) or not self.user_id: raise GroupDataError(f"{where}: user_id must be a non-empty string, got {self.user_id!r}")
-        if not isinstance(self.prompt, str) or not self.prompt.strip(): raise GroupDataError(f"{where}: empty prompt")
-        if len(self.images) == 0: raise GroupDataError(f"{where}: empty group (no candidate images)")
-        if len(self.images) != len(self.labels): raise GroupDataError(f"{where}: {len(self.images)} images but {len(self.labels)} labels")
-        if any(l not in (0, 1) for l in self.labels): raise GroupDataError(f"{where}: labels must be 0 or 1, got {list(self.labels)}")
+        if not isinstance(self.group_id, str) or not self.group_id:
+            raise GroupDataError(f"group_id must be a non-empty string, got {self.group_id!r}")
+        if not isinstance(self.user_id, str) or not self.user_id:
+            raise GroupDataError(f"{where}: user_id must be a non-empty string, got {self.user_id!r}")
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise GroupDataError(f"{where}: empty prompt")
+        if len(self.images) == 0:
+            raise GroupDataError(f"{where}: empty group (no candidate images)")
+        if len(self.images) != len(self.labels):
+            raise GroupDataError(f"{where}: {len(self.images)} images but {len(self.labels)} labels")
+        if any(l not in (0, 1) for l in self.labels):
+            raise GroupDataError(f"{where}: labels must be 0 or 1, got {list(self.labels)}")
         self.labels = [int(l) for l in self.labels]
-        if "user_id" in self.features and not _missing(self.features["user_id"]) and _norm_id(self.features["user_id"]) != self.user_id:
-            raise GroupDataError(f"{where}: features['user_id'] = {self.features['user_id']!r} disagrees with user_id {self.user_id!r}")
-        self.features = {**{k: (None if _missing(v) else _norm_id(v)) for k, v in self.features.items()}, "user_id": self.user_id}
+        if (
+            "user_id" in self.features
+            and not _missing(self.features["user_id"])
+            and _norm_id(self.features["user_id"]) != self.user_id
+        ):
+            raise GroupDataError(
+                f"{where}: features['user_id'] = {self.features['user_id']!r} disagrees with user_id {self.user_id!r}"
+            )
+        self.features = {
+            **{k: (None if _missing(v) else _norm_id(v)) for k, v in self.features.items()},
+            "user_id": self.user_id,
+        }
 
     @property
-    def n_positive(self) -> int: return sum(self.labels)
+    def n_positive(self) -> int:
+        return sum(self.labels)
+
     @property
     def trainable(self) -> bool:
         "True if the group has at least one positive and one negative, so a preference loss is defined on it."
@@ -84,96 +107,156 @@ class GroupRecord:
 def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
     "Encoded bytes of a readable image from bytes, a {'bytes','path'} dict, a path or a PIL image; `GroupDataError` otherwise."
     if isinstance(value, Image.Image):
-        buf = io.BytesIO(); value.save(buf, format="PNG"); return buf.getvalue()
-    if isinstance(value, dict): value = value.get("bytes") or value.get("path")
+        buf = io.BytesIO()
+        value.save(buf, format="PNG")
+        return buf.getvalue()
+    if isinstance(value, dict):
+        value = value.get("bytes") or value.get("path")
     if isinstance(value, (str, Path)):
         p = Path(value) if root is None or Path(value).is_absolute() else Path(root) / value
-        try: value = p.read_bytes()
-        except OSError as e: raise GroupDataError(f"{where}: cannot read image file {str(p)!r} ({e.strerror or e})") from None
-    if not isinstance(value, (bytes, bytearray)) or len(value) == 0: raise GroupDataError(f"{where}: missing image")
+        try:
+            value = p.read_bytes()
+        except OSError as e:
+            raise GroupDataError(f"{where}: cannot read image file {str(p)!r} ({e.strerror or e})") from None
+    if not isinstance(value, (bytes, bytearray)) or len(value) == 0:
+        raise GroupDataError(f"{where}: missing image")
     try:
-        with Image.open(io.BytesIO(value)) as im: im.load()
-    except Exception as e: raise GroupDataError(f"{where}: not a readable image ({type(e).__name__}: {e})") from None
+        with Image.open(io.BytesIO(value)) as im:
+            im.load()
+    except Exception as e:
+        raise GroupDataError(f"{where}: not a readable image ({type(e).__name__}: {e})") from None
     return bytes(value)
 
 # %% ../nbs/02_data.ipynb #d0de2e0c
 GROUP_COLUMNS = ("group_id", "user_id", "features", "prompt", "images", "labels", "meta")
 
+
 def group_features(feature_names: Sequence[str]) -> datasets.Features:
     "The `datasets` schema of a group dataset whose profile features are `feature_names`."
     names = ["user_id"] + [n for n in feature_names if n != "user_id"]
-    return datasets.Features({
-        "group_id": datasets.Value("string"), "user_id": datasets.Value("string"),
-        "features": {n: datasets.Value("string") for n in names}, "prompt": datasets.Value("string"),
-        "images": datasets.List(datasets.Image()), "labels": datasets.List(datasets.Value("int8")),
-        "meta": datasets.Value("string")})
+    return datasets.Features(
+        {
+            "group_id": datasets.Value("string"),
+            "user_id": datasets.Value("string"),
+            "features": {n: datasets.Value("string") for n in names},
+            "prompt": datasets.Value("string"),
+            "images": datasets.List(datasets.Image()),
+            "labels": datasets.List(datasets.Value("int8")),
+            "meta": datasets.Value("string"),
+        }
+    )
+
 
 def _image_cell(im):
-    if isinstance(im, Image.Image): return im
-    if isinstance(im, dict): return im
+    if isinstance(im, Image.Image):
+        return im
+    if isinstance(im, dict):
+        return im
     return {"bytes": bytes(im), "path": None}
+
 
 def records_to_dataset(records: Iterable[GroupRecord]) -> datasets.Dataset:
     "A `datasets.Dataset` of groups (images stored encoded, features as a struct with one field per feature)."
     records = list(records)
     names = sorted({k for r in records for k in r.features if k != "user_id"})
-    rows = [{"group_id": r.group_id, "user_id": r.user_id, "features": {n: r.features.get(n) for n in ["user_id", *names]},
-             "prompt": r.prompt, "images": [_image_cell(im) for im in r.images], "labels": r.labels,
-             "meta": json.dumps(r.meta, sort_keys=True)} for r in records]
+    rows = [
+        {
+            "group_id": r.group_id,
+            "user_id": r.user_id,
+            "features": {n: r.features.get(n) for n in ["user_id", *names]},
+            "prompt": r.prompt,
+            "images": [_image_cell(im) for im in r.images],
+            "labels": r.labels,
+            "meta": json.dumps(r.meta, sort_keys=True),
+        }
+        for r in records
+    ]
     return datasets.Dataset.from_list(rows, features=group_features(names))
+
 
 def dataset_to_records(ds: datasets.Dataset) -> list[GroupRecord]:
     "Records back from a group dataset (images decoded to PIL)."
-    return [GroupRecord(row["group_id"], row["user_id"], dict(row["features"]), row["prompt"], row["images"],
-                        row["labels"], json.loads(row["meta"] or "{}")) for row in ds]
+    return [
+        GroupRecord(
+            row["group_id"],
+            row["user_id"],
+            dict(row["features"]),
+            row["prompt"],
+            row["images"],
+            row["labels"],
+            json.loads(row["meta"] or "{}"),
+        )
+        for row in ds
+    ]
+
 
 def save_groups(ds: datasets.Dataset, path: str | Path) -> Path:
     "Save a group dataset to `path` (Arrow directory, or a Parquet file if `path` ends in .parquet), atomically."
     path = Path(path).expanduser().resolve()
     if path.is_dir() and any(path.iterdir()) and not (path / "dataset_info.json").exists():
-        raise GroupDataError(f"{str(path)!r} exists and is not a saved group dataset; refusing to replace it (choose another --out)")
-    if path.suffix == ".parquet" and path.is_dir(): raise GroupDataError(f"{str(path)!r} is a directory, not a .parquet file")
+        raise GroupDataError(
+            f"{str(path)!r} exists and is not a saved group dataset; refusing to replace it (choose another --out)"
+        )
+    if path.suffix == ".parquet" and path.is_dir():
+        raise GroupDataError(f"{str(path)!r} is a directory, not a .parquet file")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         if path.suffix == ".parquet":
-            ds.to_parquet(str(tmp / path.name)); os.replace(tmp / path.name, path)
+            ds.to_parquet(str(tmp / path.name))
+            os.replace(tmp / path.name, path)
         else:
             ds.save_to_disk(str(tmp / "ds"))
             old = None
-            if path.exists(): old = path.with_name(f".{path.name}.old"); shutil.rmtree(old, ignore_errors=True); os.replace(path, old)
+            if path.exists():
+                old = path.with_name(f".{path.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
             os.replace(tmp / "ds", path)
-            if old is not None: shutil.rmtree(old, ignore_errors=True)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
+
 
 def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
     "A Dataset from local Parquet file(s), read with pyarrow (no cache: a file rewritten in place is never read stale)."
     import pyarrow as pa, pyarrow.parquet as pq
+
     tables, n = [], 0
     for f in [files] if isinstance(files, (str, Path)) else files:
         pf = pq.ParquetFile(str(f))
         for batch in pf.iter_batches(batch_size=1024):
-            if max_rows is not None and n >= max_rows: break
-            if max_rows is not None: batch = batch.slice(0, max_rows - n)
-            tables.append(pa.Table.from_batches([batch])); n += batch.num_rows
-    if not tables: raise GroupDataError(f"no rows in {files}")
+            if max_rows is not None and n >= max_rows:
+                break
+            if max_rows is not None:
+                batch = batch.slice(0, max_rows - n)
+            tables.append(pa.Table.from_batches([batch]))
+            n += batch.num_rows
+    if not tables:
+        raise GroupDataError(f"no rows in {files}")
     return datasets.Dataset(pa.concat_tables(tables, promote_options="default"))
+
 
 def load_groups(path: str | Path) -> datasets.Dataset:
     "Load a group dataset saved by `save_groups` (Arrow directory or Parquet file) and check its columns."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no group dataset at {str(path)!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"no group dataset at {str(path)!r}")
     ds = read_parquet(path) if path.suffix == ".parquet" else datasets.load_from_disk(str(path))
     missing = [c for c in GROUP_COLUMNS if c not in ds.column_names]
-    if missing: raise GroupDataError(f"{str(path)!r} is not a group dataset: missing columns {missing}")
-    if not isinstance(ds.features["images"].feature, datasets.Image): ds = ds.cast_column("images", datasets.List(datasets.Image()))
+    if missing:
+        raise GroupDataError(f"{str(path)!r} is not a group dataset: missing columns {missing}")
+    if not isinstance(ds.features["images"].feature, datasets.Image):
+        ds = ds.cast_column("images", datasets.List(datasets.Image()))
     return ds
 
 # %% ../nbs/02_data.ipynb #9809ead3
 @dataclass
 class BuildReport:
     "What a builder read, kept, skipped (by reason) and flagged."
+
     source: str
     rows: int = 0
     kept: int = 0
@@ -185,46 +268,81 @@ class BuildReport:
         "Count a skipped row and remember the first few of each reason."
         self.skipped[reason] += 1
         ex = self.examples.setdefault(reason, [])
-        if len(ex) < 5: ex.append(row_id)
+        if len(ex) < 5:
+            ex.append(row_id)
 
     def keep(self, rec: GroupRecord):
         "Count a kept group and flag it if a preference loss is undefined on it."
         self.kept += 1
-        if rec.n_positive == 0: self.flagged["no_positive"] += 1
-        elif rec.n_positive == len(rec.labels): self.flagged["no_negative"] += 1
+        if rec.n_positive == 0:
+            self.flagged["no_positive"] += 1
+        elif rec.n_positive == len(rec.labels):
+            self.flagged["no_negative"] += 1
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "rows": self.rows, "kept": self.kept, "skipped": dict(self.skipped),
-                "flagged": dict(self.flagged), "examples": {k: [str(x) for x in v] for k, v in self.examples.items()}}
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "kept": self.kept,
+            "skipped": dict(self.skipped),
+            "flagged": dict(self.flagged),
+            "examples": {k: [str(x) for x in v] for k, v in self.examples.items()},
+        }
 
     def __str__(self):
         s = f"{self.source}: read {self.rows} rows, kept {self.kept} groups"
-        if self.skipped: s += "; skipped " + ", ".join(f"{n} {k} (e.g. {self.examples[k][:3]})" for k, n in sorted(self.skipped.items()))
-        if self.flagged: s += "; kept but unusable for preference losses: " + ", ".join(f"{n} {k}" for k, n in sorted(self.flagged.items()))
+        if self.skipped:
+            s += "; skipped " + ", ".join(
+                f"{n} {k} (e.g. {self.examples[k][:3]})" for k, n in sorted(self.skipped.items())
+            )
+        if self.flagged:
+            s += "; kept but unusable for preference losses: " + ", ".join(
+                f"{n} {k}" for k, n in sorted(self.flagged.items())
+            )
         return s
 
 # %% ../nbs/02_data.ipynb #323de0c2
 def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupRecord:
     "A rendered group record from a world group, with the ground truth in `meta`."
-    meta = {"world": {"regime": world.regime.name, "seed": world.seed}, "named": g.named, "items": g.items,
-            "qualities": [round(float(q), 6) for q in g.qualities], "utilities": [float(u) for u in g.utilities],
-            "general_utilities": [float(u) for u in g.general_utilities]}
-    return GroupRecord(g.group_id, g.merchant.user_id, g.merchant.features, g.prompt, world.render(g, size=size),
-                       g.labels.tolist(), meta)
+    meta = {
+        "world": {"regime": world.regime.name, "seed": world.seed},
+        "named": g.named,
+        "items": g.items,
+        "qualities": [round(float(q), 6) for q in g.qualities],
+        "utilities": [float(u) for u in g.utilities],
+        "general_utilities": [float(u) for u in g.general_utilities],
+    }
+    return GroupRecord(
+        g.group_id,
+        g.merchant.user_id,
+        g.merchant.features,
+        g.prompt,
+        world.render(g, size=size),
+        g.labels.tolist(),
+        meta,
+    )
 
-def build_world(world: World | str = "industrial", # a `World` or a regime name
-                n_groups: int = 1000, seed: int = 0, start: int = 0,
-                size: int = 64,                     # image side in pixels
-                progress: bool = True,
-               ) -> tuple[datasets.Dataset, BuildReport]:
+
+def build_world(
+    world: World | str = "industrial",  # a `World` or a regime name
+    n_groups: int = 1000,
+    seed: int = 0,
+    start: int = 0,
+    size: int = 64,  # image side in pixels
+    progress: bool = True,
+) -> tuple[datasets.Dataset, BuildReport]:
     "Render `n_groups` groups of the built-in world into a group dataset."
-    if isinstance(world, str): world = World(world, seed=seed)
-    if n_groups < 1: raise ValueError(f"n_groups must be at least 1, got {n_groups}")
+    if isinstance(world, str):
+        world = World(world, seed=seed)
+    if n_groups < 1:
+        raise ValueError(f"n_groups must be at least 1, got {n_groups}")
     report = BuildReport(f"world:{world.regime.name}:seed{world.seed}")
     recs = []
     for i in tqdm(range(start, start + n_groups), desc=f"rendering {world.regime.name} groups", disable=not progress):
         rec = world_group_to_record(world, world.group(i), size=size)
-        report.rows += 1; report.keep(rec); recs.append(rec)
+        report.rows += 1
+        report.keep(rec)
+        recs.append(rec)
     return records_to_dataset(recs), report
 
 # %% ../nbs/02_data.ipynb #27a273a6
@@ -232,59 +350,83 @@ PICKAPIC_COLUMNS = ("caption", "jpg_0", "jpg_1", "label_0", "label_1", "user_id"
 DEFAULT_PICKAPIC_REPO = "liuhuohuo2/pick-a-pic-v2"
 RANKINGS_REPO = "yuvalkirstain/PickaPic-rankings"
 
+
 def _split_names(f: Path, root: Path) -> set:
     "Split names a Parquet file belongs to: its folder names and the part of its name before the first '-' (HF's train-00000-of-00004)."
     rel = f.relative_to(root)
     return set(rel.parts[:-1]) | {rel.name.split("-")[0].removesuffix(".parquet")}
 
-def load_table(source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO, max_rows: int | None = None) -> datasets.Dataset:
+
+def load_table(
+    source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO, max_rows: int | None = None
+) -> datasets.Dataset:
     "Rows of `split` from a local Parquet/JSONL file or directory, or from a Hugging Face Hub dataset repo id."
     p = Path(source).expanduser()
     if p.exists():
         if p.is_dir():
             files = sorted(p.rglob("*.parquet"))
-            if not files: raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
+            if not files:
+                raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
             named = [f for f in files if split in _split_names(f, p)]
             known = {"train", "validation", "test", "validation_unique", "test_unique"}
-            if named: files = named
+            if named:
+                files = named
             elif any(_split_names(f, p) & known for f in files):
                 raise GroupDataError(f"{str(p)!r} holds split files but none for split {split!r}")
             files = [str(f) for f in files]
-        else: files = [str(p)]
+        else:
+            files = [str(p)]
         if files[0].endswith((".jsonl", ".json")):
             rows = [json.loads(l) for f in files for l in Path(f).read_text(encoding="utf-8").splitlines() if l.strip()]
             return datasets.Dataset.from_list(rows[:max_rows] if max_rows is not None else rows)
         return read_parquet(files, max_rows)
     if str(source).endswith((".parquet", ".jsonl", ".json")) or str(source).startswith((".", "/", "~")):
-        raise FileNotFoundError(f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as {hint!r}")
+        raise FileNotFoundError(
+            f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as {hint!r}"
+        )
     try:
-        if max_rows is None: return datasets.load_dataset(str(source), split=split)
-        stream = datasets.load_dataset(str(source), split=split, streaming=True).take(max_rows)   # no full download
+        if max_rows is None:
+            return datasets.load_dataset(str(source), split=split)
+        stream = datasets.load_dataset(str(source), split=split, streaming=True).take(max_rows)  # no full download
         return datasets.Dataset.from_list(list(stream))
     except Exception as e:
-        raise GroupDataError(f"could not load {str(source)!r} (split {split!r}) from the Hugging Face Hub: {type(e).__name__}: {e}. "
-                             f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}.") from None
+        raise GroupDataError(
+            f"could not load {str(source)!r} (split {split!r}) from the Hugging Face Hub: {type(e).__name__}: {e}. "
+            f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}."
+        ) from None
+
 
 def _check_columns(table: datasets.Dataset, required: Sequence[str], source):
     missing = [c for c in required if c not in table.column_names]
-    if missing: raise GroupDataError(f"{source}: missing columns {missing} (found {table.column_names})")
+    if missing:
+        raise GroupDataError(f"{source}: missing columns {missing} (found {table.column_names})")
+
 
 def _fingerprint(*parts) -> str:
     h = hashlib.sha1()
-    for x in parts: h.update(x if isinstance(x, bytes) else repr(x).encode()); h.update(b"\x00")
+    for x in parts:
+        h.update(x if isinstance(x, bytes) else repr(x).encode())
+        h.update(b"\x00")
     return h.hexdigest()
 
-def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet file/dir or a Hub repo id
-                   split: str = "train",
-                   ties: str = "skip",          # "skip" (count them) or "keep" (both labelled 1, flagged no_negative)
-                   missing_user: str = "skip",  # "skip" (count) or "error"
-                   on_bad_image: str = "error", # "error" or "skip" (count)
-                   max_rows: int | None = None,
-                   progress: bool = True,
-                  ) -> tuple[datasets.Dataset, BuildReport]:
+
+def build_pickapic(
+    source: str | Path = DEFAULT_PICKAPIC_REPO,  # local Parquet file/dir or a Hub repo id
+    split: str = "train",
+    ties: str = "skip",  # "skip" (count them) or "keep" (both labelled 1, flagged no_negative)
+    missing_user: str = "skip",  # "skip" (count) or "error"
+    on_bad_image: str = "error",  # "error" or "skip" (count)
+    max_rows: int | None = None,
+    progress: bool = True,
+) -> tuple[datasets.Dataset, BuildReport]:
     "Groups of N=2 from Pick-a-Pic pair rows, under the documented policy for ties, duplicates and bad rows."
-    for name, v, ok in (("ties", ties, ("skip", "keep")), ("missing_user", missing_user, ("skip", "error")), ("on_bad_image", on_bad_image, ("error", "skip"))):
-        if v not in ok: raise ValueError(f"{name} must be one of {ok}, got {v!r}")
+    for name, v, ok in (
+        ("ties", ties, ("skip", "keep")),
+        ("missing_user", missing_user, ("skip", "error")),
+        ("on_bad_image", on_bad_image, ("error", "skip")),
+    ):
+        if v not in ok:
+            raise ValueError(f"{name} must be one of {ok}, got {v!r}")
     table = load_table(source, split, max_rows=max_rows)
     _check_columns(table, PICKAPIC_COLUMNS, source)
     report, recs, seen, ids = BuildReport(f"pickapic:{source}"), [], set(), Counter()
@@ -294,174 +436,275 @@ def build_pickapic(source: str | Path = DEFAULT_PICKAPIC_REPO, # local Parquet f
         where = f"row {i} (ranking_id={rid})"
         labels = (row["label_0"], row["label_1"])
         if labels == (0.5, 0.5):
-            if ties == "skip": report.skip("tie", rid); continue
+            if ties == "skip":
+                report.skip("tie", rid)
+                continue
             y = [1, 1]
-        elif labels in ((1, 0), (0, 1)): y = [int(labels[0]), int(labels[1])]
-        else: raise GroupDataError(f"{where}: labels {labels} are not a Pick-a-Pic choice (1/0, 0/1, or 0.5/0.5 for a tie)")
+        elif labels in ((1, 0), (0, 1)):
+            y = [int(labels[0]), int(labels[1])]
+        else:
+            raise GroupDataError(
+                f"{where}: labels {labels} are not a Pick-a-Pic choice (1/0, 0/1, or 0.5/0.5 for a tie)"
+            )
         if _missing(row["user_id"]):
-            if missing_user == "skip": report.skip("missing_user", rid); continue
+            if missing_user == "skip":
+                report.skip("missing_user", rid)
+                continue
             raise GroupDataError(f"{where}: missing user_id")
-        if not isinstance(row["caption"], str) or _missing(row["caption"]): raise GroupDataError(f"{where}: caption must be a non-empty string, got {row['caption']!r}")
-        try: ims = [read_image_bytes(row[c], f"{where} column {c}") for c in ("jpg_0", "jpg_1")]
+        if not isinstance(row["caption"], str) or _missing(row["caption"]):
+            raise GroupDataError(f"{where}: caption must be a non-empty string, got {row['caption']!r}")
+        try:
+            ims = [read_image_bytes(row[c], f"{where} column {c}") for c in ("jpg_0", "jpg_1")]
         except GroupDataError:
-            if on_bad_image == "skip": report.skip("bad_image", rid); continue
+            if on_bad_image == "skip":
+                report.skip("bad_image", rid)
+                continue
             raise
-        if ims[0] == ims[1]: report.skip("same_images", rid); continue      # Pick-a-Pic's are_different == False
+        if ims[0] == ims[1]:
+            report.skip("same_images", rid)
+            continue  # Pick-a-Pic's are_different == False
         user = _norm_id(row["user_id"])
         key = _fingerprint(user, row["caption"], *ims, y)
-        if key in seen: report.skip("duplicate", rid); continue
+        if key in seen:
+            report.skip("duplicate", rid)
+            continue
         seen.add(key)
         gid = f"pickapic-{_norm_id(rid) if not _missing(rid) else i}"
         ids[gid] += 1
-        if ids[gid] > 1: gid = f"{gid}-{ids[gid]}"
+        if ids[gid] > 1:
+            gid = f"{gid}-{ids[gid]}"
         rec = GroupRecord(gid, user, {}, row["caption"], ims, y, {"source_row": i})
-        report.keep(rec); recs.append(rec)
-    if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
+        report.keep(rec)
+        recs.append(rec)
+    if not recs:
+        raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
 # %% ../nbs/02_data.ipynb #f5700cd8
 def _image_lookup(images) -> Mapping:
     "uid -> image from a mapping or a table with columns image_uid and image."
-    if isinstance(images, Mapping): return images
+    if isinstance(images, Mapping):
+        return images
     table = images if isinstance(images, datasets.Dataset) else load_table(images)
     _check_columns(table, ("image_uid", "image"), "images table")
     return dict(zip(table["image_uid"], table["image"]))
 
-def build_rankings(source: str | Path = RANKINGS_REPO, # local Parquet/JSONL or Hub repo id of ranking rows
-                   images: Mapping | str | Path | datasets.Dataset | None = None, # uid -> image, or a table (image_uid, image)
-                   split: str = "train",
-                   missing_user: str = "skip",
-                   on_bad_image: str = "error",
-                   progress: bool = True,
-                  ) -> tuple[datasets.Dataset, BuildReport]:
+
+def build_rankings(
+    source: str | Path = RANKINGS_REPO,  # local Parquet/JSONL or Hub repo id of ranking rows
+    images: Mapping | str | Path | datasets.Dataset | None = None,  # uid -> image, or a table (image_uid, image)
+    split: str = "train",
+    missing_user: str = "skip",
+    on_bad_image: str = "error",
+    progress: bool = True,
+) -> tuple[datasets.Dataset, BuildReport]:
     "Groups of 2-4 from Pick-a-Pic ranking rows (the best image labelled 1)."
-    for name, v, ok in (("missing_user", missing_user, ("skip", "error")), ("on_bad_image", on_bad_image, ("error", "skip"))):
-        if v not in ok: raise ValueError(f"{name} must be one of {ok}, got {v!r}")
-    if images is None: raise GroupDataError("build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image (e.g. PickaPic-images)")
+    for name, v, ok in (
+        ("missing_user", missing_user, ("skip", "error")),
+        ("on_bad_image", on_bad_image, ("error", "skip")),
+    ):
+        if v not in ok:
+            raise ValueError(f"{name} must be one of {ok}, got {v!r}")
+    if images is None:
+        raise GroupDataError(
+            "build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image (e.g. PickaPic-images)"
+        )
     table = load_table(source, split, hint=RANKINGS_REPO)
-    uid_cols = sorted((c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)), key=lambda c: int(c.split("_")[1]))
+    uid_cols = sorted(
+        (c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)), key=lambda c: int(c.split("_")[1])
+    )
     _check_columns(table, ("ranking_id", "user_id", "prompt", "best_image_uid"), source)
-    if len(uid_cols) < 2: raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
+    if len(uid_cols) < 2:
+        raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
     lookup = _image_lookup(images)
     report, recs, seen = BuildReport(f"rankings:{source}"), [], set()
     for i, row in enumerate(tqdm(table, desc="ranking rows", disable=not progress)):
         report.rows += 1
-        rid = row["ranking_id"]; where = f"row {i} (ranking_id={rid})"
+        rid = row["ranking_id"]
+        where = f"row {i} (ranking_id={rid})"
         uids = [row[c] for c in uid_cols if not _missing(row[c])]
-        if len(set(uids)) != len(uids): raise GroupDataError(f"{where}: an image uid appears twice: {uids}")
-        if len(uids) < 2: report.skip("single_candidate", rid); continue
+        if len(set(uids)) != len(uids):
+            raise GroupDataError(f"{where}: an image uid appears twice: {uids}")
+        if len(uids) < 2:
+            report.skip("single_candidate", rid)
+            continue
         best = row["best_image_uid"]
-        if not _missing(best) and best not in uids: raise GroupDataError(f"{where}: best_image_uid {best!r} is not one of the row's images {uids}")
+        if not _missing(best) and best not in uids:
+            raise GroupDataError(f"{where}: best_image_uid {best!r} is not one of the row's images {uids}")
         if _missing(row["user_id"]):
-            if missing_user == "skip": report.skip("missing_user", rid); continue
+            if missing_user == "skip":
+                report.skip("missing_user", rid)
+                continue
             raise GroupDataError(f"{where}: missing user_id")
-        if _missing(row["prompt"]): raise GroupDataError(f"{where}: empty prompt")
+        if _missing(row["prompt"]):
+            raise GroupDataError(f"{where}: empty prompt")
         try:
             ims = []
             for u in uids:
-                if u not in lookup: raise GroupDataError(f"{where}: image uid {u!r} not found in `images`")
+                if u not in lookup:
+                    raise GroupDataError(f"{where}: image uid {u!r} not found in `images`")
                 ims.append(read_image_bytes(lookup[u], f"{where} image {u!r}"))
         except GroupDataError:
-            if on_bad_image == "skip": report.skip("bad_image", rid); continue
+            if on_bad_image == "skip":
+                report.skip("bad_image", rid)
+                continue
             raise
         y = [int(u == best) for u in uids]
         user = _norm_id(row["user_id"])
         key = _fingerprint(user, row["prompt"], *uids, y)
-        if key in seen: report.skip("duplicate", rid); continue
+        if key in seen:
+            report.skip("duplicate", rid)
+            continue
         seen.add(key)
-        rec = GroupRecord(f"ranking-{_norm_id(rid)}", user, {}, row["prompt"], ims, y, {"image_uids": uids, "source_row": i})
-        report.keep(rec); recs.append(rec)
-    if not recs: raise GroupDataError(f"{source}: no usable rows ({report})")
+        rec = GroupRecord(
+            f"ranking-{_norm_id(rid)}", user, {}, row["prompt"], ims, y, {"image_uids": uids, "source_row": i}
+        )
+        report.keep(rec)
+        recs.append(rec)
+    if not recs:
+        raise GroupDataError(f"{source}: no usable rows ({report})")
     return records_to_dataset(recs), report
 
 # %% ../nbs/02_data.ipynb #76407804
 def _log_rows(path: Path):
     "(line label, dict) pairs from a JSONL or Parquet log; `GroupDataError` on an unparsable line."
     if path.suffix == ".parquet":
-        for i, row in enumerate(read_parquet(path)): yield f"{path.name} row {i}", row
+        for i, row in enumerate(read_parquet(path)):
+            yield f"{path.name} row {i}", row
         return
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: obj = json.loads(line)
-            except json.JSONDecodeError as e: raise GroupDataError(f"{path.name} line {n}: not valid JSON ({e.msg})") from None
-            if not isinstance(obj, dict): raise GroupDataError(f"{path.name} line {n}: expected a JSON object, got {type(obj).__name__}")
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise GroupDataError(f"{path.name} line {n}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise GroupDataError(f"{path.name} line {n}: expected a JSON object, got {type(obj).__name__}")
             yield f"{path.name} line {n}", obj
 
-def build_log(path: str | Path,                # a .jsonl or .parquet log of groups
-              image_root: str | Path | None = None, # where relative image paths start (default: the log's directory)
-              on_bad_image: str = "error",
-              progress: bool = True,
-             ) -> tuple[datasets.Dataset, BuildReport]:
+
+def build_log(
+    path: str | Path,  # a .jsonl or .parquet log of groups
+    image_root: str | Path | None = None,  # where relative image paths start (default: the log's directory)
+    on_bad_image: str = "error",
+    progress: bool = True,
+) -> tuple[datasets.Dataset, BuildReport]:
     "Groups from a user's own log of (user, prompt, images, selection) rounds."
     path = Path(path).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"no log at {str(path)!r}")
-    if not path.is_file(): raise GroupDataError(f"{str(path)!r} is not a file; pass a .jsonl or .parquet log")
+    if not path.exists():
+        raise FileNotFoundError(f"no log at {str(path)!r}")
+    if not path.is_file():
+        raise GroupDataError(f"{str(path)!r} is not a file; pass a .jsonl or .parquet log")
     root = Path(image_root) if image_root is not None else path.parent
     report, recs, seen = BuildReport(f"log:{path.name}"), [], {}
     for where, row in tqdm(_log_rows(path), desc=f"log {path.name}", disable=not progress):
         report.rows += 1
         for k in ("user_id", "prompt", "images"):
-            if _missing(row.get(k)): raise GroupDataError(f"{where}: missing field {k!r}")
+            if _missing(row.get(k)):
+                raise GroupDataError(f"{where}: missing field {k!r}")
         seq = (list, tuple, np.ndarray)
-        if not isinstance(row["images"], seq): raise GroupDataError(f"{where}: 'images' must be a list of image paths, got {type(row['images']).__name__}")
-        if not isinstance(row.get("features") or {}, dict): raise GroupDataError(f"{where}: 'features' must be an object of feature name -> value")
+        if not isinstance(row["images"], seq):
+            raise GroupDataError(f"{where}: 'images' must be a list of image paths, got {type(row['images']).__name__}")
+        if not isinstance(row.get("features") or {}, dict):
+            raise GroupDataError(f"{where}: 'features' must be an object of feature name -> value")
         paths = list(row["images"])
         has_l, has_s = row.get("labels") is not None, row.get("selected") is not None
-        if has_l == has_s: raise GroupDataError(f"{where}: give exactly one of 'labels' (0/1 per image) or 'selected' (indices)")
+        if has_l == has_s:
+            raise GroupDataError(f"{where}: give exactly one of 'labels' (0/1 per image) or 'selected' (indices)")
         field_ = "labels" if has_l else "selected"
-        if not isinstance(row[field_], seq): raise GroupDataError(f"{where}: '{field_}' must be a list, got {type(row[field_]).__name__}")
-        if has_l: y = [int(v) if v in (0, 1) else v for v in row["labels"]]
+        if not isinstance(row[field_], seq):
+            raise GroupDataError(f"{where}: '{field_}' must be a list, got {type(row[field_]).__name__}")
+        if has_l:
+            y = [int(v) if v in (0, 1) else v for v in row["labels"]]
         else:
             sel = list(row["selected"])
-            bad = [j for j in sel if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < len(paths)]
-            if bad: raise GroupDataError(f"{where}: selected must be integer indices in 0..{len(paths) - 1}, got {bad}")
+            bad = [
+                j for j in sel if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < len(paths)
+            ]
+            if bad:
+                raise GroupDataError(f"{where}: selected must be integer indices in 0..{len(paths) - 1}, got {bad}")
             y = [int(j in sel) for j in range(len(paths))]
-        if len(paths) < 2: report.skip("single_candidate", where); continue
+        if len(paths) < 2:
+            report.skip("single_candidate", where)
+            continue
         gid = str(row.get("group_id") or f"{path.stem}-{where.rsplit(' ', 1)[-1]}")
-        try: ims = [read_image_bytes(p, f"{where} image {j}", root=root) for j, p in enumerate(paths)]
+        try:
+            ims = [read_image_bytes(p, f"{where} image {j}", root=root) for j, p in enumerate(paths)]
         except GroupDataError:
-            if on_bad_image == "skip": report.skip("bad_image", where); continue
+            if on_bad_image == "skip":
+                report.skip("bad_image", where)
+                continue
             raise
-        try: rec = GroupRecord(gid, str(row["user_id"]), dict(row.get("features") or {}), row["prompt"], ims, y,
-                               {"source": where, "image_paths": [str(p) if isinstance(p, (str, Path)) else None for p in paths]})
-        except GroupDataError as e: raise GroupDataError(f"{where}: {e}") from None
+        try:
+            rec = GroupRecord(
+                gid,
+                str(row["user_id"]),
+                dict(row.get("features") or {}),
+                row["prompt"],
+                ims,
+                y,
+                {"source": where, "image_paths": [str(p) if isinstance(p, (str, Path)) else None for p in paths]},
+            )
+        except GroupDataError as e:
+            raise GroupDataError(f"{where}: {e}") from None
         key = _fingerprint(rec.user_id, rec.prompt, rec.features, *ims, y)
         if gid in seen:
-            if seen[gid] == key: report.skip("duplicate", where); continue
+            if seen[gid] == key:
+                report.skip("duplicate", where)
+                continue
             raise GroupDataError(f"{where}: group_id {gid!r} was already used for a different group")
         seen[gid] = key
-        report.keep(rec); recs.append(rec)
-    if not recs: raise GroupDataError(f"{path}: no usable groups ({report})")
+        report.keep(rec)
+        recs.append(rec)
+    if not recs:
+        raise GroupDataError(f"{path}: no usable groups ({report})")
     return records_to_dataset(recs), report
 
 # %% ../nbs/02_data.ipynb #f9d14780
 class FeatureVocab:
     "Per-field vocabularies of categorical profile features; id 0 of each field is the out-of-vocabulary bucket."
+
     OOV = "<oov>"
+
     def __init__(self, values: Mapping[str, Sequence[str]]):
         self.values = {f: [str(v) for v in vs] for f, vs in values.items()}
         self.index = {f: {v: i + 1 for i, v in enumerate(vs)} for f, vs in self.values.items()}
 
     @classmethod
-    def fit(cls, data, # a group dataset, GroupRecords, or feature dicts
-            min_count: int = 1, # values seen fewer times map to the OOV bucket
-            fields: Sequence[str] | None = None):
+    def fit(
+        cls,
+        data,  # a group dataset, GroupRecords, or feature dicts
+        min_count: int = 1,  # values seen fewer times map to the OOV bucket
+        fields: Sequence[str] | None = None,
+    ):
         "Learn the vocabulary from the features of `data`."
-        if isinstance(data, datasets.Dataset): dicts = data["features"]
-        else: dicts = [d.features if isinstance(d, GroupRecord) else d for d in data]
+        if isinstance(data, datasets.Dataset):
+            dicts = data["features"]
+        else:
+            dicts = [d.features if isinstance(d, GroupRecord) else d for d in data]
         counts: dict[str, Counter] = {}
         for d in dicts:
             for f, v in d.items():
-                if fields is not None and f not in fields: continue
+                if fields is not None and f not in fields:
+                    continue
                 counts.setdefault(f, Counter())
-                if not _missing(v): counts[f][str(v)] += 1
-        if not counts: raise ValueError("no features to fit a vocabulary on")
-        names = list(fields) if fields is not None else ["user_id"] * ("user_id" in counts) + sorted(f for f in counts if f != "user_id")
+                if not _missing(v):
+                    counts[f][str(v)] += 1
+        if not counts:
+            raise ValueError("no features to fit a vocabulary on")
+        names = (
+            list(fields)
+            if fields is not None
+            else ["user_id"] * ("user_id" in counts) + sorted(f for f in counts if f != "user_id")
+        )
         return cls({f: sorted(v for v, c in counts.get(f, {}).items() if c >= min_count) for f in names})
 
     @property
-    def fields(self) -> list[str]: return list(self.values)
+    def fields(self) -> list[str]:
+        return list(self.values)
+
     @property
     def sizes(self) -> list[int]:
         "Embedding table size of each field, OOV bucket included."
@@ -477,51 +720,70 @@ class FeatureVocab:
 
     def save(self, path: str | Path):
         "Write the vocabulary as JSON (atomically)."
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps({"oov": self.OOV, "values": self.values}, indent=1)); os.replace(tmp, path)
+        tmp.write_text(json.dumps({"oov": self.OOV, "values": self.values}, indent=1))
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "FeatureVocab":
         d = json.loads(Path(path).read_text())
-        if "values" not in d: raise ValueError(f"{path} is not a FeatureVocab file")
+        if "values" not in d:
+            raise ValueError(f"{path} is not a FeatureVocab file")
         return cls(d["values"])
 
-    def __repr__(self): return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
+    def __repr__(self):
+        return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
 
 # %% ../nbs/02_data.ipynb #db629177
 def canonical_prompt(prompt: str) -> str:
     "Order-insensitive form of a comma-separated prompt: phrases lower-cased, stripped, de-duplicated and sorted."
     return ", ".join(sorted({p.strip().lower() for p in prompt.split(",") if p.strip()}))
 
+
 def shuffle_phrases(prompt: str, rng: np.random.Generator) -> str:
     "The same comma-separated prompt with its phrases in random order (an augmentation that keeps the meaning)."
     phrases = [p.strip() for p in prompt.split(",") if p.strip()]
     return ", ".join(phrases[i] for i in rng.permutation(len(phrases)))
 
-def split_groups(ds: datasets.Dataset, by: str = "user", fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                 names: Sequence[str] = ("train", "validation", "test"), seed: int = 0) -> datasets.DatasetDict:
+
+def split_groups(
+    ds: datasets.Dataset,
+    by: str = "user",
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    names: Sequence[str] = ("train", "validation", "test"),
+    seed: int = 0,
+) -> datasets.DatasetDict:
     "Split groups so that each user (`by='user'`), canonical prompt (`'prompt'`) or group (`'group'`) lands in exactly one split."
-    if by not in ("user", "prompt", "group"): raise ValueError(f"by must be 'user', 'prompt' or 'group', got {by!r}")
-    if len(fractions) != len(names): raise ValueError(f"{len(fractions)} fractions for {len(names)} split names")
-    if min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6: raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
+    if by not in ("user", "prompt", "group"):
+        raise ValueError(f"by must be 'user', 'prompt' or 'group', got {by!r}")
+    if len(fractions) != len(names):
+        raise ValueError(f"{len(fractions)} fractions for {len(names)} split names")
+    if min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
     keys = {"user": ds["user_id"], "group": ds["group_id"], "prompt": [canonical_prompt(p) for p in ds["prompt"]]}[by]
     uniq = sorted(set(keys))
     uniq = [uniq[i] for i in np.random.default_rng(seed).permutation(len(uniq))]
     cuts = np.round(np.cumsum([0, *fractions]) * len(uniq)).astype(int)
-    split_of = {k: j for j in range(len(names)) for k in uniq[cuts[j]:cuts[j + 1]]}
+    split_of = {k: j for j in range(len(names)) for k in uniq[cuts[j] : cuts[j + 1]]}
     empty = [n for j, n in enumerate(names) if cuts[j + 1] == cuts[j] and fractions[j] > 0]
-    if empty: raise ValueError(f"split(s) {empty} would be empty: only {len(uniq)} distinct {by} keys")
+    if empty:
+        raise ValueError(f"split(s) {empty} would be empty: only {len(uniq)} distinct {by} keys")
     idx = [[] for _ in names]
-    for i, k in enumerate(keys): idx[split_of[k]].append(i)
+    for i, k in enumerate(keys):
+        idx[split_of[k]].append(i)
     return datasets.DatasetDict({n: ds.select(ix) for n, ix in zip(names, idx)})
+
 
 def unique_prompts(ds: datasets.Dataset) -> datasets.Dataset:
     "The first group of every canonical prompt."
     seen, keep = set(), []
     for i, p in enumerate(ds["prompt"]):
         c = canonical_prompt(p)
-        if c not in seen: seen.add(c); keep.append(i)
+        if c not in seen:
+            seen.add(c)
+            keep.append(i)
     return ds.select(keep)
 
 # %% ../nbs/02_data.ipynb #ab93a84c
@@ -536,7 +798,9 @@ def select_rows(ds: datasets.Dataset, idx: Sequence[int]) -> list[dict]:
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())]
 
 
-def world_splits(regime: str, n_groups: int, out: str | Path, seed: int = 0, progress: bool = True) -> datasets.DatasetDict:
+def world_splits(
+    regime: str, n_groups: int, out: str | Path, seed: int = 0, progress: bool = True
+) -> datasets.DatasetDict:
     "Train/validation/test groups of the built-in world (80/10/10 by group), built once under `out` and reused."
     cfg = {"regime": regime, "groups": n_groups, "seed": seed, "image_size": 64, "split_by": "group"}
     data_dir = Path(out) / "data" / regime
@@ -544,7 +808,7 @@ def world_splits(regime: str, n_groups: int, out: str | Path, seed: int = 0, pro
     names = ("train", "validation", "test")
     if cfg_path.exists() and json.loads(cfg_path.read_text()) == cfg and all((data_dir / s).exists() for s in names):
         return datasets.DatasetDict({s: load_groups(data_dir / s) for s in names})
-    cfg_path.unlink(missing_ok=True)             # a half-finished rebuild must never look finished
+    cfg_path.unlink(missing_ok=True)  # a half-finished rebuild must never look finished
     ds, _ = build_world(regime, n_groups=n_groups, seed=seed, progress=progress)
     splits = split_groups(ds, by="group", seed=seed)
     for s in names:
@@ -555,16 +819,27 @@ def world_splits(regime: str, n_groups: int, out: str | Path, seed: int = 0, pro
 # %% ../nbs/02_data.ipynb #e0d27252
 def default_image_transform(size: int = 64):
     "PIL image -> float tensor (3, size, size) in [0, 1]."
+
     def tfm(im: Image.Image) -> torch.Tensor:
         im = im.convert("RGB")
-        if im.size != (size, size): im = im.resize((size, size), Image.BICUBIC)
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BICUBIC)
         return torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)
+
     return tfm
+
 
 class GroupCollator:
     "Collate group rows into padded tensors: pixel_values (B,N,C,H,W), labels (B,N), mask (B,N), feature_ids (B,F)."
-    def __init__(self, vocab: FeatureVocab, image_transform=None, image_size: int = 64,
-                 shuffle_phrases: bool = False, seed: int = 0):
+
+    def __init__(
+        self,
+        vocab: FeatureVocab,
+        image_transform=None,
+        image_size: int = 64,
+        shuffle_phrases: bool = False,
+        seed: int = 0,
+    ):
         self.vocab, self.shuffle, self.seed = vocab, shuffle_phrases, seed
         self.tfm = image_transform or default_image_transform(image_size)
         self._key, self.rng = None, np.random.default_rng(seed)
@@ -573,11 +848,13 @@ class GroupCollator:
         "The shuffling rng; inside a DataLoader worker it is re-seeded from torch's per-worker, per-epoch seed."
         info = torch.utils.data.get_worker_info()
         key = None if info is None else torch.initial_seed()
-        if key != self._key: self._key, self.rng = key, np.random.default_rng([self.seed] + ([] if key is None else [key % 2**63]))
+        if key != self._key:
+            self._key, self.rng = key, np.random.default_rng([self.seed] + ([] if key is None else [key % 2**63]))
         return self.rng
 
     def __call__(self, rows: Sequence[Mapping]) -> dict:
-        if not rows: raise ValueError("cannot collate an empty batch")
+        if not rows:
+            raise ValueError("cannot collate an empty batch")
         n_max = max(len(r["labels"]) for r in rows)
         pix = [[self.tfm(im) for im in r["images"]] for r in rows]
         shape = pix[0][0].shape
@@ -585,11 +862,18 @@ class GroupCollator:
         labels = torch.zeros(len(rows), n_max)
         mask = torch.zeros(len(rows), n_max, dtype=torch.bool)
         for b, (r, ims) in enumerate(zip(rows, pix)):
-            if len(ims) != len(r["labels"]): raise GroupDataError(f"group {r.get('group_id')!r}: {len(ims)} images but {len(r['labels'])} labels")
-            out[b, :len(ims)] = torch.stack(ims)
-            labels[b, :len(ims)] = torch.as_tensor(r["labels"], dtype=torch.float32)
-            mask[b, :len(ims)] = True
+            if len(ims) != len(r["labels"]):
+                raise GroupDataError(f"group {r.get('group_id')!r}: {len(ims)} images but {len(r['labels'])} labels")
+            out[b, : len(ims)] = torch.stack(ims)
+            labels[b, : len(ims)] = torch.as_tensor(r["labels"], dtype=torch.float32)
+            mask[b, : len(ims)] = True
         rng = self._generator() if self.shuffle else None
         prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
-        return {"pixel_values": out, "labels": labels, "mask": mask, "feature_ids": self.vocab.encode_batch([r["features"] for r in rows]),
-                "prompts": prompts, "group_ids": [r["group_id"] for r in rows]}
+        return {
+            "pixel_values": out,
+            "labels": labels,
+            "mask": mask,
+            "feature_ids": self.vocab.encode_batch([r["features"] for r in rows]),
+            "prompts": prompts,
+            "group_ids": [r["group_id"] for r in rows],
+        }

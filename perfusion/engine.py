@@ -60,8 +60,9 @@ def micro_positions(batch_size: int, micro: int, grad_accum: int, process: int, 
 def check_divisible(batch_size: int, processes: int, grad_accum: int):
     "A step's batch must split evenly over processes and micro-steps."
     if batch_size % (processes * grad_accum):
-        raise ValueError(f"batch_size {batch_size} is not divisible by {processes} processes x "
-                         f"{grad_accum} accumulation steps")
+        raise ValueError(
+            f"batch_size {batch_size} is not divisible by {processes} processes x {grad_accum} accumulation steps"
+        )
 
 
 def default_device() -> torch.device:
@@ -79,8 +80,14 @@ def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
     return lambda s: warmup_constant(warmup)(s) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
 # %% ../nbs/07_engine.ipynb #ce32de13
-def save_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer, step: int,
-                    ema: dict | None = None, extra: dict | None = None):
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    step: int,
+    ema: dict | None = None,
+    extra: dict | None = None,
+):
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,14 +109,14 @@ def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimiz
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
     t = load_file(str(path))
-    model.load_state_dict({k[len("model."):]: v for k, v in t.items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in t.items() if k.startswith("model.")})
     state: dict = {}
     for k, v in t.items():
         if k.startswith("opt."):
             _, pid, name = k.split(".", 2)
             state.setdefault(int(pid), {})[name] = v
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    ema = {k[len("ema."):]: v for k, v in t.items() if k.startswith("ema.")}
+    ema = {k[len("ema.") :]: v for k, v in t.items() if k.startswith("ema.")}
     return int(meta["step"]), ema, json.loads(meta["extra"])
 
 # %% ../nbs/07_engine.ipynb #35919733
@@ -137,23 +144,25 @@ def sum_records(step: int, records: Sequence[dict]) -> dict:
 class Engine:
     "One training loop: micro-steps, accumulation, clipping, NaN guards, schedule, logging, checkpoints, exact resume."
 
-    def __init__(self,
-                 name: str,                          # the progress bar's label
-                 model: nn.Module,                   # what the forward pass runs
-                 trainable: nn.Module,               # what the checkpoint holds (a part of `model`, or all of it)
-                 opt: torch.optim.Optimizer,         # over the trainable parameters
-                 lr_lambda: Callable[[int], float],  # step -> multiplier of the base learning rate
-                 max_steps: int,
-                 ckpt: str | Path,                   # checkpoint file: resumed from when it exists
-                 log: dict,                          # the run's log (its "config" is checked on resume)
-                 accelerator: Accelerator | None = None,
-                 grad_accum: int = 1,                # micro-steps per optimizer step
-                 max_grad_norm: float = 1.0,
-                 log_every: int = 10,
-                 save_every: int = 100,
-                 ema_decay: float | None = None,     # keep an exponential moving average of the weights
-                 config_defaults: dict | None = None,  # values of settings older checkpoints did not record
-                 progress: bool = True):
+    def __init__(
+        self,
+        name: str,  # the progress bar's label
+        model: nn.Module,  # what the forward pass runs
+        trainable: nn.Module,  # what the checkpoint holds (a part of `model`, or all of it)
+        opt: torch.optim.Optimizer,  # over the trainable parameters
+        lr_lambda: Callable[[int], float],  # step -> multiplier of the base learning rate
+        max_steps: int,
+        ckpt: str | Path,  # checkpoint file: resumed from when it exists
+        log: dict,  # the run's log (its "config" is checked on resume)
+        accelerator: Accelerator | None = None,
+        grad_accum: int = 1,  # micro-steps per optimizer step
+        max_grad_norm: float = 1.0,
+        log_every: int = 10,
+        save_every: int = 100,
+        ema_decay: float | None = None,  # keep an exponential moving average of the weights
+        config_defaults: dict | None = None,  # values of settings older checkpoints did not record
+        progress: bool = True,
+    ):
         self.acc = accelerator or make_accelerator()
         self.name, self.trainable, self.max_steps, self.grad_accum = name, trainable, max_steps, grad_accum
         self.max_grad_norm, self.log_every, self.save_every = max_grad_norm, log_every, save_every
@@ -193,12 +202,13 @@ class Engine:
             save_checkpoint(self.ckpt, self.trainable, opt, step, self.ema, extra=self.log)
         self.acc.wait_for_everyone()
 
-    def fit(self,
-            micro_step: Callable,                    # (model, step, micro) -> (loss to back-propagate, record)
-            summarize: Callable = sum_records,       # (step, records of its micro-steps) -> the logged record
-            callbacks: Sequence[Callable] = (),      # called as cb(engine, step) after each optimizer step
-            stop_after: int | None = None,           # stop (with a checkpoint) after this step, to test resuming
-            ) -> dict:
+    def fit(
+        self,
+        micro_step: Callable,  # (model, step, micro) -> (loss to back-propagate, record)
+        summarize: Callable = sum_records,  # (step, records of its micro-steps) -> the logged record
+        callbacks: Sequence[Callable] = (),  # called as cb(engine, step) after each optimizer step
+        stop_after: int | None = None,  # stop (with a checkpoint) after this step, to test resuming
+    ) -> dict:
         "Train from the resumed step to `max_steps` (or `stop_after`); returns the run's log."
         end = self.max_steps if stop_after is None else min(self.max_steps, stop_after)
         self._t0 = time.time() - self.log["seconds"]
@@ -212,14 +222,17 @@ class Engine:
                 with self._sync(m), self.acc.autocast():
                     loss, record = micro_step(self.model, step, m)
                     if not torch.isfinite(loss.detach()).all():
-                        raise NonFiniteError(f"{self.name}, step {step}: the loss is {float(loss)}; nothing was updated")
+                        raise NonFiniteError(
+                            f"{self.name}, step {step}: the loss is {float(loss)}; nothing was updated"
+                        )
                     self.acc.backward(loss)
                 records.append(record)
             # clip; refuse a non-finite gradient before it reaches the weights
             gnorm = self.acc.clip_grad_norm_(self.params, self.max_grad_norm)
             if not torch.isfinite(torch.as_tensor(gnorm)):
-                raise NonFiniteError(f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; "
-                                     "the optimizer step was not taken")
+                raise NonFiniteError(
+                    f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; the optimizer step was not taken"
+                )
             # update the weights, the schedule and the moving average
             self.opt.step()
             self.sched.step()
@@ -228,8 +241,12 @@ class Engine:
                 self._update_ema()
             # log, call back, save
             if step % self.log_every == 0 or step == self.max_steps - 1:
-                rec = {"step": step, **summarize(step, records), "lr": self.sched.get_last_lr()[0],
-                       "grad_norm": round(float(gnorm), 5)}
+                rec = {
+                    "step": step,
+                    **summarize(step, records),
+                    "lr": self.sched.get_last_lr()[0],
+                    "grad_norm": round(float(gnorm), 5),
+                }
                 self.log["history"].append(rec)
                 self.acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=step)
                 if rec.get("loss") is not None:

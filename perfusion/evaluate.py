@@ -39,19 +39,27 @@ def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
     for i in np.random.default_rng(seed).permutation(len(ds)):
         r = ds[int(i)]
         key = (r["user_id"], canonical_prompt(r["prompt"]))
-        if key in seen: continue
-        seen.add(key); pairs.append({"user_id": r["user_id"], "features": dict(r["features"]), "prompt": r["prompt"]})
-        if len(pairs) == n: break
-    if not pairs: raise ValueError("no (user, prompt) pairs to evaluate")
+        if key in seen:
+            continue
+        seen.add(key)
+        pairs.append({"user_id": r["user_id"], "features": dict(r["features"]), "prompt": r["prompt"]})
+        if len(pairs) == n:
+            break
+    if not pairs:
+        raise ValueError("no (user, prompt) pairs to evaluate")
     return pairs
+
 
 def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
     "user_id -> the free attributes (those the group's prompt did not name) of the candidates the user selected, from the ground truth in `meta`."
     hist: dict[str, list[dict]] = {}
     for uid, labels, meta in zip(ds["user_id"], ds["labels"], ds["meta"]):
         m = json.loads(meta)
-        hist.setdefault(uid, []).extend({a: v for a, v in it.items() if a not in m["named"]} for it, y in zip(m["items"], labels) if y)
+        hist.setdefault(uid, []).extend(
+            {a: v for a, v in it.items() if a not in m["named"]} for it, y in zip(m["items"], labels) if y
+        )
     return hist
+
 
 def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> str:
     "The prompt extended with the user's most frequently selected values of free taste attributes (a PMG-style keyword prompt)."
@@ -59,8 +67,9 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
     extra = {}
     for a in TASTE_ATTRIBUTES:
         seen = Counter(it[a] for it in history if a in it)
-        if a in named or not seen: continue
-        (v, c), = seen.most_common(1)
+        if a in named or not seen:
+            continue
+        ((v, c),) = seen.most_common(1)
         extra[a] = (c, v)
     top = sorted(extra.items(), key=lambda kv: -kv[1][0])[:max_phrases]
     return make_prompt({**named, **{a: v for a, (_, v) in top}})
@@ -68,68 +77,97 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
 # %% ../nbs/13_evaluate.ipynb #89db59f1
 def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     "Mean of `x` over its non-NaN entries (NaN: not applicable to that item) and a percentile bootstrap interval over items."
-    if n_boot < 1: raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     x = np.asarray(x, dtype=float)
     x = x[~np.isnan(x)]
-    if len(x) == 0: return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    if len(x) == 0:
+        return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
     boots = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
     return {"value": float(x.mean()), "lo": float(lo), "hi": float(hi)}
 
+
 def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     "Mean of a - b over the same items, with a paired bootstrap interval: {'mean', 'ci': [lo, hi]}."
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape: raise ValueError(f"paired scores need the same items: got {a.shape} and {b.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need the same items: got {a.shape} and {b.shape}")
     r = _bootstrap_mean(a - b, n_boot, seed, level)
     return {"mean": r["value"], "ci": [r["lo"], r["hi"]]}
 
+
 @torch.no_grad()
-def score_generations(images: Sequence[Image.Image], pairs: Sequence[dict], world: World, judge: AttributeJudge,
-                      clip: tuple[CLIPModel, CLIPProcessor] | None = None,
-                      rm: tuple[PerFusionRM, CLIPProcessor] | None = None) -> dict[str, np.ndarray]:
+def score_generations(
+    images: Sequence[Image.Image],
+    pairs: Sequence[dict],
+    world: World,
+    judge: AttributeJudge,
+    clip: tuple[CLIPModel, CLIPProcessor] | None = None,
+    rm: tuple[PerFusionRM, CLIPProcessor] | None = None,
+) -> dict[str, np.ndarray]:
     "Per-image metrics of images generated for `pairs` (one image per pair, in order)."
-    if len(images) != len(pairs): raise ValueError(f"{len(images)} images for {len(pairs)} (user, prompt) pairs")
+    if len(images) != len(pairs):
+        raise ValueError(f"{len(images)} images for {len(pairs)} (user, prompt) pairs")
     by_id = {m.user_id: m for m in world.merchants}
     reads = judge.read(list(images))
     out = {k: [] for k in ("true_utility", "taste", "consistency", "fav_colour", "fav_pattern")}
     for r, p in zip(reads, pairs):
-        if p["user_id"] not in by_id: raise ValueError(f"user {p['user_id']!r} is not a merchant of {world}")
+        if p["user_id"] not in by_id:
+            raise ValueError(f"user {p['user_id']!r} is not a merchant of {world}")
         m, named = by_id[p["user_id"]], parse_prompt(p["prompt"])
         item, taste = {a: r[a] for a in ATTRIBUTES}, world.taste(m)
         out["true_utility"].append(world.utility(m, named, item, r["quality"]))
         out["taste"].append(world.taste_score(m, item))
         out["consistency"].append(np.mean([item[a] == v for a, v in named.items()]))
-        for a in ("colour", "pattern"):      # is the free attribute the merchant's favourite value? (NaN where the prompt names it)
+        for a in (
+            "colour",
+            "pattern",
+        ):  # is the free attribute the merchant's favourite value? (NaN where the prompt names it)
             fav = ATTRIBUTES[a][int(np.argmax(taste[a]))]
             out[f"fav_{a}"].append(float("nan") if a in named else float(item[a] == fav))
     if clip is not None:
         scorer = CLIPModelScorer(*clip)
         out["general"] = [float(scorer.score(p["prompt"], [im])[0]) for im, p in zip(images, pairs)]
-    if rm is not None: out["perfusion_rm"] = [float(rm[0].score(rm[1], p["prompt"], [im], p["features"])[0]) for im, p in zip(images, pairs)]
+    if rm is not None:
+        out["perfusion_rm"] = [
+            float(rm[0].score(rm[1], p["prompt"], [im], p["features"])[0]) for im, p in zip(images, pairs)
+        ]
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
 
 def summarize_generations(per_image: dict[str, dict[str, np.ndarray]], n_boot: int = 1000, seed: int = 0) -> dict:
     "{model: {metric: {'value', 'lo', 'hi'}}} with bootstrap intervals over pairs."
     return {name: {k: _bootstrap_mean(v, n_boot, seed) for k, v in m.items()} for name, m in per_image.items()}
 
+
 TABLE2_METRICS = ("true_utility", "gap", "taste", "fav_colour", "fav_pattern", "consistency", "general", "perfusion_rm")
+
 
 def format_generation_table(summary: dict, metrics: Sequence[str] = TABLE2_METRICS) -> str:
     "A markdown Table 2 from `summarize_generations` output."
     metrics = [m for m in metrics if any(m in v for v in summary.values())]
     lines = ["| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
     for name, v in summary.items():
-        lines.append(f"| {name} | " + " | ".join(f"{v[m]['value']:.3f} [{v[m]['lo']:.3f}, {v[m]['hi']:.3f}]" if m in v else "–" for m in metrics) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{v[m]['value']:.3f} [{v[m]['lo']:.3f}, {v[m]['hi']:.3f}]" if m in v else "–" for m in metrics
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 # %% ../nbs/13_evaluate.ipynb #5b70d1d6
 def other_users(pairs: Sequence[dict], world: World, seed: int = 0) -> list[dict]:
     "For each pair, another merchant of `world` drawn reproducibly from (seed, position): {'user_id', 'features'}."
-    if len(world.merchants) < 2: raise ValueError("the own-vs-other gap needs a world with at least two merchants")
+    if len(world.merchants) < 2:
+        raise ValueError("the own-vs-other gap needs a world with at least two merchants")
     out = []
     for i, p in enumerate(pairs):
         rng = np.random.default_rng([seed, 77, i])
-        while (m := world.merchants[int(rng.integers(len(world.merchants)))]).user_id == p["user_id"]: pass
+        while (m := world.merchants[int(rng.integers(len(world.merchants)))]).user_id == p["user_id"]:
+            pass
         out.append({"user_id": m.user_id, "features": dict(m.features)})
     return out
 
@@ -139,7 +177,8 @@ def format_paired_table(paired: dict, rows: Sequence[str], cols: Sequence[str]) 
     cols = [c for c in cols if any(c in paired.get(r, {}) for r in rows)]
     lines = ["| model | " + " | ".join(f"− {c}" for c in cols) + " |", "|---|" + "---|" * len(cols)]
     for r in rows:
-        if r not in paired: continue
+        if r not in paired:
+            continue
         cell = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
         lines.append(f"| {r} | " + " | ".join(cell(paired[r][c]) if c in paired[r] else "–" for c in cols) + " |")
     return "\n".join(lines)

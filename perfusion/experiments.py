@@ -30,14 +30,31 @@ from transformers import CLIPProcessor
 from . import __version__
 from .case_study import case_study_figure, format_case_study, pick_stores, run_case_study
 from .data import FeatureVocab, world_splits
-from .evaluate import (eval_pairs, format_generation_table, format_paired_table, other_users, paired_difference,
-                                 pmg_prompt, score_generations, selection_history, summarize_generations)
+from perfusion.evaluate import (
+    eval_pairs,
+    format_generation_table,
+    format_paired_table,
+    other_users,
+    paired_difference,
+    pmg_prompt,
+    score_generations,
+    selection_history,
+    summarize_generations,
+)
 from .foundation import load_judge, load_mini_clip, load_mini_sd
 from .metrics import bootstrap_metrics, ranking_metrics
 from .reward import VARIANTS, CLIPModelScorer, PerFusionRM
 from .sampling import generate, generate_personalized, pipeline_generator
-from .train import (METHODS, PF_METHODS, TABLE2_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, load_generator,
-                             train_generator)
+from perfusion.train import (
+    METHODS,
+    PF_METHODS,
+    TABLE2_METHODS,
+    GenTrainConfig,
+    cache_latents,
+    implicit_accuracy,
+    load_generator,
+    train_generator,
+)
 from .train_rm import RMTrainConfig, plot_training, score_groups, train_reward_model
 from .world import REGIMES, World, gallery, summarize_groups
 
@@ -50,13 +67,24 @@ def write_json(path: Path, obj):
     os.replace(tmp, path)
 
 # %% ../nbs/16_experiments.ipynb #23337989
-REWARD_NAMES = {"duplicated": "perfusion_rm", "shared": "prm_shared", "vision_only": "prm_vision_only", "text_only": "prm_text_only"}
+REWARD_NAMES = {
+    "duplicated": "perfusion_rm",
+    "shared": "prm_shared",
+    "vision_only": "prm_vision_only",
+    "text_only": "prm_text_only",
+}
 
-def reward_table(regime: str = "industrial", out: str | Path = "perfusion-rm",
-                 n_groups: int = 5000,                       # world groups before the 80/10/10 split
-                 cfg: RMTrainConfig | None = None,           # training recipe shared by all variants
-                 variants: Sequence[str] = VARIANTS,
-                 seed: int = 0, n_boot: int = 1000, progress: bool = True) -> dict:
+
+def reward_table(
+    regime: str = "industrial",
+    out: str | Path = "perfusion-rm",
+    n_groups: int = 5000,  # world groups before the 80/10/10 split
+    cfg: RMTrainConfig | None = None,  # training recipe shared by all variants
+    variants: Sequence[str] = VARIANTS,
+    seed: int = 0,
+    n_boot: int = 1000,
+    progress: bool = True,
+) -> dict:
     "Train every PerFusionRM variant on world groups and evaluate oracle, general backbone and variants on the test split."
     cfg, out, t0 = cfg or RMTrainConfig(), Path(out), time.time()
     splits = world_splits(regime, n_groups, out, seed=seed, progress=progress)
@@ -69,22 +97,32 @@ def reward_table(regime: str = "industrial", out: str | Path = "perfusion-rm",
     for v in variants:
         name = REWARD_NAMES[v]
         c = RMTrainConfig(**{**asdict(cfg), "variant": v})
-        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / regime / name, c, eval_ds=splits["validation"], progress=progress)
+        rm, logs[name] = train_reward_model(
+            clip, proc, splits["train"], out / regime / name, c, eval_ds=splits["validation"], progress=progress
+        )
         scores[name], _ = score_groups(rm, test, proc, progress=progress, desc=f"scoring: {name}")
         timing[name] = logs[name]["seconds"]
-        rm.remove_hooks()                                 # the next variant reuses the same backbone
+        rm.remove_hooks()  # the next variant reuses the same backbone
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
     summary = {}
     if "perfusion_rm" in table:
         for m in ("MAP", "GAUC"):
             g, p, o = table["general"][m]["value"], table["perfusion_rm"][m]["value"], table["oracle"][m]["value"]
             summary[m] = {"rel_improvement_over_general": p / g - 1, "gap_closed": (p - g) / (o - g)}
-    res = {"regime": regime, "seed": seed, "groups": {s: len(d) for s, d in splits.items()}, "config": asdict(cfg),
-           "table": table, "summary": summary, "timing_s": timing,
-           "curves": {k: {"history": l["history"], "evals": l["evals"]} for k, l in logs.items()}}
+    res = {
+        "regime": regime,
+        "seed": seed,
+        "groups": {s: len(d) for s, d in splits.items()},
+        "config": asdict(cfg),
+        "table": table,
+        "summary": summary,
+        "timing_s": timing,
+        "curves": {k: {"history": l["history"], "evals": l["evals"]} for k, l in logs.items()},
+    }
     (out / regime).mkdir(parents=True, exist_ok=True)
     (out / regime / "table1.json").write_text(json.dumps(res, indent=1))
     return res
+
 
 def format_table(results: Sequence[dict]) -> str:
     "A markdown Table 1 from `reward_table` results (one column pair per regime)."
@@ -93,57 +131,112 @@ def format_table(results: Sequence[dict]) -> str:
     lines = [head, "|---|" + "---|---|" * len(results)]
     cell = lambda d: f"{d['value']:.4f} [{d['lo']:.3f}, {d['hi']:.3f}]"
     for n in names:
-        lines.append(f"| {n} | " + " | ".join(f"{cell(r['table'][n]['MAP'])} | {cell(r['table'][n]['GAUC'])}" if n in r["table"] else "– | –" for r in results) + " |")
+        lines.append(
+            f"| {n} | "
+            + " | ".join(
+                f"{cell(r['table'][n]['MAP'])} | {cell(r['table'][n]['GAUC'])}" if n in r["table"] else "– | –"
+                for r in results
+            )
+            + " |"
+        )
     if all(r["summary"] for r in results):
-        lines.append("| rel. improvement of perfusion_rm over general | " + " | ".join(f"{r['summary']['MAP']['rel_improvement_over_general']:+.1%} | {r['summary']['GAUC']['rel_improvement_over_general']:+.1%}" for r in results) + " |")
-        lines.append("| share of the general → oracle gap closed | " + " | ".join(f"{r['summary']['MAP']['gap_closed']:.0%} | {r['summary']['GAUC']['gap_closed']:.0%}" for r in results) + " |")
+        lines.append(
+            "| rel. improvement of perfusion_rm over general | "
+            + " | ".join(
+                f"{r['summary']['MAP']['rel_improvement_over_general']:+.1%} | {r['summary']['GAUC']['rel_improvement_over_general']:+.1%}"
+                for r in results
+            )
+            + " |"
+        )
+        lines.append(
+            "| share of the general → oracle gap closed | "
+            + " | ".join(
+                f"{r['summary']['MAP']['gap_closed']:.0%} | {r['summary']['GAUC']['gap_closed']:.0%}" for r in results
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 # %% ../nbs/16_experiments.ipynb #f9971646
 GENERATION_ORDER = ("base", "sft", "dpo", "pmg", *PF_METHODS)
 
+
 def _world_of(ds: datasets.Dataset) -> World:
     w = json.loads(ds[0]["meta"]).get("world")
-    if not w: raise ValueError("these groups carry no world ground truth in `meta`; pass `world=`")
+    if not w:
+        raise ValueError("these groups carry no world ground truth in `meta`; pass `world=`")
     return World(w["regime"], seed=w["seed"])
 
-def generation_table(splits: datasets.DatasetDict, out: str | Path,
-                     methods: Sequence[str] = TABLE2_METHODS,
-                     steps: int = 400, lr: float = 1e-4, batch_size: int = 8,
-                     n_pairs: int = 150,                  # held-out (user, prompt) pairs, one image each per model
-                     sample_steps: int = 20, guidance_scale: float = 7.0,
-                     rm: tuple[PerFusionRM, CLIPProcessor] | None = None,   # a trained PerFusionRM as a metric
-                     pipe=None, world: World | None = None,
-                     dpo_from: str | Path | None = None,  # a finished dpo run to build the PerFusion variants on
-                     heldout: int = 0,                    # test groups for the held-out implicit accuracy (0: skip)
-                     train_kw: dict | None = None,        # more GenTrainConfig fields for every trained method
-                     stack_on_dpo: bool = True,           # the paper's protocol: PerFusion variants on the trained DPO model
-                     user_in_uncond: bool = False,        # sampling: the user conditions the unconditional CFG branch too
-                     n_boot: int = 1000, seed: int = 0, progress: bool = True) -> dict:
+
+def generation_table(
+    splits: datasets.DatasetDict,
+    out: str | Path,
+    methods: Sequence[str] = TABLE2_METHODS,
+    steps: int = 400,
+    lr: float = 1e-4,
+    batch_size: int = 8,
+    n_pairs: int = 150,  # held-out (user, prompt) pairs, one image each per model
+    sample_steps: int = 20,
+    guidance_scale: float = 7.0,
+    rm: tuple[PerFusionRM, CLIPProcessor] | None = None,  # a trained PerFusionRM as a metric
+    pipe=None,
+    world: World | None = None,
+    dpo_from: str | Path | None = None,  # a finished dpo run to build the PerFusion variants on
+    heldout: int = 0,  # test groups for the held-out implicit accuracy (0: skip)
+    train_kw: dict | None = None,  # more GenTrainConfig fields for every trained method
+    stack_on_dpo: bool = True,  # the paper's protocol: PerFusion variants on the trained DPO model
+    user_in_uncond: bool = False,  # sampling: the user conditions the unconditional CFG branch too
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     "Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of `splits['test']`."
     out, t0 = Path(out), time.time()
-    pipe = pipe or load_mini_sd(); pipe.set_progress_bar_config(disable=True)
+    pipe = pipe or load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
     world = world or _world_of(splits["test"])
-    vocab = FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(splits["train"])   # the backbone's ids
+    vocab = (
+        FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json")
+        if dpo_from
+        else FeatureVocab.fit(splits["train"])
+    )  # the backbone's ids
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
     timing, models, logs = {"latents": round(time.time() - t0, 1)}, {}, {}
     if dpo_from is not None:
         cfg = GenTrainConfig(**json.loads((Path(dpo_from) / "log.json").read_text())["config"])
-        models["dpo"], logs["dpo"] = train_generator(pipe, data, dpo_from, cfg, vocab=vocab, progress=False)   # finished: loads, trains nothing
-    for m in sorted(methods, key=lambda m: m != "dpo"):       # dpo first: the PerFusion variants build on it
-        cfg = GenTrainConfig(method=m, max_steps=steps, lr=lr, batch_size=batch_size, warmup_steps=min(50, steps // 5),
-                             log_every=max(1, min(10, steps // 20)), save_every=max(1, min(50, steps // 2)), seed=seed,
-                             **(train_kw or {}))
+        models["dpo"], logs["dpo"] = train_generator(
+            pipe, data, dpo_from, cfg, vocab=vocab, progress=False
+        )  # finished: loads, trains nothing
+    for m in sorted(methods, key=lambda m: m != "dpo"):  # dpo first: the PerFusion variants build on it
+        cfg = GenTrainConfig(
+            method=m,
+            max_steps=steps,
+            lr=lr,
+            batch_size=batch_size,
+            warmup_steps=min(50, steps // 5),
+            log_every=max(1, min(10, steps // 20)),
+            save_every=max(1, min(50, steps // 2)),
+            seed=seed,
+            **(train_kw or {}),
+        )
         if m == "pf_wo_both" and not stack_on_dpo and "dpo" in models:
             # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
             models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
             continue
         backbone = models.get("dpo") if m in PF_METHODS and stack_on_dpo else None
-        models[m], logs[m] = train_generator(pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress)
+        models[m], logs[m] = train_generator(
+            pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress
+        )
         timing[m] = logs[m]["seconds"]
     held = {}
     if heldout:
-        test_data = cache_latents(splits["test"].select(range(min(heldout, len(splits["test"])))), pipe, vocab, out / "latents-heldout.safetensors", progress=False)
+        test_data = cache_latents(
+            splits["test"].select(range(min(heldout, len(splits["test"])))),
+            pipe,
+            vocab,
+            out / "latents-heldout.safetensors",
+            progress=False,
+        )
         sched = DDPMScheduler.from_config(pipe.scheduler.config)
         held = {m: implicit_accuracy(p, test_data, sched, draws=4) for m, p in models.items()}
     t1 = time.time()
@@ -155,15 +248,17 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     pmg = lambda users: [pmg_prompt(p["prompt"], hist.get(u["user_id"], [])) for p, u in zip(pairs, users)]
     images = {"base": generate(pipe, prompts, **kw), "pmg": generate(pipe, pmg(pairs), **kw)}
-    other_images = {"pmg": generate(pipe, pmg(others), **kw)}      # the same prompts and seeds, another merchant's keywords
+    other_images = {"pmg": generate(pipe, pmg(others), **kw)}  # the same prompts and seeds, another merchant's keywords
     for m, punet in models.items():
-        done = next((k for k in images if models.get(k) is punet), None)     # the same model under two names: sampled once
+        done = next((k for k in images if models.get(k) is punet), None)  # the same model under two names: sampled once
         if done is not None:
             images[m] = images[done]
             continue
         images[m] = generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw)
-        if METHODS[m][1]:   # a model that sees the user: generate again for the other merchant
-            other_images[m] = generate_personalized(pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw)
+        if METHODS[m][1]:  # a model that sees the user: generate again for the other merchant
+            other_images[m] = generate_personalized(
+                pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw
+            )
     judge, clip = load_judge(), load_mini_clip()
     per = {k: score_generations(v, pairs, world, judge, clip=clip, rm=rm) for k, v in images.items()}
     # a model that ignores the user makes the same image for the other merchant: its gap is 0 by construction
@@ -173,28 +268,51 @@ def generation_table(splits: datasets.DatasetDict, out: str | Path,
     for k in order:
         g = paired_difference(per[k]["true_utility"], other_util.get(k, per[k]["true_utility"]), n_boot, seed)
         summary[k]["gap"] = {"value": g["mean"], "lo": g["ci"][0], "hi": g["ci"][1]}
-    paired = {k: {b: paired_difference(per[k]["true_utility"], per[b]["true_utility"], n_boot, seed) for b in order if b != k}
-              for k in order}
+    paired = {
+        k: {b: paired_difference(per[k]["true_utility"], per[b]["true_utility"], n_boot, seed) for b in order if b != k}
+        for k in order
+    }
     timing["evaluation"] = round(time.time() - t1, 1)
-    return {"summary": summary, "paired_delta": paired,
-            "per_image": {k: per[k] for k in order}, "images": {k: images[k] for k in order}, "pairs": pairs,
-            "other_users": others, "other_images": other_images,
-            "models": models, "vocab": vocab, "curves": {k: l["history"] for k, l in logs.items()}, "heldout_implicit": held,
-            "config": {"steps": steps, "lr": lr, "batch_size": batch_size, "n_pairs": len(pairs), "train_groups": len(splits["train"]),
-                       "sample_steps": sample_steps, "guidance_scale": guidance_scale, "seed": seed, "train_kw": dict(train_kw or {}),
-                       "stack_on_dpo": stack_on_dpo, "user_in_uncond": user_in_uncond}, "timing_s": timing}
+    return {
+        "summary": summary,
+        "paired_delta": paired,
+        "per_image": {k: per[k] for k in order},
+        "images": {k: images[k] for k in order},
+        "pairs": pairs,
+        "other_users": others,
+        "other_images": other_images,
+        "models": models,
+        "vocab": vocab,
+        "curves": {k: l["history"] for k, l in logs.items()},
+        "heldout_implicit": held,
+        "config": {
+            "steps": steps,
+            "lr": lr,
+            "batch_size": batch_size,
+            "n_pairs": len(pairs),
+            "train_groups": len(splits["train"]),
+            "sample_steps": sample_steps,
+            "guidance_scale": guidance_scale,
+            "seed": seed,
+            "train_kw": dict(train_kw or {}),
+            "stack_on_dpo": stack_on_dpo,
+            "user_in_uncond": user_in_uncond,
+        },
+        "timing_s": timing,
+    }
 
 # %% ../nbs/16_experiments.ipynb #17964a52
 @dataclass
 class DemoConfig:
     "Sizes of a demo run (the full run is meant to take about 15 minutes on 2 CPU cores)."
+
     groups: int = 3000
     rm_steps: int = 150
     rm_variants: tuple = ("duplicated", "shared", "vision_only", "text_only")
     gen_methods: tuple = TABLE2_METHODS
     gen_steps: int = 200
     gen_lr: float = 1e-4
-    gen_batch: int = 8           # groups per step; every generation method gets the same steps x batch
+    gen_batch: int = 8  # groups per step; every generation method gets the same steps x batch
     # the recipe of every trained generation method (17_personalize measures each choice; the paper's is
     # user_path="map", user_lr_mult=1, user_init=0, t_min=0, stack_on_dpo=True)
     gen_user_path: str = "map"
@@ -203,54 +321,90 @@ class DemoConfig:
     gen_t_min: int = 500
     gen_stack_on_dpo: bool = False
     gen_user_in_uncond: bool = False
-    n_pairs: int = 60            # held-out (user, prompt) pairs for Table 2
-    sample_steps: int = 20       # DDIM steps when generating
-    case_n: int = 8              # images per store and model in the case study
+    n_pairs: int = 60  # held-out (user, prompt) pairs for Table 2
+    sample_steps: int = 20  # DDIM steps when generating
+    case_n: int = 8  # images per store and model in the case study
     n_boot: int = 1000
 
     @classmethod
     def quick(cls) -> "DemoConfig":
-        return cls(groups=400, rm_steps=40, rm_variants=("duplicated",), gen_methods=("dpo", "sft", "perfusion"), gen_steps=30,
-                   n_pairs=16, sample_steps=10, case_n=4, n_boot=200)
+        return cls(
+            groups=400,
+            rm_steps=40,
+            rm_variants=("duplicated",),
+            gen_methods=("dpo", "sft", "perfusion"),
+            gen_steps=30,
+            n_pairs=16,
+            sample_steps=10,
+            case_n=4,
+            n_boot=200,
+        )
+
 
 def _gen_recipe(cfg: DemoConfig) -> dict:
     "The GenTrainConfig fields every trained generation method of the demo shares."
-    return {"user_path": cfg.gen_user_path, "user_lr_mult": cfg.gen_user_lr_mult, "user_init": cfg.gen_user_init, "t_min": cfg.gen_t_min}
+    return {
+        "user_path": cfg.gen_user_path,
+        "user_lr_mult": cfg.gen_user_lr_mult,
+        "user_init": cfg.gen_user_init,
+        "t_min": cfg.gen_t_min,
+    }
+
 
 def _stage(out: Path, name: str, key: dict, fn, log=print) -> dict:
     "Run `fn()` unless `out/stages/name.json` holds a result computed with the same `key`."
-    path, key = out / "stages" / f"{name}.json", json.loads(json.dumps(key))     # compare as stored (tuples become lists)
+    path, key = out / "stages" / f"{name}.json", json.loads(json.dumps(key))  # compare as stored (tuples become lists)
     if path.exists():
         old = json.loads(path.read_text())
         if old.get("key") == key:
             log(f"[{name}] reusing the finished stage in {path}")
             return old["result"]
-    t0 = time.time(); res = fn()
+    t0 = time.time()
+    res = fn()
     res["seconds"] = round(time.time() - t0, 1)
     write_json(path, {"key": key, "result": res})
     return res
 
+
 def _png_b64(fig) -> str:
-    buf = io.BytesIO(); fig.savefig(buf, format="png", dpi=90, bbox_inches="tight"); plt.close(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
+
 def _save_fig(fig, path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=90, bbox_inches="tight"); plt.close(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
 
 def _curves_figure(curves: dict, keys=("loss",), title: str = ""):
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3), squeeze=False)
     for ax, k in zip(axes[0], keys):
         for name, hist in curves.items():
             pts = [(h["step"], h[k]) for h in hist if h.get(k) is not None]
-            if pts: ax.plot(*zip(*pts), label=name)
-        ax.set_xlabel("step"); ax.set_title(k, fontsize=9); ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
+            if pts:
+                ax.plot(*zip(*pts), label=name)
+        ax.set_xlabel("step")
+        ax.set_title(k, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig
 
-def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "industrial", quick: bool = False,
-             cfg: DemoConfig | None = None, progress: bool = True) -> dict:
+
+def run_demo(
+    out: str | Path = "perfusion-demo",
+    seed: int = 0,
+    regime: str = "industrial",
+    quick: bool = False,
+    cfg: DemoConfig | None = None,
+    progress: bool = True,
+) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
-    if regime not in REGIMES: raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
     cfg = cfg or (DemoConfig.quick() if quick else DemoConfig())
     out, t0 = Path(out), time.time()
     out.mkdir(parents=True, exist_ok=True)
@@ -263,76 +417,188 @@ def run_demo(out: str | Path = "perfusion-demo", seed: int = 0, regime: str = "i
         metas, labels = [json.loads(m) for m in test["meta"]], [list(l) for l in test["labels"]]
         ims, caps = [], []
         for row in test.select(range(min(4, len(test)))):
-            ims += row["images"]; caps += [("selected" if l else "") for l in row["labels"]]
-        _save_fig(gallery(ims, caps, ncols=world.regime.n_candidates, title=f"{regime} test groups"), out / "gallery.png")
-        return {"world": {**summarize_groups(world.groups(cfg.groups)), "splits": {s: len(d) for s, d in splits.items()}, "split_by": "group"},
-                "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels)}
+            ims += row["images"]
+            caps += [("selected" if l else "") for l in row["labels"]]
+        _save_fig(
+            gallery(ims, caps, ncols=world.regime.n_candidates, title=f"{regime} test groups"), out / "gallery.png"
+        )
+        return {
+            "world": {
+                **summarize_groups(world.groups(cfg.groups)),
+                "splits": {s: len(d) for s, d in splits.items()},
+                "split_by": "group",
+            },
+            "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels),
+        }
+
     data = _stage(out, "data", {k: base_key[k] for k in ("seed", "regime", "groups")}, data_stage)
     splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=False)
 
     def reward_stage():
-        rm_cfg = RMTrainConfig.cpu(max_steps=cfg.rm_steps, eval_every=max(cfg.rm_steps // 3, 1), eval_groups=200, save_every=50, seed=seed)
-        res = reward_table(regime, out / "rm", n_groups=cfg.groups, cfg=rm_cfg, variants=cfg.rm_variants, seed=seed, n_boot=cfg.n_boot, progress=progress)
-        _save_fig(_curves_figure({k: v["history"] for k, v in res["curves"].items()}, ("loss",), "PerFusionRM training"), out / "figures" / "rm_curves.png")
+        rm_cfg = RMTrainConfig.cpu(
+            max_steps=cfg.rm_steps, eval_every=max(cfg.rm_steps // 3, 1), eval_groups=200, save_every=50, seed=seed
+        )
+        res = reward_table(
+            regime,
+            out / "rm",
+            n_groups=cfg.groups,
+            cfg=rm_cfg,
+            variants=cfg.rm_variants,
+            seed=seed,
+            n_boot=cfg.n_boot,
+            progress=progress,
+        )
+        _save_fig(
+            _curves_figure({k: v["history"] for k, v in res["curves"].items()}, ("loss",), "PerFusionRM training"),
+            out / "figures" / "rm_curves.png",
+        )
         return {"table": res["table"], "summary": res["summary"], "timing_s": res["timing_s"]}
-    reward = _stage(out, "reward", {k: base_key[k] for k in ("seed", "regime", "groups", "rm_steps", "rm_variants", "n_boot")}, reward_stage)
 
-    pipe = load_mini_sd(); pipe.set_progress_bar_config(disable=True)
+    reward = _stage(
+        out,
+        "reward",
+        {k: base_key[k] for k in ("seed", "regime", "groups", "rm_steps", "rm_variants", "n_boot")},
+        reward_stage,
+    )
+
+    pipe = load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
     clip, proc = load_mini_clip()
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
 
     def generation_stage():
-        res = generation_table(splits, out / "gen", methods=cfg.gen_methods, steps=cfg.gen_steps, lr=cfg.gen_lr, batch_size=cfg.gen_batch,
-                               n_pairs=cfg.n_pairs, sample_steps=cfg.sample_steps, rm=(rm, proc), pipe=pipe, world=world, n_boot=cfg.n_boot,
-                               seed=seed, progress=progress, train_kw=_gen_recipe(cfg), stack_on_dpo=cfg.gen_stack_on_dpo,
-                               user_in_uncond=cfg.gen_user_in_uncond)
+        res = generation_table(
+            splits,
+            out / "gen",
+            methods=cfg.gen_methods,
+            steps=cfg.gen_steps,
+            lr=cfg.gen_lr,
+            batch_size=cfg.gen_batch,
+            n_pairs=cfg.n_pairs,
+            sample_steps=cfg.sample_steps,
+            rm=(rm, proc),
+            pipe=pipe,
+            world=world,
+            n_boot=cfg.n_boot,
+            seed=seed,
+            progress=progress,
+            train_kw=_gen_recipe(cfg),
+            stack_on_dpo=cfg.gen_stack_on_dpo,
+            user_in_uncond=cfg.gen_user_in_uncond,
+        )
         order = list(res["images"])
         k = min(4, len(res["pairs"]))
-        fig = gallery([res["images"][m][i] for i in range(k) for m in order], [m for i in range(k) for m in order], ncols=len(order),
-                      title="one held-out (user, prompt) pair per row, every model with the same seed")
+        fig = gallery(
+            [res["images"][m][i] for i in range(k) for m in order],
+            [m for i in range(k) for m in order],
+            ncols=len(order),
+            title="one held-out (user, prompt) pair per row, every model with the same seed",
+        )
         _save_fig(fig, out / "figures" / "generation_gallery.png")
-        _save_fig(_curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"), out / "figures" / "gen_curves.png")
-        return {"summary": res["summary"], "paired_delta": res["paired_delta"], "config": res["config"], "timing_s": res["timing_s"],
-                "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]]}
-    gen_keys = ("seed", "regime", "groups", "sample_steps", *(k for k in base_key if k.startswith("gen_")))   # every generation setting
-    generation = _stage(out, "generation", {k: base_key[k] for k in ("rm_steps", "n_pairs", "n_boot", *gen_keys)}, generation_stage)
+        _save_fig(
+            _curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"),
+            out / "figures" / "gen_curves.png",
+        )
+        return {
+            "summary": res["summary"],
+            "paired_delta": res["paired_delta"],
+            "config": res["config"],
+            "timing_s": res["timing_s"],
+            "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]],
+        }
+
+    gen_keys = (
+        "seed",
+        "regime",
+        "groups",
+        "sample_steps",
+        *(k for k in base_key if k.startswith("gen_")),
+    )  # every generation setting
+    generation = _stage(
+        out, "generation", {k: base_key[k] for k in ("rm_steps", "n_pairs", "n_boot", *gen_keys)}, generation_stage
+    )
 
     def case_stage():
         judge, hist = load_judge(), selection_history(splits["train"])
         base = pipeline_generator(pipe, steps=cfg.sample_steps)
         punet, vocab = load_generator(pipe, out / "gen", "perfusion")
-        gens = {"base": base, "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
-                "perfusion": pipeline_generator(pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond)}
+        gens = {
+            "base": base,
+            "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
+            "perfusion": pipeline_generator(
+                pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond
+            ),
+        }
         stores = [m for m in pick_stores(world)]
         res = run_case_study(gens, world, judge, stores=stores, n=cfg.case_n, seed=seed)
         _save_fig(case_study_figure(res), out / "figures" / "case_study.png")
-        return {"prompt": res["prompt"], "stores": res["stores"], "results": res["results"], "table": format_case_study(res)}
+        return {
+            "prompt": res["prompt"],
+            "stores": res["stores"],
+            "results": res["results"],
+            "table": format_case_study(res),
+        }
+
     case = _stage(out, "case_study", {k: base_key[k] for k in (*gen_keys, "case_n")}, case_stage)
 
     gen_names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
-    results = {"seed": seed, "regime": regime, "quick": quick, "config": asdict(cfg), "world": data["world"],
-               "reward": {k: {**{m: v[m]["value"] for m in ("MAP", "GAUC")}, **{f"{m}_ci": [v[m]["lo"], v[m]["hi"]] for m in ("MAP", "GAUC")}}
-                          for k, v in reward["table"].items()},
-               "reward_intervals": reward["table"], "reward_gap_closed": {m: v["gap_closed"] for m, v in reward["summary"].items()},
-               "general_oracle": data["general_oracle"],
-               "generation": {k: {**{m: v[m]["value"] for m in gen_names if m in v},
-                                  "true_utility_ci": [v["true_utility"]["lo"], v["true_utility"]["hi"]],
-                                  "personalization_gap": v["gap"]["value"], "personalization_gap_ci": [v["gap"]["lo"], v["gap"]["hi"]],
-                                  "paired_delta": generation["paired_delta"][k]}
-                              for k, v in generation["summary"].items()},
-               "generation_intervals": generation["summary"], "case_study": {k: case[k] for k in ("prompt", "stores", "results")},
-               "timing_s": {"data": data["seconds"], "reward": reward["seconds"], "generation": generation["seconds"], "case_study": case["seconds"]}}
+    results = {
+        "seed": seed,
+        "regime": regime,
+        "quick": quick,
+        "config": asdict(cfg),
+        "world": data["world"],
+        "reward": {
+            k: {
+                **{m: v[m]["value"] for m in ("MAP", "GAUC")},
+                **{f"{m}_ci": [v[m]["lo"], v[m]["hi"]] for m in ("MAP", "GAUC")},
+            }
+            for k, v in reward["table"].items()
+        },
+        "reward_intervals": reward["table"],
+        "reward_gap_closed": {m: v["gap_closed"] for m, v in reward["summary"].items()},
+        "general_oracle": data["general_oracle"],
+        "generation": {
+            k: {
+                **{m: v[m]["value"] for m in gen_names if m in v},
+                "true_utility_ci": [v["true_utility"]["lo"], v["true_utility"]["hi"]],
+                "personalization_gap": v["gap"]["value"],
+                "personalization_gap_ci": [v["gap"]["lo"], v["gap"]["hi"]],
+                "paired_delta": generation["paired_delta"][k],
+            }
+            for k, v in generation["summary"].items()
+        },
+        "generation_intervals": generation["summary"],
+        "case_study": {k: case[k] for k in ("prompt", "stores", "results")},
+        "timing_s": {
+            "data": data["seconds"],
+            "reward": reward["seconds"],
+            "generation": generation["seconds"],
+            "case_study": case["seconds"],
+        },
+    }
     all_rm = {"oracle", "general", *[REWARD_NAMES[v] for v in VARIANTS]}
     all_gen = {"base", "pmg", *(m for m in METHODS if m != "sft_pan")}
     left = sorted(all_rm - set(results["reward"])) + sorted(all_gen - set(results["generation"]))
-    if left: results["left_out"] = {"models": left, "why": "--quick trains fewer models; run without --quick for all of them"}
+    if left:
+        results["left_out"] = {
+            "models": left,
+            "why": "--quick trains fewer models; run without --quick for all of them",
+        }
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     results["timing_s"]["this_call"] = round(time.time() - t0, 1)
     write_json(out / "results.json", results)
     trained = [m for m in GENERATION_ORDER if m in generation["paired_delta"] and m not in ("base", "sft", "dpo")]
-    write_report(out, results, reward_md=format_table([{"regime": regime, "table": reward["table"], "summary": reward["summary"]}]),
-                 gen_md=format_generation_table(generation["summary"]), case_md=case["table"],
-                 paired_md=format_paired_table(generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"]))
+    write_report(
+        out,
+        results,
+        reward_md=format_table([{"regime": regime, "table": reward["table"], "summary": reward["summary"]}]),
+        gen_md=format_generation_table(generation["summary"]),
+        case_md=case["table"],
+        paired_md=format_paired_table(
+            generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"]
+        ),
+    )
     return results
 
 # %% ../nbs/16_experiments.ipynb #3a4e2171
@@ -342,37 +608,61 @@ def _md_table_html(md: str) -> str:
     rows = [r for r in rows if not all(set(c.strip()) <= set("-:") for c in r)]
     cell = lambda c: html.escape(c.strip()).replace("**", "")
     head, body = rows[0], rows[1:]
-    return ("<table><thead><tr>" + "".join(f"<th>{cell(c)}</th>" for c in head) + "</tr></thead><tbody>" +
-            "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in body) + "</tbody></table>")
+    return (
+        "<table><thead><tr>"
+        + "".join(f"<th>{cell(c)}</th>" for c in head)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in body)
+        + "</tbody></table>"
+    )
+
 
 def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md: str, paired_md: str = "") -> Path:
     "Write `out/report.html`: tables, training curves and galleries in one self-contained file."
     out = Path(out)
-    img = lambda name: (f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode((out / name).read_bytes()).decode()}'>"
-                        if (out / name).exists() else f"<p><i>{name} missing</i></p>")
+    img = lambda name: (
+        f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode((out / name).read_bytes()).decode()}'>"
+        if (out / name).exists()
+        else f"<p><i>{name} missing</i></p>"
+    )
     t = results["timing_s"]
     left = results.get("left_out")
-    parts = [f"<h1>PerFusion demo — {html.escape(results['regime'])} world, seed {results['seed']}{' (quick)' if results['quick'] else ''}</h1>",
-             f"<p>{results['world']['groups']} groups ({', '.join(f'{k} {v}' for k, v in results['world']['splits'].items())}), "
-             f"{results['world']['users']} users. Time: {t['total']:.0f} s in all (data {t['data']:.0f} s, reward models {t['reward']:.0f} s, "
-             f"generation models {t['generation']:.0f} s, case study {t['case_study']:.0f} s).</p>",
-             f"<p class='note'>Left out of this run: {html.escape(', '.join(left['models']))} — {html.escape(left['why'])}.</p>" if left else "",
-             "<h2>Test groups</h2>", img("gallery.png"),
-             "<h2>Table 1 — reward models (test MAP / GAUC, 95% bootstrap intervals)</h2>", _md_table_html(reward_md), img("figures/rm_curves.png"),
-             "<h2>Table 2 — generation (held-out user, prompt pairs; 95% bootstrap intervals)</h2>", _md_table_html(gen_md),
-             "<p>true_utility: the requesting merchant's hidden utility of the generated image as read by the attribute judge; "
-             "gap: own-vs-other-user gap — the same prompt and seed generated with another merchant's features, both images scored "
-             "under the requesting merchant's taste (0 exactly for a model that ignores the user; paired interval); "
-             "taste: the taste part of the utility alone; fav_colour / fav_pattern: share of images in the merchant's favourite "
-             "colour / pattern where the prompt leaves it free; consistency: share of the prompt's attributes present; "
-             "general: mini-CLIP score; perfusion_rm: the trained PerFusionRM's score.</p>",
-             "<h3>Paired differences of true utility (row − column, same items, 95% paired bootstrap; * = above 0)</h3>",
-             _md_table_html(paired_md) if paired_md else "",
-             img("figures/generation_gallery.png"), img("figures/gen_curves.png"),
-             f"<h2>Case study — two stores, one prompt: {html.escape(results['case_study']['prompt'])}</h2>", _md_table_html(case_md), img("figures/case_study.png")]
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}.note{color:#9a6700}")
+    parts = [
+        f"<h1>PerFusion demo — {html.escape(results['regime'])} world, seed {results['seed']}{' (quick)' if results['quick'] else ''}</h1>",
+        f"<p>{results['world']['groups']} groups ({', '.join(f'{k} {v}' for k, v in results['world']['splits'].items())}), "
+        f"{results['world']['users']} users. Time: {t['total']:.0f} s in all (data {t['data']:.0f} s, reward models {t['reward']:.0f} s, "
+        f"generation models {t['generation']:.0f} s, case study {t['case_study']:.0f} s).</p>",
+        f"<p class='note'>Left out of this run: {html.escape(', '.join(left['models']))} — {html.escape(left['why'])}.</p>"
+        if left
+        else "",
+        "<h2>Test groups</h2>",
+        img("gallery.png"),
+        "<h2>Table 1 — reward models (test MAP / GAUC, 95% bootstrap intervals)</h2>",
+        _md_table_html(reward_md),
+        img("figures/rm_curves.png"),
+        "<h2>Table 2 — generation (held-out user, prompt pairs; 95% bootstrap intervals)</h2>",
+        _md_table_html(gen_md),
+        "<p>true_utility: the requesting merchant's hidden utility of the generated image as read by the attribute judge; "
+        "gap: own-vs-other-user gap — the same prompt and seed generated with another merchant's features, both images scored "
+        "under the requesting merchant's taste (0 exactly for a model that ignores the user; paired interval); "
+        "taste: the taste part of the utility alone; fav_colour / fav_pattern: share of images in the merchant's favourite "
+        "colour / pattern where the prompt leaves it free; consistency: share of the prompt's attributes present; "
+        "general: mini-CLIP score; perfusion_rm: the trained PerFusionRM's score.</p>",
+        "<h3>Paired differences of true utility (row − column, same items, 95% paired bootstrap; * = above 0)</h3>",
+        _md_table_html(paired_md) if paired_md else "",
+        img("figures/generation_gallery.png"),
+        img("figures/gen_curves.png"),
+        f"<h2>Case study — two stores, one prompt: {html.escape(results['case_study']['prompt'])}</h2>",
+        _md_table_html(case_md),
+        img("figures/case_study.png"),
+    ]
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}.note{color:#9a6700}"
+    )
     doc = f"<!doctype html><html><head><meta charset='utf-8'><title>PerFusion demo report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
     path = out / "report.html"
-    tmp = path.with_name(".report.html.tmp"); tmp.write_text(doc); os.replace(tmp, path)
+    tmp = path.with_name(".report.html.tmp")
+    tmp.write_text(doc)
+    os.replace(tmp, path)
     return path

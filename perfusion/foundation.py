@@ -30,8 +30,16 @@ from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusi
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from PIL import Image
-from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextConfig, CLIPTextModel,
-                          CLIPTokenizer, CLIPVisionConfig)
+from transformers import (
+    CLIPConfig,
+    CLIPImageProcessor,
+    CLIPModel,
+    CLIPProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    CLIPVisionConfig,
+)
 
 from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, render_item
 
@@ -39,39 +47,45 @@ from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, re
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
+
 def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 32) -> CLIPTokenizer:
     "A `CLIPTokenizer` whose vocabulary holds every word of the world's phrases as one token."
     words = sorted({w for vs in ATTRIBUTES.values() for v in vs for w in _CLIP_SPLIT.findall(v.lower())} | {","})
     chars = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)] + list(",-.'!?")
     vocab: dict[str, int] = {}
-    for t in chars + [c + "</w>" for c in chars]: vocab.setdefault(t, len(vocab))
+    for t in chars + [c + "</w>" for c in chars]:
+        vocab.setdefault(t, len(vocab))
     merges = []
     for w in words:
         syms = list(w[:-1]) + [w[-1] + "</w>"]
         cur = syms[0]
         for s in syms[1:]:
-            if (cur, s) not in merges: merges.append((cur, s))
+            if (cur, s) not in merges:
+                merges.append((cur, s))
             cur += s
             vocab.setdefault(cur, len(vocab))
-    for t in (BOS, EOS): vocab.setdefault(t, len(vocab))
+    for t in (BOS, EOS):
+        vocab.setdefault(t, len(vocab))
     d = Path(save_dir) if save_dir else Path(tempfile.mkdtemp())
     d.mkdir(parents=True, exist_ok=True)
     (d / "vocab.json").write_text(json.dumps(vocab))
     (d / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in merges) + "\n")
     tok = CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt"), model_max_length=max_length, pad_token=EOS)
-    if save_dir: tok.save_pretrained(str(d))
+    if save_dir:
+        tok.save_pretrained(str(d))
     return tok
 
 # %% ../nbs/04_foundation.ipynb #a3754e50
 @dataclass
 class FoundationConfig:
     "Sizes and training knobs of the three foundation models."
+
     seed: int = 0
     image_size: int = 64
     # autoencoder: 64x64x3 -> 16x16x4, like SD's 512x512x3 -> 64x64x4 at a smaller factor
     vae_channels: tuple = (32, 64, 64)
     latent_channels: int = 4
-    vae_kl_weight: float = 1e-6            # SD-style light KL: latents stay close to a Gaussian without blurring
+    vae_kl_weight: float = 1e-6  # SD-style light KL: latents stay close to a Gaussian without blurring
     # text tower of mini-CLIP, reused frozen as mini-SD's text encoder
     text_hidden: int = 128
     text_layers: int = 2
@@ -79,7 +93,7 @@ class FoundationConfig:
     max_length: int = 32
     # UNet: SD 1.5's block types at 3 levels instead of 4; attention_head_dim is the *number of heads* in diffusers
     unet_channels: tuple = (32, 64, 128)
-    unet_heads: tuple = (1, 2, 4)            # heads of width 32
+    unet_heads: tuple = (1, 2, 4)  # heads of width 32
     # mini-CLIP vision tower: a ViT with 8x8 patches on 64x64 images
     clip_hidden: int = 128
     clip_layers: int = 3
@@ -88,7 +102,7 @@ class FoundationConfig:
     # judge
     judge_channels: tuple = (32, 64, 128)
     # training: steps, batch size, learning rate per stage
-    n_items: int = 16000                    # size of the rendered training bank
+    n_items: int = 16000  # size of the rendered training bank
     vae_steps: int = 900
     vae_batch: int = 16
     vae_lr: float = 1e-3
@@ -98,8 +112,10 @@ class FoundationConfig:
     unet_steps: int = 6000
     unet_batch: int = 32
     unet_lr: float = 8e-4
-    cfg_dropout: float = 0.1               # prompts replaced by "" so classifier-free guidance works
-    unet_name_prob: float = 0.75           # chance a UNet training prompt names each non-category attribute (0.5 gave 0.73 consistency)
+    cfg_dropout: float = 0.1  # prompts replaced by "" so classifier-free guidance works
+    unet_name_prob: float = (
+        0.75  # chance a UNet training prompt names each non-category attribute (0.5 gave 0.73 consistency)
+    )
     ema_decay: float = 0.999
     clip_steps: int = 600
     clip_batch: int = 32
@@ -115,56 +131,124 @@ class FoundationConfig:
     @classmethod
     def tiny(cls, **kw) -> "FoundationConfig":
         "A few steps of every stage with tiny widths: for tests."
-        d = dict(vae_channels=(16, 16, 16), text_hidden=32, text_layers=1, text_heads=2, unet_channels=(16, 32, 32), unet_heads=(1, 2, 2),
-                 clip_hidden=32, clip_layers=1, clip_heads=2, clip_projection=32, judge_channels=(8, 16, 16), n_items=64,
-                 vae_steps=3, vae_batch=4, judge_steps=3, judge_batch=4, unet_steps=4, unet_batch=4, clip_steps=3, clip_batch=4,
-                 warmup=1, checkpoint_every=2, eval_prompts=2, eval_groups=8, sample_steps=2)
+        d = dict(
+            vae_channels=(16, 16, 16),
+            text_hidden=32,
+            text_layers=1,
+            text_heads=2,
+            unet_channels=(16, 32, 32),
+            unet_heads=(1, 2, 2),
+            clip_hidden=32,
+            clip_layers=1,
+            clip_heads=2,
+            clip_projection=32,
+            judge_channels=(8, 16, 16),
+            n_items=64,
+            vae_steps=3,
+            vae_batch=4,
+            judge_steps=3,
+            judge_batch=4,
+            unet_steps=4,
+            unet_batch=4,
+            clip_steps=3,
+            clip_batch=4,
+            warmup=1,
+            checkpoint_every=2,
+            eval_prompts=2,
+            eval_groups=8,
+            sample_steps=2,
+        )
         d.update(kw)
         return cls(**d)
 
 # %% ../nbs/04_foundation.ipynb #87c74cb7
 def make_vae(cfg: FoundationConfig) -> AutoencoderKL:
-    return AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * len(cfg.vae_channels),
-                         up_block_types=("UpDecoderBlock2D",) * len(cfg.vae_channels), block_out_channels=tuple(cfg.vae_channels),
-                         layers_per_block=1, latent_channels=cfg.latent_channels, norm_num_groups=min(16, cfg.vae_channels[0]),
-                         sample_size=cfg.image_size)
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * len(cfg.vae_channels),
+        up_block_types=("UpDecoderBlock2D",) * len(cfg.vae_channels),
+        block_out_channels=tuple(cfg.vae_channels),
+        layers_per_block=1,
+        latent_channels=cfg.latent_channels,
+        norm_num_groups=min(16, cfg.vae_channels[0]),
+        sample_size=cfg.image_size,
+    )
+
 
 def _text_config(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextConfig:
-    return CLIPTextConfig(vocab_size=len(tok), hidden_size=cfg.text_hidden, intermediate_size=4 * cfg.text_hidden,
-                          num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads, max_position_embeddings=cfg.max_length,
-                          projection_dim=cfg.clip_projection, bos_token_id=tok.convert_tokens_to_ids(BOS),
-                          eos_token_id=tok.convert_tokens_to_ids(EOS), pad_token_id=tok.convert_tokens_to_ids(EOS))
+    return CLIPTextConfig(
+        vocab_size=len(tok),
+        hidden_size=cfg.text_hidden,
+        intermediate_size=4 * cfg.text_hidden,
+        num_hidden_layers=cfg.text_layers,
+        num_attention_heads=cfg.text_heads,
+        max_position_embeddings=cfg.max_length,
+        projection_dim=cfg.clip_projection,
+        bos_token_id=tok.convert_tokens_to_ids(BOS),
+        eos_token_id=tok.convert_tokens_to_ids(EOS),
+        pad_token_id=tok.convert_tokens_to_ids(EOS),
+    )
+
 
 def make_text_encoder(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextModel:
     return CLIPTextModel(_text_config(cfg, tok))
 
+
 def make_unet(cfg: FoundationConfig) -> UNet2DConditionModel:
     n = len(cfg.unet_channels)
-    return UNet2DConditionModel(sample_size=cfg.image_size // 2 ** (len(cfg.vae_channels) - 1), in_channels=cfg.latent_channels,
-                                out_channels=cfg.latent_channels, block_out_channels=tuple(cfg.unet_channels),
-                                down_block_types=("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",),
-                                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1),
-                                layers_per_block=1, cross_attention_dim=cfg.text_hidden, attention_head_dim=tuple(cfg.unet_heads),
-                                norm_num_groups=min(16, cfg.unet_channels[0]))
+    return UNet2DConditionModel(
+        sample_size=cfg.image_size // 2 ** (len(cfg.vae_channels) - 1),
+        in_channels=cfg.latent_channels,
+        out_channels=cfg.latent_channels,
+        block_out_channels=tuple(cfg.unet_channels),
+        down_block_types=("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (n - 1),
+        layers_per_block=1,
+        cross_attention_dim=cfg.text_hidden,
+        attention_head_dim=tuple(cfg.unet_heads),
+        norm_num_groups=min(16, cfg.unet_channels[0]),
+    )
+
 
 def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
     "SD 1.5's noise schedule (scaled-linear betas 0.00085-0.012, 1000 steps): DDPM for training, DDIM for sampling."
-    kw = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False)
+    kw = dict(
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False
+    )
     return DDPMScheduler(**kw), DDIMScheduler(**kw, set_alpha_to_one=False, steps_offset=1)
 
+
 def make_clip(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPModel:
-    vision = CLIPVisionConfig(image_size=cfg.image_size, patch_size=8, hidden_size=cfg.clip_hidden, intermediate_size=4 * cfg.clip_hidden,
-                              num_hidden_layers=cfg.clip_layers, num_attention_heads=cfg.clip_heads, projection_dim=cfg.clip_projection)
-    return CLIPModel(CLIPConfig(text_config=_text_config(cfg, tok).to_dict(), vision_config=vision.to_dict(), projection_dim=cfg.clip_projection))
+    vision = CLIPVisionConfig(
+        image_size=cfg.image_size,
+        patch_size=8,
+        hidden_size=cfg.clip_hidden,
+        intermediate_size=4 * cfg.clip_hidden,
+        num_hidden_layers=cfg.clip_layers,
+        num_attention_heads=cfg.clip_heads,
+        projection_dim=cfg.clip_projection,
+    )
+    return CLIPModel(
+        CLIPConfig(
+            text_config=_text_config(cfg, tok).to_dict(),
+            vision_config=vision.to_dict(),
+            projection_dim=cfg.clip_projection,
+        )
+    )
+
 
 def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProcessor:
     "Images resized to `image_size` (no crop needed: renders are square) and normalised with CLIP's mean and std."
-    ip = CLIPImageProcessor(size={"shortest_edge": cfg.image_size}, crop_size={"height": cfg.image_size, "width": cfg.image_size})
+    ip = CLIPImageProcessor(
+        size={"shortest_edge": cfg.image_size}, crop_size={"height": cfg.image_size, "width": cfg.image_size}
+    )
     return CLIPProcessor(image_processor=ip, tokenizer=tok)
 
 # %% ../nbs/04_foundation.ipynb #be8ed199
 class AttributeJudge(ModelMixin, ConfigMixin):
     "Reads every world attribute (classification) and the render quality (regression) from a 64x64 image."
+
     @register_to_config
     def __init__(self, attributes: dict | None = None, channels: tuple = (32, 64, 128), image_size: int = 64):
         super().__init__()
@@ -173,8 +257,14 @@ class AttributeJudge(ModelMixin, ConfigMixin):
             self.register_to_config(attributes=attributes)
         layers, c_in = [], 3
         for c in channels:
-            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.GroupNorm(8, c), nn.SiLU(),
-                       nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.SiLU()]
+            layers += [
+                nn.Conv2d(c_in, c, 3, padding=1),
+                nn.GroupNorm(8, c),
+                nn.SiLU(),
+                nn.Conv2d(c, c, 3, stride=2, padding=1),
+                nn.GroupNorm(8, c),
+                nn.SiLU(),
+            ]
             c_in = c
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.heads = nn.ModuleDict({a: nn.Linear(c_in, len(v)) for a, v in attributes.items()})
@@ -190,14 +280,25 @@ class AttributeJudge(ModelMixin, ConfigMixin):
         "Attribute values and quality read from PIL images."
         out = self(pil_to_tensor(images, self.config.image_size).to(self.device, self.dtype))
         names = self.config.attributes
-        return [{**{a: names[a][int(out[a][i].argmax())] for a in names}, "quality": float(out["quality"][i].clamp(0, 1))}
-                for i in range(len(images))]
+        return [
+            {**{a: names[a][int(out[a][i].argmax())] for a in names}, "quality": float(out["quality"][i].clamp(0, 1))}
+            for i in range(len(images))
+        ]
+
 
 def pil_to_tensor(images: list[Image.Image], size: int = 64) -> torch.Tensor:
     "PIL images -> float tensor (B, 3, size, size) in [-1, 1]."
-    arr = np.stack([np.asarray(im.convert("RGB").resize((size, size), Image.BICUBIC) if im.size != (size, size) else im.convert("RGB"),
-                               dtype=np.float32) for im in images])
+    arr = np.stack(
+        [
+            np.asarray(
+                im.convert("RGB").resize((size, size), Image.BICUBIC) if im.size != (size, size) else im.convert("RGB"),
+                dtype=np.float32,
+            )
+            for im in images
+        ]
+    )
     return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
+
 
 def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     "Float tensor (B, 3, H, W) in [-1, 1] -> PIL images."
@@ -205,75 +306,115 @@ def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(a) for a in arr]
 
 # %% ../nbs/04_foundation.ipynb #ecf24c64
-MODEL_DIR = Path(__file__).resolve().parent / "models" if "__file__" in globals() else Path("../perfusion/models").resolve()
+MODEL_DIR = (
+    Path(__file__).resolve().parent / "models" if "__file__" in globals() else Path("../perfusion/models").resolve()
+)
 MINI_SD, MINI_CLIP, JUDGE = "mini-sd", "mini-clip", "judge"
+
 
 class FoundationModelError(RuntimeError):
     "A foundation model folder is missing or unreadable."
 
+
 def _resolve(name_or_path: str | Path | None, default: str) -> str:
     "A shipped model name, a local folder, or a Hub id (returned unchanged)."
-    if name_or_path is None: name_or_path = default
+    if name_or_path is None:
+        name_or_path = default
     p = Path(name_or_path)
-    if p.exists(): return str(p)
-    if (MODEL_DIR / str(name_or_path)).exists(): return str(MODEL_DIR / str(name_or_path))
+    if p.exists():
+        return str(p)
+    if (MODEL_DIR / str(name_or_path)).exists():
+        return str(MODEL_DIR / str(name_or_path))
     if str(name_or_path) in (MINI_SD, MINI_CLIP, JUDGE) or str(name_or_path).startswith((".", "/", "~")):
-        raise FoundationModelError(f"no model folder at {str(name_or_path)!r} (looked in {MODEL_DIR}); rebuild the shipped models with `perfusion pretrain --out {MODEL_DIR}`")
+        raise FoundationModelError(
+            f"no model folder at {str(name_or_path)!r} (looked in {MODEL_DIR}); rebuild the shipped models with `perfusion pretrain --out {MODEL_DIR}`"
+        )
     return str(name_or_path)
+
 
 def _check_weights(path: str):
     "Fail early, naming the file, if a local model folder has missing or unreadable safetensors weights."
     p = Path(path)
-    if not p.exists(): return
+    if not p.exists():
+        return
     files = list(p.rglob("*.safetensors"))
-    if not files: raise FoundationModelError(f"{path}: no *.safetensors weight files; rebuild with `perfusion pretrain`")
+    if not files:
+        raise FoundationModelError(f"{path}: no *.safetensors weight files; rebuild with `perfusion pretrain`")
     for f in files:
         try:
             from safetensors import safe_open
-            with safe_open(str(f), framework="pt") as h: h.keys()
-        except Exception as e: raise FoundationModelError(f"{f}: unreadable weight file ({type(e).__name__}: {e}); rebuild with `perfusion pretrain`") from None
+
+            with safe_open(str(f), framework="pt") as h:
+                h.keys()
+        except Exception as e:
+            raise FoundationModelError(
+                f"{f}: unreadable weight file ({type(e).__name__}: {e}); rebuild with `perfusion pretrain`"
+            ) from None
+
 
 def save_mini_sd(path, vae, text_encoder, unet, tok) -> Path:
     "Save mini-SD as a diffusers StableDiffusionPipeline folder."
     _, ddim = make_schedulers()
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tok, unet=unet, scheduler=ddim,
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tok,
+        unet=unet,
+        scheduler=ddim,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(str(path), safe_serialization=True)
     return Path(path)
 
+
 def load_mini_sd(name_or_path: str | Path | None = None, **kw) -> StableDiffusionPipeline:
     "mini-SD (default: the shipped copy) or any SD 1.x pipeline, e.g. 'runwayml/stable-diffusion-v1-5'."
-    path = _resolve(name_or_path, MINI_SD); _check_weights(path)
+    path = _resolve(name_or_path, MINI_SD)
+    _check_weights(path)
     pipe = StableDiffusionPipeline.from_pretrained(path, safety_checker=None, requires_safety_checker=False, **kw)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
+
 def save_mini_clip(path, model: CLIPModel, processor: CLIPProcessor) -> Path:
-    model.save_pretrained(str(path), safe_serialization=True); processor.save_pretrained(str(path))
+    model.save_pretrained(str(path), safe_serialization=True)
+    processor.save_pretrained(str(path))
     return Path(path)
 
-def load_mini_clip(name_or_path: str | Path | None = None, processor: str | Path | None = None) -> tuple[CLIPModel, CLIPProcessor]:
+
+def load_mini_clip(
+    name_or_path: str | Path | None = None, processor: str | Path | None = None
+) -> tuple[CLIPModel, CLIPProcessor]:
     "mini-CLIP and its processor (default: the shipped copy), or e.g. 'yuvalkirstain/PickScore_v1' with processor 'laion/CLIP-ViT-H-14-laion2B-s32B-b79K'."
-    path = _resolve(name_or_path, MINI_CLIP); _check_weights(path)
+    path = _resolve(name_or_path, MINI_CLIP)
+    _check_weights(path)
     return CLIPModel.from_pretrained(path).eval(), CLIPProcessor.from_pretrained(str(processor or path))
+
 
 def load_judge(name_or_path: str | Path | None = None) -> AttributeJudge:
     "The attribute judge (default: the shipped copy)."
-    path = _resolve(name_or_path, JUDGE); _check_weights(path)
+    path = _resolve(name_or_path, JUDGE)
+    _check_weights(path)
     return AttributeJudge.from_pretrained(path).eval()
 
 # %% ../nbs/04_foundation.ipynb #afa596fe
 def encode_prompts(tok: CLIPTokenizer, text_encoder: CLIPTextModel, prompts: list[str]) -> torch.Tensor:
     "Token embeddings (B, max_length, hidden) exactly as StableDiffusionPipeline computes them."
-    ids = tok(prompts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
+    ids = tok(
+        prompts, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids
     return text_encoder(ids.to(text_encoder.device))[0]
 
 
 def text_encoder_from_clip(cfg: FoundationConfig, clip: CLIPModel, tok: CLIPTokenizer) -> CLIPTextModel:
     "A frozen `CLIPTextModel` holding mini-CLIP's text tower, as SD 1.5 holds CLIP ViT-L/14's."
     te = make_text_encoder(cfg, tok)
-    sd = {k[len("text_model."):]: v for k, v in clip.state_dict().items() if k.startswith("text_model.")}
-    getattr(te, "text_model", te).load_state_dict(sd)      # transformers 4 nests the transformer under .text_model, 5 does not
+    sd = {k[len("text_model.") :]: v for k, v in clip.state_dict().items() if k.startswith("text_model.")}
+    getattr(te, "text_model", te).load_state_dict(
+        sd
+    )  # transformers 4 nests the transformer under .text_model, 5 does not
     return te.requires_grad_(False).eval()
 
 
@@ -282,10 +423,17 @@ def pooled_features(out) -> torch.Tensor:
     return out if torch.is_tensor(out) else out.pooler_output
 
 
-def clip_scores(model: CLIPModel, input_ids: torch.Tensor, pixel_values: torch.Tensor, group_size: int | None = None,
-                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def clip_scores(
+    model: CLIPModel,
+    input_ids: torch.Tensor,
+    pixel_values: torch.Tensor,
+    group_size: int | None = None,
+    attention_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     "PickScore's score logit_scale.exp() * cos(text, image): (B, M) for B prompts x M images, or (B, group_size) per group."
-    t = F.normalize(pooled_features(model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
+    t = F.normalize(
+        pooled_features(model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1
+    )
     v = F.normalize(pooled_features(model.get_image_features(pixel_values=pixel_values)), dim=-1)
     if group_size is None:
         return model.logit_scale.exp() * t @ v.T
@@ -295,8 +443,14 @@ def clip_scores(model: CLIPModel, input_ids: torch.Tensor, pixel_values: torch.T
 @torch.no_grad()
 def clip_group_scores(model: CLIPModel, processor: CLIPProcessor, prompt: str, images: list[Image.Image]) -> np.ndarray:
     "Scores of N images for one prompt: logit_scale.exp() * cosine, as PickScore."
-    inp = processor(text=[prompt], images=images, return_tensors="pt", padding="max_length", truncation=True,
-                    max_length=processor.tokenizer.model_max_length)
+    inp = processor(
+        text=[prompt],
+        images=images,
+        return_tensors="pt",
+        padding="max_length",
+        truncation=True,
+        max_length=processor.tokenizer.model_max_length,
+    )
     return clip_scores(model, inp["input_ids"], inp["pixel_values"])[0].numpy()
 
 # %% ../nbs/04_foundation.ipynb #d0a8d198
@@ -305,7 +459,11 @@ def prompt_consistency(judge: AttributeJudge, images: list[Image.Image], prompts
     reads = judge.read(images)
     hits: dict[str, list] = {a: [] for a in ATTRIBUTES}
     for r, p in zip(reads, prompts):
-        for a, v in parse_prompt(p).items(): hits[a].append(r[a] == v)
+        for a, v in parse_prompt(p).items():
+            hits[a].append(r[a] == v)
     allh = [h for hs in hits.values() for h in hs]
-    return {"consistency": float(np.mean(allh)), **{a: float(np.mean(h)) for a, h in hits.items() if h},
-            "judged_quality": float(np.mean([r["quality"] for r in reads]))}
+    return {
+        "consistency": float(np.mean(allh)),
+        **{a: float(np.mean(h)) for a, h in hits.items() if h},
+        "judged_quality": float(np.mean([r["quality"] for r in reads])),
+    }

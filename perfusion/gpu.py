@@ -33,7 +33,15 @@ from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNe
 from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 from tqdm.auto import tqdm
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import (
+    CLIPConfig,
+    CLIPImageProcessor,
+    CLIPModel,
+    CLIPProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+)
 
 from .adapter import PersonalAdapter, PersonalizedUNet
 from .data import DEFAULT_PICKAPIC_REPO, FeatureVocab, build_pickapic, load_groups, save_groups
@@ -42,98 +50,190 @@ from .foundation import FoundationModelError, load_mini_sd
 from .sampling import generate
 from .sampling import generate_personalized
 from .metrics import bootstrap_metrics
-from .reward import PICKSCORE, PICKSCORE_PROCESSOR, AestheticScorer, CLIPModelScorer, OpenCLIPScorer, PerFusionRM
+from perfusion.reward import (
+    PICKSCORE,
+    PICKSCORE_PROCESSOR,
+    AestheticScorer,
+    CLIPModelScorer,
+    OpenCLIPScorer,
+    PerFusionRM,
+)
 from .train import GenTrainConfig, LatentGroups, cache_latents, load_generator, train_generator
 from .train_rm import RMTrainConfig, score_groups, train_reward_model
 from .engine import default_device
 from .experiments import format_table
 
 # %% ../nbs/18_gpu_training.ipynb #ed6f3d62
-SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"     # the same weights as the paper's id below
-SD15_PAPER = "runwayml/stable-diffusion-v1-5"             # removed from the Hub in 2024
+SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # the same weights as the paper's id below
+SD15_PAPER = "runwayml/stable-diffusion-v1-5"  # removed from the Hub in 2024
 PICKAPIC_SPLITS = ("train", "validation", "test", "validation_unique", "test_unique")
+
 
 class MissingSourceError(FileNotFoundError):
     "A model or data set could not be found or downloaded; the message says what to pass instead."
+
 
 def hub_offline() -> bool:
     "Whether Hugging Face Hub downloads are switched off (HF_HUB_OFFLINE)."
     env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     import huggingface_hub.constants
+
     return env or bool(huggingface_hub.constants.HF_HUB_OFFLINE)
+
 
 def _load(what: str, name, suggestion: str, fn):
     "Call fn(local_files_only=...); turn any failure to find `name` into a MissingSourceError naming `suggestion`."
     local = Path(str(name)).expanduser().exists()
-    try: return fn(local_files_only=hub_offline() and not local)
-    except (FoundationModelError, MissingSourceError): raise
+    try:
+        return fn(local_files_only=hub_offline() and not local)
+    except (FoundationModelError, MissingSourceError):
+        raise
     except Exception as e:
-        why = ("it is not a local folder, and Hub downloads are switched off (HF_HUB_OFFLINE) with no cached copy" if hub_offline() and not local
-               else f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}")
-        raise MissingSourceError(f"could not load the {what} {str(name)!r}: {why}. Pass a local folder (save_pretrained layout) "
-                                 f"or another Hub id, e.g. {suggestion}") from None
+        why = (
+            "it is not a local folder, and Hub downloads are switched off (HF_HUB_OFFLINE) with no cached copy"
+            if hub_offline() and not local
+            else f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        )
+        raise MissingSourceError(
+            f"could not load the {what} {str(name)!r}: {why}. Pass a local folder (save_pretrained layout) "
+            f"or another Hub id, e.g. {suggestion}"
+        ) from None
 
-def load_sd(model: str | Path = SD15,          # Hub id or local folder of an SD 1.x pipeline
-            ddim: bool = True                  # sample with DDIM (SD 1.5 ships PNDM); training uses DDPM noise either way
-           ) -> StableDiffusionPipeline:
+
+def load_sd(
+    model: str | Path = SD15,  # Hub id or local folder of an SD 1.x pipeline
+    ddim: bool = True,  # sample with DDIM (SD 1.5 ships PNDM); training uses DDPM noise either way
+) -> StableDiffusionPipeline:
     "An SD 1.x pipeline in float32 with SDPA attention, or a MissingSourceError saying what to pass."
-    pipe = _load("Stable Diffusion pipeline", model, f"{SD15!r} (the paper's {SD15_PAPER!r} was removed from the Hub)",
-                 lambda **kw: load_mini_sd(model, torch_dtype=torch.float32, **kw))
+    pipe = _load(
+        "Stable Diffusion pipeline",
+        model,
+        f"{SD15!r} (the paper's {SD15_PAPER!r} was removed from the Hub)",
+        lambda **kw: load_mini_sd(model, torch_dtype=torch.float32, **kw),
+    )
     pipe.unet.set_attn_processor(AttnProcessor2_0())
-    if ddim: pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    if ddim:
+        pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     return pipe
 
-def load_reward_backbone(model: str | Path = PICKSCORE, processor: str | Path | None = PICKSCORE_PROCESSOR) -> tuple[CLIPModel, CLIPProcessor]:
+
+def load_reward_backbone(
+    model: str | Path = PICKSCORE, processor: str | Path | None = PICKSCORE_PROCESSOR
+) -> tuple[CLIPModel, CLIPProcessor]:
     "PickScore (or any CLIPModel) and its processor, or a MissingSourceError saying what to pass."
-    clip = _load("CLIP reward backbone", model, f"{PICKSCORE!r}", lambda **kw: CLIPModel.from_pretrained(str(model), **kw).eval())
-    proc = _load("CLIP processor", processor or model, f"{PICKSCORE_PROCESSOR!r}", lambda **kw: CLIPProcessor.from_pretrained(str(processor or model), **kw))
+    clip = _load(
+        "CLIP reward backbone", model, f"{PICKSCORE!r}", lambda **kw: CLIPModel.from_pretrained(str(model), **kw).eval()
+    )
+    proc = _load(
+        "CLIP processor",
+        processor or model,
+        f"{PICKSCORE_PROCESSOR!r}",
+        lambda **kw: CLIPProcessor.from_pretrained(str(processor or model), **kw),
+    )
     return clip, proc
 
 # %% ../nbs/18_gpu_training.ipynb #c94092bd
 def sd15_unet_config(tiny: bool = False) -> dict:
     "SD 1.5's UNet2DConditionModel config; `tiny` keeps block types and counts with widths 32-64 and 8x8 latents."
-    return dict(sample_size=8 if tiny else 64, in_channels=4, out_channels=4, layers_per_block=2, attention_head_dim=8,   # diffusers: 8 = heads
-                block_out_channels=(32, 32, 64, 64) if tiny else (320, 640, 1280, 1280), cross_attention_dim=48 if tiny else 768,
-                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",), mid_block_type="UNetMidBlock2DCrossAttn",
-                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, norm_num_groups=32, act_fn="silu")
+    return dict(
+        sample_size=8 if tiny else 64,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=2,
+        attention_head_dim=8,  # diffusers: 8 = heads
+        block_out_channels=(32, 32, 64, 64) if tiny else (320, 640, 1280, 1280),
+        cross_attention_dim=48 if tiny else 768,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        mid_block_type="UNetMidBlock2DCrossAttn",
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        norm_num_groups=32,
+        act_fn="silu",
+    )
+
 
 def sd15_vae_config(tiny: bool = False) -> dict:
     "SD 1.5's AutoencoderKL config (512 px -> 64x64x4 latents); `tiny`: 64 px -> 8x8x4 with width 32."
-    return dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=64 if tiny else 512,
-                down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-                block_out_channels=(32,) * 4 if tiny else (128, 256, 512, 512), norm_num_groups=32, scaling_factor=0.18215)
+    return dict(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=2,
+        sample_size=64 if tiny else 512,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(32,) * 4 if tiny else (128, 256, 512, 512),
+        norm_num_groups=32,
+        scaling_factor=0.18215,
+    )
+
 
 def sd15_text_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPTextConfig:
     "SD 1.5's text encoder (CLIP ViT-L/14's text tower, 12 layers); `tiny`: width 48."
     w = 48 if tiny else 768
-    return CLIPTextConfig(vocab_size=vocab_size, hidden_size=w, intermediate_size=4 * w, num_hidden_layers=12, num_attention_heads=12,
-                          max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=w)
+    return CLIPTextConfig(
+        vocab_size=vocab_size,
+        hidden_size=w,
+        intermediate_size=4 * w,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        max_position_embeddings=77,
+        hidden_act="quick_gelu",
+        projection_dim=w,
+    )
+
 
 def vit_h_clip_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPConfig:
     "PickScore's CLIP ViT-H-14 (vision 32 x 1280, text 24 x 1024, 16 heads, projection 1024); `tiny`: width 32 at 28 px."
     v, t, p = (32, 32, 32) if tiny else (1280, 1024, 1024)
-    return CLIPConfig(text_config=dict(vocab_size=vocab_size, hidden_size=t, intermediate_size=4 * t, num_hidden_layers=24, num_attention_heads=16,
-                                       max_position_embeddings=77, hidden_act="gelu"),
-                      vision_config=dict(hidden_size=v, intermediate_size=4 * v, num_hidden_layers=32, num_attention_heads=16,
-                                         patch_size=14, image_size=28 if tiny else 224, hidden_act="gelu"),
-                      projection_dim=p)
+    return CLIPConfig(
+        text_config=dict(
+            vocab_size=vocab_size,
+            hidden_size=t,
+            intermediate_size=4 * t,
+            num_hidden_layers=24,
+            num_attention_heads=16,
+            max_position_embeddings=77,
+            hidden_act="gelu",
+        ),
+        vision_config=dict(
+            hidden_size=v,
+            intermediate_size=4 * v,
+            num_hidden_layers=32,
+            num_attention_heads=16,
+            patch_size=14,
+            image_size=28 if tiny else 224,
+            hidden_act="gelu",
+        ),
+        projection_dim=p,
+    )
+
 
 def count_parameters(make) -> int:
     "Parameters of the module `make()` builds, counted on the meta device (no memory is allocated)."
-    with torch.device("meta"): m = make()
+    with torch.device("meta"):
+        m = make()
     return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/18_gpu_training.ipynb #aa1d3489
 def make_tiny_sd15(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -> Path:
     "Save a randomly initialised SD 1.5-shaped tiny pipeline (64 px images, 8x8x4 latents) to `path`."
     torch.manual_seed(seed)
-    kw = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False)
-    pipe = StableDiffusionPipeline(vae=AutoencoderKL(**sd15_vae_config(tiny=True)), text_encoder=CLIPTextModel(sd15_text_config(len(tokenizer), tiny=True)),
-                                   tokenizer=tokenizer, unet=UNet2DConditionModel(**sd15_unet_config(tiny=True)),
-                                   scheduler=DDIMScheduler(**kw, set_alpha_to_one=False, steps_offset=1),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    kw = dict(
+        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False
+    )
+    pipe = StableDiffusionPipeline(
+        vae=AutoencoderKL(**sd15_vae_config(tiny=True)),
+        text_encoder=CLIPTextModel(sd15_text_config(len(tokenizer), tiny=True)),
+        tokenizer=tokenizer,
+        unet=UNet2DConditionModel(**sd15_unet_config(tiny=True)),
+        scheduler=DDIMScheduler(**kw, set_alpha_to_one=False, steps_offset=1),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(str(path), safe_serialization=True)
     return Path(path)
+
 
 def make_tiny_vit_h(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -> Path:
     "Save a randomly initialised ViT-H-14-shaped tiny CLIPModel (28 px, 2x2 patches of 14) and its processor to `path`."
@@ -144,30 +244,50 @@ def make_tiny_vit_h(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -
     return Path(path)
 
 # %% ../nbs/18_gpu_training.ipynb #4f1a55b6
-def _sdpa_fwd_flops(q, k, v, *args, out_shape=None, **kw): return sdpa_flop_count(q, k, v)
-def _sdpa_bwd_flops(grad_out, q, k, v, *args, out_shape=None, **kw): return sdpa_backward_flop_count(grad_out, q, k, v)
+def _sdpa_fwd_flops(q, k, v, *args, out_shape=None, **kw):
+    return sdpa_flop_count(q, k, v)
+
+
+def _sdpa_bwd_flops(grad_out, q, k, v, *args, out_shape=None, **kw):
+    return sdpa_backward_flop_count(grad_out, q, k, v)
+
+
 _FLASH = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-_FLASH_FLOPS = {_FLASH: _sdpa_fwd_flops, torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_bwd_flops}
+_FLASH_FLOPS = {
+    _FLASH: _sdpa_fwd_flops,
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_bwd_flops,
+}
+
 
 @contextmanager
 def _flash_attention():
     "Route unmasked F.scaled_dot_product_attention calls to a flash kernel on any device: it keeps no attention matrix, like bf16 attention on a GPU."
     orig = F.scaled_dot_product_attention
+
     def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kw):
-        if attn_mask is not None or kw: return orig(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale, **kw)
+        if attn_mask is not None or kw:
+            return orig(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale, **kw)
         return _FLASH(q, k, v, dropout_p, is_causal, scale=scale)[0]
+
     F.scaled_dot_product_attention = sdpa
-    try: yield
-    finally: F.scaled_dot_product_attention = orig
+    try:
+        yield
+    finally:
+        F.scaled_dot_product_attention = orig
+
 
 def _tracker(exclude: set):
     "A saved-tensor pack hook that records the bytes of distinct storages not in `exclude`, and the dict it fills."
     seen: dict = {}
+
     def pack(t):
         s = t.untyped_storage()
-        if s._cdata not in exclude: seen[s._cdata] = s.nbytes()
+        if s._cdata not in exclude:
+            seen[s._cdata] = s.nbytes()
         return t
+
     return seen, pack
+
 
 def _block_peaks(modules: Sequence[nn.Module], seen: dict) -> tuple[list, list]:
     "Hooks recording how many saved bytes each module's forward adds; returns (handles, deltas)."
@@ -177,54 +297,77 @@ def _block_peaks(modules: Sequence[nn.Module], seen: dict) -> tuple[list, list]:
         handles.append(m.register_forward_hook(lambda mod, a, o: deltas.append(sum(seen.values()) - start[id(mod)])))
     return handles, deltas
 
-def generator_step_cost(unet: UNet2DConditionModel, # frozen UNet (on the meta device: shapes only, no memory)
-                        n: int = 1,                  # candidates
-                        checkpointing: bool = False,
-                        text_len: int = 77) -> dict:
+
+def generator_step_cost(
+    unet: UNet2DConditionModel,  # frozen UNet (on the meta device: shapes only, no memory)
+    n: int = 1,  # candidates
+    checkpointing: bool = False,
+    text_len: int = 77,
+) -> dict:
     "FLOPs (forward, whole step) and float32 bytes saved for backward of one PerFusion step on `n` candidates."
     dev = unet.device
-    with torch.device(dev): ad = PersonalAdapter.from_unet(unet, FeatureVocab({"user_id": []}), personalized=False)
-    unet.requires_grad_(False).eval(); ad.train()
-    for m in (unet, ad.controlnet): m.enable_gradient_checkpointing() if checkpointing else m.disable_gradient_checkpointing()
+    with torch.device(dev):
+        ad = PersonalAdapter.from_unet(unet, FeatureVocab({"user_id": []}), personalized=False)
+    unet.requires_grad_(False).eval()
+    ad.train()
+    for m in (unet, ad.controlnet):
+        m.enable_gradient_checkpointing() if checkpointing else m.disable_gradient_checkpointing()
     c = unet.config
     zt = torch.zeros(n, c.in_channels, c.sample_size, c.sample_size, device=dev)
-    t, ehs, fid = torch.zeros(n, dtype=torch.long, device=dev), torch.zeros(n, text_len, c.cross_attention_dim, device=dev), torch.zeros(n, 1, dtype=torch.long, device=dev)
+    t, ehs, fid = (
+        torch.zeros(n, dtype=torch.long, device=dev),
+        torch.zeros(n, text_len, c.cross_attention_dim, device=dev),
+        torch.zeros(n, 1, dtype=torch.long, device=dev),
+    )
     seen, pack = _tracker({p.untyped_storage()._cdata for m in (unet, ad) for p in m.parameters()})
     blocks = [*unet.down_blocks, unet.mid_block, *unet.up_blocks, *ad.controlnet.down_blocks, ad.controlnet.mid_block]
     handles, deltas = _block_peaks(blocks, seen)
     try:
         with _flash_attention(), FlopCounterMode(display=False, custom_mapping=_FLASH_FLOPS) as fc:
             with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
-                down, mid = ad(zt, t, ehs, fid)                                       # what PersonalizedUNet.forward does
+                down, mid = ad(zt, t, ehs, fid)  # what PersonalizedUNet.forward does
                 pred = unet(zt, t, ehs, down_block_additional_residuals=down, mid_block_additional_residual=mid).sample
-                with torch.no_grad(): unet(zt, t, ehs)                                # the reference pass
+                with torch.no_grad():
+                    unet(zt, t, ehs)  # the reference pass
             fwd = fc.get_total_flops()
             ((pred.float() - zt) ** 2).mean().backward()
     finally:
-        for h in handles: h.remove()
-    return {"n": n, "checkpointing": checkpointing, "flops_forward": fwd, "flops_step": fc.get_total_flops(),
-            "saved_bytes": sum(seen.values()), "max_block_bytes": max(deltas) if deltas else 0,
-            "trainable_parameters": sum(p.numel() for p in ad.parameters())}
+        for h in handles:
+            h.remove()
+    return {
+        "n": n,
+        "checkpointing": checkpointing,
+        "flops_forward": fwd,
+        "flops_step": fc.get_total_flops(),
+        "saved_bytes": sum(seen.values()),
+        "max_block_bytes": max(deltas) if deltas else 0,
+        "trainable_parameters": sum(p.numel() for p in ad.parameters()),
+    }
+
 
 def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> dict:
     "FLOPs and float32 bytes saved for backward of one PerFusionRM step on a group of `n_images` (gradients reach every layer of both towers)."
     dev, vc = clip.device, clip.config.vision_config
     clip.requires_grad_(False)
-    for tower in (clip.text_model, clip.vision_model): tower.embeddings.position_embedding.weight.requires_grad_(True)   # as the plug-ins' inputs do
+    for tower in (clip.text_model, clip.vision_model):
+        tower.embeddings.position_embedding.weight.requires_grad_(True)  # as the plug-ins' inputs do
     seen, pack = _tracker({p.untyped_storage()._cdata for p in clip.parameters()})
     ids = torch.zeros(1, text_len, dtype=torch.long, device=dev)
     pix = torch.zeros(n_images, 3, vc.image_size, vc.image_size, device=dev)
     with _flash_attention(), FlopCounterMode(display=False, custom_mapping=_FLASH_FLOPS) as fc:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
-            t = clip.get_text_features(input_ids=ids); v = clip.get_image_features(pixel_values=pix)
-            t = t if torch.is_tensor(t) else t.pooler_output; v = v if torch.is_tensor(v) else v.pooler_output
+            t = clip.get_text_features(input_ids=ids)
+            v = clip.get_image_features(pixel_values=pix)
+            t = t if torch.is_tensor(t) else t.pooler_output
+            v = v if torch.is_tensor(v) else v.pooler_output
         fwd = fc.get_total_flops()
         (t.sum() + v.sum()).backward()
     clip.requires_grad_(False)
     return {"n": n_images, "flops_forward": fwd, "flops_step": fc.get_total_flops(), "saved_bytes": sum(seen.values())}
 
 # %% ../nbs/18_gpu_training.ipynb #fc90965a
-GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}   # dense, vendor figures
+GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}  # dense, vendor figures
+
 
 def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
     "Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per GPU, from the model configs."
@@ -235,95 +378,164 @@ def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: d
         vocab = FeatureVocab({"user_id": [str(i) for i in range(users)]})
         adapter = PersonalAdapter.from_unet(unet, vocab)
         rm = PerFusionRM.from_backbone(clip, vocab)
-    params = {"SD 1.5 UNet (frozen)": sum(p.numel() for p in unet.parameters()), "SD 1.5 VAE": count_parameters(lambda: AutoencoderKL(**sd15_vae_config())),
-              "SD 1.5 text encoder": count_parameters(lambda: CLIPTextModel(sd15_text_config())),
-              f"PerFusion adapter ({users} users, trained)": sum(p.numel() for p in adapter.parameters()),
-              "PickScore ViT-H-14 (frozen)": sum(p.numel() for p in clip.parameters()),
-              f"PerFusionRM plug-ins ({users} users, trained)": sum(p.numel() for p in rm.plugins.parameters())}
+    params = {
+        "SD 1.5 UNet (frozen)": sum(p.numel() for p in unet.parameters()),
+        "SD 1.5 VAE": count_parameters(lambda: AutoencoderKL(**sd15_vae_config())),
+        "SD 1.5 text encoder": count_parameters(lambda: CLIPTextModel(sd15_text_config())),
+        f"PerFusion adapter ({users} users, trained)": sum(p.numel() for p in adapter.parameters()),
+        "PickScore ViT-H-14 (frozen)": sum(p.numel() for p in clip.parameters()),
+        f"PerFusionRM plug-ins ({users} users, trained)": sum(p.numel() for p in rm.plugins.parameters()),
+    }
     gen = {ck: generator_step_cost(unet, n=1, checkpointing=ck) for ck in (False, True)}
-    with torch.device("meta"): clip = CLIPModel(vit_h_clip_config())
+    with torch.device("meta"):
+        clip = CLIPModel(vit_h_clip_config())
     rmc = reward_step_cost(clip, n_images=2)
     ad_train = params[f"PerFusion adapter ({users} users, trained)"]
-    state_gb = (4 * params["SD 1.5 UNet (frozen)"] + 16 * ad_train) / 1e9          # fp32 frozen UNet; adapter weights + grads + AdamW moments
+    state_gb = (
+        4 * params["SD 1.5 UNet (frozen)"] + 16 * ad_train
+    ) / 1e9  # fp32 frozen UNet; adapter weights + grads + AdamW moments
     rows = {}
     for ck, g in gen.items():
-        act = (g["saved_bytes"] + (g["max_block_bytes"] if ck else 0)) / 2 / 1e9        # bf16 ~ half the fp32 count
+        act = (g["saved_bytes"] + (g["max_block_bytes"] if ck else 0)) / 2 / 1e9  # bf16 ~ half the fp32 count
         rows["with checkpointing" if ck else "without checkpointing"] = {
-            "activations_gb_per_sample": act, "tflops_per_sample": g["flops_step"] / 1e12,
-            "group_step_gb": state_gb + n * act, "pair_step_gb": state_gb + 2 * act,
-            "group_steps_per_s": {gpu: [peak * m / (n * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()},
-            "pair_steps_per_s": {gpu: [peak * m / (2 * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()}}
-    rm_state = (4 * params["PickScore ViT-H-14 (frozen)"] + 16 * params[f"PerFusionRM plug-ins ({users} users, trained)"]) / 1e9
-    reward = {"activations_gb_per_group": rmc["saved_bytes"] / 2 / 1e9, "tflops_per_group": rmc["flops_step"] / 1e12, "state_gb": rm_state,
-              "groups_per_s": {gpu: [peak * m / (rmc["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()}}
+            "activations_gb_per_sample": act,
+            "tflops_per_sample": g["flops_step"] / 1e12,
+            "group_step_gb": state_gb + n * act,
+            "pair_step_gb": state_gb + 2 * act,
+            "group_steps_per_s": {
+                gpu: [peak * m / (n * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()
+            },
+            "pair_steps_per_s": {
+                gpu: [peak * m / (2 * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()
+            },
+        }
+    rm_state = (
+        4 * params["PickScore ViT-H-14 (frozen)"] + 16 * params[f"PerFusionRM plug-ins ({users} users, trained)"]
+    ) / 1e9
+    reward = {
+        "activations_gb_per_group": rmc["saved_bytes"] / 2 / 1e9,
+        "tflops_per_group": rmc["flops_step"] / 1e12,
+        "state_gb": rm_state,
+        "groups_per_s": {gpu: [peak * m / (rmc["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()},
+    }
     return {"params": params, "state_gb": state_gb, "generator": rows, "reward": reward, "n": n, "mfu": list(mfu)}
+
 
 def format_cost_report(r: dict) -> str:
     "The cost report as markdown tables."
     lo, hi = r["mfu"]
     out = ["| model | parameters |", "|---|---|"] + [f"| {k} | {v / 1e6:,.1f} M |" for k, v in r["params"].items()]
-    out += ["", f"| SD 1.5 step at 512 px, bf16 | activations per sample | TFLOP per sample | memory, group of N={r['n']} | memory, 1 pair | "
-            + " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS) + " |", "|---|---|---|---|---|" + "---|" * len(GPU_PEAK_BF16_TFLOPS)]
+    out += [
+        "",
+        f"| SD 1.5 step at 512 px, bf16 | activations per sample | TFLOP per sample | memory, group of N={r['n']} | memory, 1 pair | "
+        + " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(GPU_PEAK_BF16_TFLOPS),
+    ]
     for k, v in r["generator"].items():
-        out.append(f"| {k} | {v['activations_gb_per_sample']:.2f} GB | {v['tflops_per_sample']:.2f} | {v['group_step_gb']:.1f} GB | {v['pair_step_gb']:.1f} GB | "
-                   + " | ".join(f"{a:.1f}-{b:.1f}" for a, b in v["group_steps_per_s"].values()) + " |")
+        out.append(
+            f"| {k} | {v['activations_gb_per_sample']:.2f} GB | {v['tflops_per_sample']:.2f} | {v['group_step_gb']:.1f} GB | {v['pair_step_gb']:.1f} GB | "
+            + " | ".join(f"{a:.1f}-{b:.1f}" for a, b in v["group_steps_per_s"].values())
+            + " |"
+        )
     w = r["reward"]
-    out += ["", f"PerFusionRM step (ViT-H-14 at 224 px, one group of 2 images, bf16, no checkpointing): activations {w['activations_gb_per_group']:.2f} GB per group, "
-            f"{w['tflops_per_group']:.2f} TFLOP per group, frozen backbone + trained plug-ins with AdamW {w['state_gb']:.1f} GB; "
-            + ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in w["groups_per_s"].items()) + "."]
-    out.append(f"Fixed memory of the generator step: frozen UNet in float32 + trained adapter with gradients and AdamW moments = {r['state_gb']:.1f} GB "
-               "(the VAE and text encoder are not needed: latents and text embeddings are cached).")
+    out += [
+        "",
+        f"PerFusionRM step (ViT-H-14 at 224 px, one group of 2 images, bf16, no checkpointing): activations {w['activations_gb_per_group']:.2f} GB per group, "
+        f"{w['tflops_per_group']:.2f} TFLOP per group, frozen backbone + trained plug-ins with AdamW {w['state_gb']:.1f} GB; "
+        + ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in w["groups_per_s"].items())
+        + ".",
+    ]
+    out.append(
+        f"Fixed memory of the generator step: frozen UNet in float32 + trained adapter with gradients and AdamW moments = {r['state_gb']:.1f} GB "
+        "(the VAE and text encoder are not needed: latents and text embeddings are cached)."
+    )
     return "\n".join(out)
 
 # %% ../nbs/18_gpu_training.ipynb #e5e769a0
-ACCELERATE_KEYS = ("compute_environment", "distributed_type", "mixed_precision", "num_machines", "num_processes", "machine_rank")
+ACCELERATE_KEYS = (
+    "compute_environment",
+    "distributed_type",
+    "mixed_precision",
+    "num_machines",
+    "num_processes",
+    "machine_rank",
+)
+
 
 def check_accelerate_config(path: str | Path) -> dict:
     "Read an accelerate config file and check what the recipe relies on (bf16, process counts, a main node, no DeepSpeed accumulation)."
     cfg = yaml.safe_load(Path(path).read_text())
-    if not isinstance(cfg, dict): raise ValueError(f"{path}: not a YAML mapping")
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path}: not a YAML mapping")
     missing = [k for k in ACCELERATE_KEYS if k not in cfg]
-    if missing: raise ValueError(f"{path}: missing keys {missing}")
-    if cfg["mixed_precision"] != "bf16": raise ValueError(f"{path}: mixed_precision must be bf16 (fp16 would need loss scaling), got {cfg['mixed_precision']!r}")
+    if missing:
+        raise ValueError(f"{path}: missing keys {missing}")
+    if cfg["mixed_precision"] != "bf16":
+        raise ValueError(
+            f"{path}: mixed_precision must be bf16 (fp16 would need loss scaling), got {cfg['mixed_precision']!r}"
+        )
     dt, P, M = cfg["distributed_type"], int(cfg["num_processes"]), int(cfg["num_machines"])
-    if dt not in ("NO", "MULTI_GPU", "DEEPSPEED", "FSDP"): raise ValueError(f"{path}: unexpected distributed_type {dt!r}")
-    if (dt == "NO") != (P == 1): raise ValueError(f"{path}: distributed_type {dt!r} with num_processes {P}")
-    if P % M: raise ValueError(f"{path}: num_processes ({P}) counts the processes of all {M} machines and must be a multiple of it")
+    if dt not in ("NO", "MULTI_GPU", "DEEPSPEED", "FSDP"):
+        raise ValueError(f"{path}: unexpected distributed_type {dt!r}")
+    if (dt == "NO") != (P == 1):
+        raise ValueError(f"{path}: distributed_type {dt!r} with num_processes {P}")
+    if P % M:
+        raise ValueError(
+            f"{path}: num_processes ({P}) counts the processes of all {M} machines and must be a multiple of it"
+        )
     if M > 1 and not (cfg.get("main_process_ip") and cfg.get("main_process_port")):
         raise ValueError(f"{path}: a multi-node config needs main_process_ip and main_process_port")
     if dt == "DEEPSPEED":
         ds = cfg.get("deepspeed_config") or {}
-        if ds.get("zero_stage") not in (1, 2): raise ValueError(f"{path}: zero_stage must be 1 or 2 (the frozen backbones are not sharded)")
-        if int(ds.get("gradient_accumulation_steps", 1)) != 1: raise ValueError(f"{path}: accumulation is done by the trainers (grad_accum); set DeepSpeed's to 1")
+        if ds.get("zero_stage") not in (1, 2):
+            raise ValueError(f"{path}: zero_stage must be 1 or 2 (the frozen backbones are not sharded)")
+        if int(ds.get("gradient_accumulation_steps", 1)) != 1:
+            raise ValueError(f"{path}: accumulation is done by the trainers (grad_accum); set DeepSpeed's to 1")
     return cfg
 
 # %% ../nbs/18_gpu_training.ipynb #1a1f44b3
-def pickapic_splits(source: str | Path = DEFAULT_PICKAPIC_REPO,   # Hub repo id with Pick-a-Pic's schema, or a local Parquet folder
-                    out: str | Path = "perfusion-gpu",
-                    splits: Sequence[str] = PICKAPIC_SPLITS,
-                    ties: str = "skip", on_bad_image: str = "skip",
-                    max_rows: int | None = None,                    # rows per split (None = all)
-                    progress: bool = True) -> tuple[datasets.DatasetDict, dict]:
+def pickapic_splits(
+    source: str | Path = DEFAULT_PICKAPIC_REPO,  # Hub repo id with Pick-a-Pic's schema, or a local Parquet folder
+    out: str | Path = "perfusion-gpu",
+    splits: Sequence[str] = PICKAPIC_SPLITS,
+    ties: str = "skip",
+    on_bad_image: str = "skip",
+    max_rows: int | None = None,  # rows per split (None = all)
+    progress: bool = True,
+) -> tuple[datasets.DatasetDict, dict]:
     "Pick-a-Pic splits as group datasets (N=2, user id as the feature), built once under `out/data/pickapic` and reused; and the build reports."
     cfg = {"source": str(source), "ties": ties, "on_bad_image": on_bad_image, "max_rows": max_rows}
-    d = Path(out) / "data" / "pickapic"; stamp = d / "config.json"
+    d = Path(out) / "data" / "pickapic"
+    stamp = d / "config.json"
     state = json.loads(stamp.read_text()) if stamp.exists() else {}
-    if state.get("config") != cfg: state = {"config": cfg, "reports": {}}
+    if state.get("config") != cfg:
+        state = {"config": cfg, "reports": {}}
     res = {}
     for s in splits:
-        if s in state["reports"] and (d / s).exists(): res[s] = load_groups(d / s); continue
-        ds, report = build_pickapic(source, split=s, ties=ties, on_bad_image=on_bad_image, max_rows=max_rows, progress=progress)
-        save_groups(ds, d / s); res[s] = ds
+        if s in state["reports"] and (d / s).exists():
+            res[s] = load_groups(d / s)
+            continue
+        ds, report = build_pickapic(
+            source, split=s, ties=ties, on_bad_image=on_bad_image, max_rows=max_rows, progress=progress
+        )
+        save_groups(ds, d / s)
+        res[s] = ds
         state["reports"][s] = report.as_dict()
-        d.mkdir(parents=True, exist_ok=True); tmp = stamp.with_name(".config.json.tmp")
-        tmp.write_text(json.dumps(state, indent=1)); os.replace(tmp, stamp)
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(".config.json.tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, stamp)
     return datasets.DatasetDict(res), {s: state["reports"][s] for s in splits}
+
 
 def pickapic_vocab(train: datasets.Dataset, out: str | Path) -> FeatureVocab:
     "The user-id vocabulary of the training split, saved to `out/feature_vocab.json` once and read back afterwards."
     p = Path(out) / "feature_vocab.json"
-    if p.exists(): return FeatureVocab.load(p)
-    vocab = FeatureVocab.fit(train); vocab.save(p)
+    if p.exists():
+        return FeatureVocab.load(p)
+    vocab = FeatureVocab.fit(train)
+    vocab.save(p)
     return vocab
 
 # %% ../nbs/18_gpu_training.ipynb #e529df56
@@ -332,89 +544,161 @@ def scorer_group_scores(scorer, ds: datasets.Dataset, progress: bool = False) ->
     "Scores and labels of every group of `ds` under a scorer with `.score(prompt, images)` (CLIP-H, HPSv2, aesthetic, ...)."
     scores, labels = [], []
     for r in tqdm(ds, desc=getattr(scorer, "name", "scoring"), disable=not progress):
-        scores.append([float(s) for s in scorer.score(r["prompt"], r["images"])]); labels.append(list(r["labels"]))
+        scores.append([float(s) for s in scorer.score(r["prompt"], r["images"])])
+        labels.append(list(r["labels"]))
     return scores, labels
 
-BASELINES = {"clip_h": lambda: OpenCLIPScorer.clip_h(), "hpsv2": lambda: OpenCLIPScorer.hpsv2(), "aesthetic": lambda: AestheticScorer.from_pretrained()}
+
+BASELINES = {
+    "clip_h": lambda: OpenCLIPScorer.clip_h(),
+    "hpsv2": lambda: OpenCLIPScorer.hpsv2(),
+    "aesthetic": lambda: AestheticScorer.from_pretrained(),
+}
+
 
 def baseline_scorers(names: Sequence[str], device: str | torch.device = "cpu") -> dict:
     "The named Table 1 baselines (their weights are downloaded), on `device`."
     unknown = [n for n in names if n not in BASELINES]
-    if unknown: raise ValueError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
+    if unknown:
+        raise ValueError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
     out = {}
     for n in names:
         s = BASELINES[n]()
         for attr in ("model", "clip", "head"):
-            if hasattr(s, attr): setattr(s, attr, getattr(s, attr).to(device))
+            if hasattr(s, attr):
+                setattr(s, attr, getattr(s, attr).to(device))
         out[n] = s
     return out
 
-def table1_pickapic(test: datasets.Dataset, rm: PerFusionRM, processor: CLIPProcessor, scorers: dict | None = None,
-                    n_boot: int = 1000, seed: int = 0, batch_size: int = 64, progress: bool = True) -> dict:
+
+def table1_pickapic(
+    test: datasets.Dataset,
+    rm: PerFusionRM,
+    processor: CLIPProcessor,
+    scorers: dict | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> dict:
     "Table 1's PickaPic column on `test`: the backbone (PickScore), baseline scorers and PerFusionRM, MAP and GAUC with bootstrap intervals."
     scores, labels = {}, None
-    scores["pickscore"], labels = score_groups(rm.backbone, test, processor, batch_size=batch_size, progress=progress, desc="PickScore")
-    for name, s in (scorers or {}).items(): scores[name], _ = scorer_group_scores(s, test, progress)
-    scores["perfusion_rm"], _ = score_groups(rm, test, processor, batch_size=batch_size, progress=progress, desc="PerFusionRM")
+    scores["pickscore"], labels = score_groups(
+        rm.backbone, test, processor, batch_size=batch_size, progress=progress, desc="PickScore"
+    )
+    for name, s in (scorers or {}).items():
+        scores[name], _ = scorer_group_scores(s, test, progress)
+    scores["perfusion_rm"], _ = score_groups(
+        rm, test, processor, batch_size=batch_size, progress=progress, desc="PerFusionRM"
+    )
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
     return {"regime": "pickapic", "groups": len(test), "table": table, "summary": {}}
 
 # %% ../nbs/18_gpu_training.ipynb #bcbe3ae0
-def train_pickapic_generators(pipe: StableDiffusionPipeline, data: LatentGroups, vocab: FeatureVocab, out: str | Path,
-                              dpo_cfg: GenTrainConfig | None = None, pf_cfg: GenTrainConfig | None = None,
-                              accelerator=None, progress: bool = True,
-                              stop_after: int | None = None   # stop the PerFusion stage after this step (with a checkpoint)
-                             ) -> tuple[PersonalizedUNet, PersonalizedUNet, dict]:
+def train_pickapic_generators(
+    pipe: StableDiffusionPipeline,
+    data: LatentGroups,
+    vocab: FeatureVocab,
+    out: str | Path,
+    dpo_cfg: GenTrainConfig | None = None,
+    pf_cfg: GenTrainConfig | None = None,
+    accelerator=None,
+    progress: bool = True,
+    stop_after: int | None = None,  # stop the PerFusion stage after this step (with a checkpoint)
+) -> tuple[PersonalizedUNet, PersonalizedUNet, dict]:
     "General Diffusion-DPO on the frozen backbone, then PerFusion on top of it; both resumable, under `out/dpo` and `out/perfusion`."
     dpo_cfg, pf_cfg = dpo_cfg or GenTrainConfig.gpu(method="dpo"), pf_cfg or GenTrainConfig.gpu(method="perfusion")
     if dpo_cfg.method != "dpo" or pf_cfg.method != "perfusion":
         raise ValueError(f"the stages are 'dpo' then 'perfusion', got {dpo_cfg.method!r} and {pf_cfg.method!r}")
     out = Path(out)
-    dpo, dpo_log = train_generator(pipe, data, out / "dpo", dpo_cfg, vocab=vocab, accelerator=accelerator, progress=progress)
-    pf, pf_log = train_generator(pipe, data, out / "perfusion", pf_cfg, vocab=vocab, backbone=dpo, accelerator=accelerator,
-                                 progress=progress, stop_after=stop_after)
+    dpo, dpo_log = train_generator(
+        pipe, data, out / "dpo", dpo_cfg, vocab=vocab, accelerator=accelerator, progress=progress
+    )
+    pf, pf_log = train_generator(
+        pipe,
+        data,
+        out / "perfusion",
+        pf_cfg,
+        vocab=vocab,
+        backbone=dpo,
+        accelerator=accelerator,
+        progress=progress,
+        stop_after=stop_after,
+    )
     return dpo, pf, {"dpo": dpo_log, "perfusion": pf_log}
 
-def load_pickapic_generators(pipe: StableDiffusionPipeline, out: str | Path) -> tuple[PersonalizedUNet, PersonalizedUNet, FeatureVocab]:
+
+def load_pickapic_generators(
+    pipe: StableDiffusionPipeline, out: str | Path
+) -> tuple[PersonalizedUNet, PersonalizedUNet, FeatureVocab]:
     "The trained DPO and PerFusion models (adapters saved by `train_pickapic_generators`) on `pipe`'s UNet."
-    pf, vocab = load_generator(pipe, out, "perfusion")        # PerFusion stacked on the run's DPO model
+    pf, vocab = load_generator(pipe, out, "perfusion")  # PerFusion stacked on the run's DPO model
     return pf.unet, pf, vocab
 
 # %% ../nbs/18_gpu_training.ipynb #0d0c2a88
 @torch.no_grad()
-def table2_pickapic(pipe: StableDiffusionPipeline, models: dict,   # name -> PersonalizedUNet, or None for the plain pipeline
-                    pairs: Sequence[dict], vocab: FeatureVocab, scorers: dict,
-                    rm: PerFusionRM | None = None, rm_processor: CLIPProcessor | None = None,
-                    steps: int = 50, guidance_scale: float = 7.5, seed: int = 0, batch_size: int = 8, n_boot: int = 1000) -> dict:
+def table2_pickapic(
+    pipe: StableDiffusionPipeline,
+    models: dict,  # name -> PersonalizedUNet, or None for the plain pipeline
+    pairs: Sequence[dict],
+    vocab: FeatureVocab,
+    scorers: dict,
+    rm: PerFusionRM | None = None,
+    rm_processor: CLIPProcessor | None = None,
+    steps: int = 50,
+    guidance_scale: float = 7.5,
+    seed: int = 0,
+    batch_size: int = 8,
+    n_boot: int = 1000,
+) -> dict:
     "Table 2's PickaPic column: images for `pairs` (eval_pairs) from every model, scored per image; summary, markdown table and the images."
     prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     per_image, images = {}, {}
     for name, m in models.items():
-        ims = (generate(pipe, prompts, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size) if m is None else
-               generate_personalized(pipe, m, prompts, fids, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size))
+        ims = (
+            generate(pipe, prompts, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size)
+            if m is None
+            else generate_personalized(
+                pipe, m, prompts, fids, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size
+            )
+        )
         sc = {k: np.array([float(s.score(p, [im])[0]) for im, p in zip(ims, prompts)]) for k, s in scorers.items()}
-        if rm is not None: sc["perfusion_rm"] = np.array([float(rm.score(rm_processor, p["prompt"], [im], p["features"])[0]) for im, p in zip(ims, pairs)])
+        if rm is not None:
+            sc["perfusion_rm"] = np.array(
+                [float(rm.score(rm_processor, p["prompt"], [im], p["features"])[0]) for im, p in zip(ims, pairs)]
+            )
         per_image[name], images[name] = sc, ims
     summary = summarize_generations(per_image, n_boot=n_boot, seed=seed)
     metrics = [*scorers, *(["perfusion_rm"] if rm is not None else [])]
-    return {"summary": summary, "table": format_generation_table(summary, metrics=metrics), "images": images, "pairs": list(pairs)}
+    return {
+        "summary": summary,
+        "table": format_generation_table(summary, metrics=metrics),
+        "images": images,
+        "pairs": list(pairs),
+    }
 
 # %% ../nbs/18_gpu_training.ipynb #5154ef28
 def _overrides(pairs: Sequence[str]) -> dict:
     "KEY=VALUE strings -> a dict (values parsed as JSON when they parse, else kept as strings)."
     out = {}
     for kv in pairs:
-        if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
+        if "=" not in kv:
+            raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
         k, v = kv.split("=", 1)
-        try: out[k] = json.loads(v)
-        except json.JSONDecodeError: out[k] = v
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
     return out
+
 
 def _preset(cls, overrides: dict, **base):
     "cls.gpu(**base, **overrides), naming unknown fields."
     unknown = set(overrides) - {f.name for f in fields(cls)}
-    if unknown: raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
     return cls.gpu(**{**base, **overrides})
+
 
 GPU_STAGES = ("data", "rm", "table1", "latents", "generator", "table2")
 
@@ -423,16 +707,32 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     "The options of the recipe's stages, shared by `perfusion gpu` and its alias `python -m perfusion.gpu`."
     p.add_argument("stage", choices=GPU_STAGES, help="data -> rm -> table1; data -> latents -> generator -> table2")
     p.add_argument("--out", default="perfusion-gpu", help="where every stage reads and writes")
-    p.add_argument("--source", default=DEFAULT_PICKAPIC_REPO, help="Pick-a-Pic: Hub repo id with the original schema, or a local Parquet folder")
+    p.add_argument(
+        "--source",
+        default=DEFAULT_PICKAPIC_REPO,
+        help="Pick-a-Pic: Hub repo id with the original schema, or a local Parquet folder",
+    )
     p.add_argument("--max-rows", type=int, help="rows per split (default: all)")
     p.add_argument("--ties", choices=["skip", "keep"], default="skip")
     p.add_argument("--sd", default=SD15, help="SD 1.x pipeline: Hub id or folder")
     p.add_argument("--backbone", default=PICKSCORE, help="CLIPModel of PerFusionRM: Hub id or folder")
     p.add_argument("--processor", default=PICKSCORE_PROCESSOR, help="its CLIPProcessor")
-    p.add_argument("--baselines", default="clip_h,hpsv2,aesthetic", help="comma-separated Table 1 baselines ('' = none)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override the GPU preset of the rm stage or of the PerFusion stage")
-    p.add_argument("--dpo-set", nargs="*", default=[], metavar="KEY=VALUE", help="override the GPU preset of the DPO stage")
-    p.add_argument("--stop-after", type=int, help="stop training after this step (a checkpoint is written; run again to resume)")
+    p.add_argument(
+        "--baselines", default="clip_h,hpsv2,aesthetic", help="comma-separated Table 1 baselines ('' = none)"
+    )
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the GPU preset of the rm stage or of the PerFusion stage",
+    )
+    p.add_argument(
+        "--dpo-set", nargs="*", default=[], metavar="KEY=VALUE", help="override the GPU preset of the DPO stage"
+    )
+    p.add_argument(
+        "--stop-after", type=int, help="stop training after this step (a checkpoint is written; run again to resume)"
+    )
     p.add_argument("--pairs", type=int, default=500, help="table2: (user, prompt) pairs of the test split")
     p.add_argument("--steps", type=int, default=50, help="table2: sampling steps")
     p.add_argument("--guidance", type=float, default=7.5, help="table2: classifier-free guidance scale")
@@ -458,18 +758,35 @@ def run_gpu_stage(a: argparse.Namespace):
     splits, reports = pickapic_splits(a.source, out, ties=a.ties, max_rows=a.max_rows, progress=prog)
     vocab = pickapic_vocab(splits["train"], out)
     if a.stage == "data":
-        for s, r in reports.items(): print(f"{s}: {len(splits[s])} groups; {r}")
+        for s, r in reports.items():
+            print(f"{s}: {len(splits[s])} groups; {r}")
         return splits
     if a.stage in ("rm", "table1"):
         clip, proc = load_reward_backbone(a.backbone, a.processor)
         if a.stage == "rm":
             cfg = _preset(RMTrainConfig, _overrides(a.set))
-            rm, log = train_reward_model(clip, proc, splits["train"], out / "rm", cfg, vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
+            rm, log = train_reward_model(
+                clip,
+                proc,
+                splits["train"],
+                out / "rm",
+                cfg,
+                vocab=vocab,
+                eval_ds=splits["validation"],
+                progress=prog,
+                stop_after=a.stop_after,
+            )
             return rm, log
         rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
         rm.plugins.to(default_device())
         names = [n for n in a.baselines.split(",") if n]
-        res = {s: table1_pickapic(splits[s], rm, proc, baseline_scorers(names, default_device()), n_boot=a.n_boot, progress=prog) for s in ("test", "test_unique") if s in splits}
+        res = {
+            s: table1_pickapic(
+                splits[s], rm, proc, baseline_scorers(names, default_device()), n_boot=a.n_boot, progress=prog
+            )
+            for s in ("test", "test_unique")
+            if s in splits
+        }
         (out / "table1.json").write_text(json.dumps(res, indent=1))
         (out / "table1.md").write_text("\n\n".join(f"{s}\n\n" + format_table([r]) for s, r in res.items()))
         print((out / "table1.md").read_text())
@@ -480,26 +797,50 @@ def run_gpu_stage(a: argparse.Namespace):
     if a.stage == "latents":
         return cache_latents(splits["train"], pipe.to(default_device()), vocab, cache, progress=prog)
     if a.stage == "generator":
-        if not cache.exists(): raise FileNotFoundError(f"{cache}: no latent cache; run `perfusion gpu latents --out {out}` (one process) first")
-        data = cache_latents(splits["train"], pipe, vocab, cache, progress=prog)          # checks the cache's key, then loads it
+        if not cache.exists():
+            raise FileNotFoundError(
+                f"{cache}: no latent cache; run `perfusion gpu latents --out {out}` (one process) first"
+            )
+        data = cache_latents(
+            splits["train"], pipe, vocab, cache, progress=prog
+        )  # checks the cache's key, then loads it
         dpo_cfg = _preset(GenTrainConfig, _overrides(a.dpo_set), method="dpo")
         pf_cfg = _preset(GenTrainConfig, _overrides(a.set), method="perfusion")
-        return train_pickapic_generators(pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after)
+        return train_pickapic_generators(
+            pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after
+        )
     pipe.to(default_device())
     dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
     clip, proc = load_reward_backbone(a.backbone, a.processor)
     clip.to(default_device())
-    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip); rm.plugins.to(default_device())
+    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip)
+    rm.plugins.to(default_device())
     names = [n for n in a.baselines.split(",") if n]
-    general = {**{"aesthetic": s for n, s in baseline_scorers([n for n in names if n == "aesthetic"], default_device()).items()},
-               **{"clip_score": s for n, s in baseline_scorers([n for n in names if n == "clip_h"], default_device()).items()},
-               "pickscore": CLIPModelScorer(clip, proc, "pickscore")}
-    res = table2_pickapic(pipe, {"sd15": None, "dpo": dpo, "perfusion": pf}, eval_pairs(splits["test"], n=a.pairs), gvocab, general,
-                          rm=rm, rm_processor=proc, steps=a.steps, guidance_scale=a.guidance, n_boot=a.n_boot)
+    general = {
+        **{
+            "aesthetic": s
+            for n, s in baseline_scorers([n for n in names if n == "aesthetic"], default_device()).items()
+        },
+        **{"clip_score": s for n, s in baseline_scorers([n for n in names if n == "clip_h"], default_device()).items()},
+        "pickscore": CLIPModelScorer(clip, proc, "pickscore"),
+    }
+    res = table2_pickapic(
+        pipe,
+        {"sd15": None, "dpo": dpo, "perfusion": pf},
+        eval_pairs(splits["test"], n=a.pairs),
+        gvocab,
+        general,
+        rm=rm,
+        rm_processor=proc,
+        steps=a.steps,
+        guidance_scale=a.guidance,
+        n_boot=a.n_boot,
+    )
     (out / "table2.json").write_text(json.dumps({"summary": res["summary"], "pairs": res["pairs"]}, indent=1))
     (out / "table2.md").write_text(res["table"])
     print(res["table"])
     return res
 
 # %% ../nbs/18_gpu_training.ipynb #780c0593
-if __name__ == "__main__" and "__file__" in globals(): main()
+if __name__ == "__main__" and "__file__" in globals():
+    main()

@@ -15,24 +15,34 @@ import torch.nn.functional as F
 class NonFiniteError(FloatingPointError):
     "Raised when scores, errors or a loss are NaN or infinite."
 
+
 def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str = "scores"):
     "Validate (B, N) scores/labels/mask and return the mask as a bool tensor."
-    if scores.ndim != 2: raise ValueError(f"{name} must have shape (groups, candidates), got {tuple(scores.shape)}")
-    if labels.shape != scores.shape: raise ValueError(f"{name} have shape {tuple(scores.shape)} but labels have shape {tuple(labels.shape)}")
-    mask = torch.ones_like(labels, dtype=torch.bool) if mask is None else mask.to(device=scores.device, dtype=torch.bool)
-    if mask.shape != scores.shape: raise ValueError(f"mask has shape {tuple(mask.shape)} but {name} have shape {tuple(scores.shape)}")
+    if scores.ndim != 2:
+        raise ValueError(f"{name} must have shape (groups, candidates), got {tuple(scores.shape)}")
+    if labels.shape != scores.shape:
+        raise ValueError(f"{name} have shape {tuple(scores.shape)} but labels have shape {tuple(labels.shape)}")
+    mask = (
+        torch.ones_like(labels, dtype=torch.bool) if mask is None else mask.to(device=scores.device, dtype=torch.bool)
+    )
+    if mask.shape != scores.shape:
+        raise ValueError(f"mask has shape {tuple(mask.shape)} but {name} have shape {tuple(scores.shape)}")
     bad = ~torch.isfinite(scores) & mask
     if bad.any():
         rows = torch.nonzero(bad.any(1)).flatten().tolist()
         raise NonFiniteError(f"{name} contain NaN or infinity in group(s) {rows[:10]} of the batch")
     lab = labels[mask]
-    if not ((lab == 0) | (lab == 1)).all(): raise ValueError(f"labels must be 0 or 1, got values {sorted(set(lab.tolist()))}")
+    if not ((lab == 0) | (lab == 1)).all():
+        raise ValueError(f"labels must be 0 or 1, got values {sorted(set(lab.tolist()))}")
     return mask
 
-def reward_group_loss(scores: torch.Tensor,              # (B, N) reward-model scores s(txt, x_i)
-                      labels: torch.Tensor,              # (B, N) 0/1 selections
-                      mask: torch.Tensor | None = None,  # (B, N) True for real candidates, False for padding
-                      return_stats: bool = False):       # also return {"groups": used, "skipped_no_positive": ..., "skipped_single": ...}
+
+def reward_group_loss(
+    scores: torch.Tensor,  # (B, N) reward-model scores s(txt, x_i)
+    labels: torch.Tensor,  # (B, N) 0/1 selections
+    mask: torch.Tensor | None = None,  # (B, N) True for real candidates, False for padding
+    return_stats: bool = False,
+):  # also return {"groups": used, "skipped_no_positive": ..., "skipped_single": ...}
     "PerFusionRM's group loss (Eq. 7-9): per-candidate BCE between y/sum(y) and softmax(s), summed per group, averaged over usable groups."
     mask = _check_group_inputs(scores, labels, mask)
     y = labels.to(scores.dtype) * mask
@@ -42,68 +52,105 @@ def reward_group_loss(scores: torch.Tensor,              # (B, N) reward-model s
     log_z = torch.logsumexp(s, dim=1, keepdim=True)
     log_p_hat = (s - log_z).masked_fill(~mask, 0.0)
     # log(1 - p_hat_i) = logsumexp over the other real candidates - log Z
-    others = s[:, None, :].expand(-1, s.shape[1], -1).masked_fill(torch.eye(s.shape[1], dtype=torch.bool, device=s.device), float("-inf"))
+    others = (
+        s[:, None, :]
+        .expand(-1, s.shape[1], -1)
+        .masked_fill(torch.eye(s.shape[1], dtype=torch.bool, device=s.device), float("-inf"))
+    )
     log_rest = (torch.logsumexp(others, dim=2) - log_z).masked_fill(~mask | ~usable[:, None], 0.0)
     p = torch.where(usable[:, None], y / n_pos.clamp(min=1)[:, None], torch.zeros_like(y))
     per_candidate = -(p * log_p_hat + (1 - p) * log_rest) * mask
     per_group = per_candidate.sum(1)
     n_used = int(usable.sum())
     loss = per_group[usable].sum() / n_used if n_used else (scores * 0).sum()
-    if not torch.isfinite(loss): raise NonFiniteError(f"reward_group_loss is not finite ({loss.item()})")
-    if not return_stats: return loss
-    return loss, {"groups": n_used, "skipped_no_positive": int(((n_pos == 0) & (n_real > 0)).sum()), "skipped_single": int(((n_real == 1) & (n_pos > 0)).sum())}
+    if not torch.isfinite(loss):
+        raise NonFiniteError(f"reward_group_loss is not finite ({loss.item()})")
+    if not return_stats:
+        return loss
+    return loss, {
+        "groups": n_used,
+        "skipped_no_positive": int(((n_pos == 0) & (n_real > 0)).sum()),
+        "skipped_single": int(((n_real == 1) & (n_pos > 0)).sum()),
+    }
 
 # %% ../nbs/06_group_dpo.ipynb #7d47f478
-def diffusion_dpo_loss(model_err_w: torch.Tensor, model_err_l: torch.Tensor, # (B,) errors of the trained model on winner / loser
-                       ref_err_w: torch.Tensor, ref_err_l: torch.Tensor,     # (B,) errors of the frozen reference
-                       beta: float) -> torch.Tensor:                          # diffusers' beta_dpo convention
+def diffusion_dpo_loss(
+    model_err_w: torch.Tensor,
+    model_err_l: torch.Tensor,  # (B,) errors of the trained model on winner / loser
+    ref_err_w: torch.Tensor,
+    ref_err_l: torch.Tensor,  # (B,) errors of the frozen reference
+    beta: float,
+) -> torch.Tensor:  # diffusers' beta_dpo convention
     "Diffusion-DPO (Wallace et al.): mean of -log sigmoid(-beta * ((m_w - m_l) - (r_w - r_l)))."
     return -F.logsigmoid(-beta * ((model_err_w - model_err_l) - (ref_err_w - ref_err_l))).mean()
 
-def group_preference_loss(model_err: torch.Tensor,            # (B, N) per-candidate denoising errors of the trained model
-                          ref_err: torch.Tensor,              # (B, N) the same for the frozen reference (no grad needed)
-                          labels: torch.Tensor,               # (B, N) 0/1 selections
-                          beta: float,                        # diffusers' beta_dpo convention (paper: 1500-3000)
-                          mask: torch.Tensor | None = None,   # (B, N) True for real candidates
-                          return_stats: bool = False):
+
+def group_preference_loss(
+    model_err: torch.Tensor,  # (B, N) per-candidate denoising errors of the trained model
+    ref_err: torch.Tensor,  # (B, N) the same for the frozen reference (no grad needed)
+    labels: torch.Tensor,  # (B, N) 0/1 selections
+    beta: float,  # diffusers' beta_dpo convention (paper: 1500-3000)
+    mask: torch.Tensor | None = None,  # (B, N) True for real candidates
+    return_stats: bool = False,
+):
     "PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p - s_n)), s = model_err - ref_err; mean over groups."
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
-    if ref_err.shape != model_err.shape: raise ValueError(f"ref errors have shape {tuple(ref_err.shape)} but model errors have shape {tuple(model_err.shape)}")
+    if ref_err.shape != model_err.shape:
+        raise ValueError(
+            f"ref errors have shape {tuple(ref_err.shape)} but model errors have shape {tuple(model_err.shape)}"
+        )
     _check_group_inputs(ref_err, labels, mask, "ref errors")
-    s = (model_err - ref_err.to(model_err.dtype)).masked_fill(~mask, 0.0)   # padded slots: no value, and no NaN gradient
+    s = (model_err - ref_err.to(model_err.dtype)).masked_fill(~mask, 0.0)  # padded slots: no value, and no NaN gradient
     pos, neg = (labels == 1) & mask, (labels == 0) & mask
     has_pos, has_neg = pos.any(1), neg.any(1)
     valid = has_pos & has_neg
     d = (beta * (s[:, :, None] - s[:, None, :])).masked_fill(~neg[:, None, :], float("-inf"))
-    d = torch.where(has_neg[:, None, None], d, torch.zeros_like(d))     # keep logsumexp finite where a group has no negative
-    per_pos = F.softplus(torch.logsumexp(d, dim=2))                      # -log sigmoid(-z) = softplus(z)
+    d = torch.where(
+        has_neg[:, None, None], d, torch.zeros_like(d)
+    )  # keep logsumexp finite where a group has no negative
+    per_pos = F.softplus(torch.logsumexp(d, dim=2))  # -log sigmoid(-z) = softplus(z)
     per_group = torch.where(pos & valid[:, None], per_pos, torch.zeros_like(per_pos)).sum(1)
     n_used = int(valid.sum())
     loss = per_group[valid].mean() if n_used else (model_err * 0).sum()
-    if not torch.isfinite(loss): raise NonFiniteError(f"group_preference_loss is not finite ({loss.item()})")
-    if not return_stats: return loss
+    if not torch.isfinite(loss):
+        raise NonFiniteError(f"group_preference_loss is not finite ({loss.item()})")
+    if not return_stats:
+        return loss
     with torch.no_grad():
-        pair = (pos[:, :, None] & neg[:, None, :])
+        pair = pos[:, :, None] & neg[:, None, :]
         diff = s[:, :, None] - s[:, None, :]
         acc = ((diff < 0).float() + 0.5 * (diff == 0).float())[pair].mean().item() if pair.any() else float("nan")
-    return loss, {"groups": n_used, "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
-                  "skipped_no_negative": int((has_pos & ~has_neg).sum()), "implicit_acc": acc}
+    return loss, {
+        "groups": n_used,
+        "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
+        "skipped_no_negative": int((has_pos & ~has_neg).sum()),
+        "implicit_acc": acc,
+    }
 
 # %% ../nbs/06_group_dpo.ipynb #bff14e57
-def pairwise_dpo_loss(model_err: torch.Tensor, ref_err: torch.Tensor, labels: torch.Tensor, beta: float,
-                      mask: torch.Tensor | None = None, return_stats: bool = False):
+def pairwise_dpo_loss(
+    model_err: torch.Tensor,
+    ref_err: torch.Tensor,
+    labels: torch.Tensor,
+    beta: float,
+    mask: torch.Tensor | None = None,
+    return_stats: bool = False,
+):
     "Diffusion-DPO averaged over every (positive, negative) pair of every group; no pair -> attached zero."
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
     _check_group_inputs(ref_err, labels, mask, "ref errors")
     s = (model_err - ref_err.to(model_err.dtype)).masked_fill(~mask, 0.0)
     pos, neg = (labels == 1) & mask, (labels == 0) & mask
     pair = pos[:, :, None] & neg[:, None, :]
-    diff = s[:, :, None] - s[:, None, :]                       # s_w - s_l
+    diff = s[:, :, None] - s[:, None, :]  # s_w - s_l
     n = int(pair.sum())
     loss = -F.logsigmoid(-beta * diff[pair]).mean() if n else (model_err * 0).sum()
-    if not return_stats: return loss
-    with torch.no_grad(): acc = ((diff[pair] < 0).float() + 0.5 * (diff[pair] == 0).float()).mean().item() if n else float("nan")
+    if not return_stats:
+        return loss
+    with torch.no_grad():
+        acc = ((diff[pair] < 0).float() + 0.5 * (diff[pair] == 0).float()).mean().item() if n else float("nan")
     return loss, {"pairs": n, "groups": int(pair.flatten(1).any(1).sum()), "implicit_acc": acc}
+
 
 def sft_loss(model_err: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     "Eq. 1 on selected images: the mean denoising error over the positives of the batch (attached zero if none)."

@@ -18,55 +18,69 @@ import numpy as np
 def _check_group(scores, labels, where: str = "group"):
     "Validate one group and return (scores, labels) as arrays."
     s, y = np.asarray(scores, dtype=float).reshape(-1), np.asarray(labels).reshape(-1)
-    if s.shape != y.shape: raise ValueError(f"{where}: {s.size} scores but {y.size} labels")
-    if not np.isfinite(s).all(): raise ValueError(f"{where}: scores contain NaN or infinity: {s.tolist()}")
-    if not np.isin(y, (0, 1)).all(): raise ValueError(f"{where}: labels must be 0 or 1, got {y.tolist()}")
+    if s.shape != y.shape:
+        raise ValueError(f"{where}: {s.size} scores but {y.size} labels")
+    if not np.isfinite(s).all():
+        raise ValueError(f"{where}: scores contain NaN or infinity: {s.tolist()}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{where}: labels must be 0 or 1, got {y.tolist()}")
     return s, y.astype(np.int64)
+
 
 def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     "Average precision of one group (NaN if it has no positive); equals sklearn's `average_precision_score`."
     s, y = _check_group(scores, labels)
     n_pos = y.sum()
-    if n_pos == 0: return math.nan
+    if n_pos == 0:
+        return math.nan
     order = np.argsort(-s, kind="mergesort")
     s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]   # last position of each distinct score
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last position of each distinct score
     tp = np.cumsum(y)[last]
     precision, recall = tp / (last + 1), tp / n_pos
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
 
 def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     "AUC of one group (NaN without both a positive and a negative); ties count 1/2, as sklearn's `roc_auc_score`."
     s, y = _check_group(scores, labels)
     pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0: return math.nan
+    if len(pos) == 0 or len(neg) == 0:
+        return math.nan
     d = pos[:, None] - neg[None, :]
     return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
 
 # %% ../nbs/00_metrics.ipynb #7e29e485
 def _per_group(fn, scores, labels) -> np.ndarray:
     "Apply a per-group metric to every group; errors name the group index."
-    if len(scores) != len(labels): raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")
     out = []
     for i, (s, y) in enumerate(zip(scores, labels)):
         _check_group(s, y, where=f"group {i}")
         out.append(fn(s, y))
     return np.asarray(out, dtype=float)
 
-def mean_average_precision(scores: Sequence[Sequence[float]], # one sequence of scores per group; lengths may differ
-                           labels: Sequence[Sequence[int]],   # matching 0/1 labels
-                          ) -> float:
+
+def mean_average_precision(
+    scores: Sequence[Sequence[float]],  # one sequence of scores per group; lengths may differ
+    labels: Sequence[Sequence[int]],  # matching 0/1 labels
+) -> float:
     "MAP: mean per-group average precision over the groups that have a positive."
     ap = _per_group(average_precision, scores, labels)
-    if not np.isfinite(ap).any(): raise ValueError("MAP is undefined: no group has a positive label")
+    if not np.isfinite(ap).any():
+        raise ValueError("MAP is undefined: no group has a positive label")
     return float(np.nanmean(ap))
 
-def gauc(scores: Sequence[Sequence[float]], # one sequence of scores per group; lengths may differ
-         labels: Sequence[Sequence[int]],   # matching 0/1 labels
-        ) -> float:
+
+def gauc(
+    scores: Sequence[Sequence[float]],  # one sequence of scores per group; lengths may differ
+    labels: Sequence[Sequence[int]],  # matching 0/1 labels
+) -> float:
     "GAUC: plain mean of per-group AUC over the groups with both a positive and a negative."
     a = _per_group(auc, scores, labels)
-    if not np.isfinite(a).any(): raise ValueError("GAUC is undefined: no group has both a positive and a negative label")
+    if not np.isfinite(a).any():
+        raise ValueError("GAUC is undefined: no group has both a positive and a negative label")
     return float(np.nanmean(a))
 
 # %% ../nbs/00_metrics.ipynb #649dd60a
@@ -74,26 +88,33 @@ def ranking_metrics(scores: Sequence[Sequence[float]], labels: Sequence[Sequence
     "{'MAP': ..., 'GAUC': ...} of per-group scores and labels."
     return {"MAP": mean_average_precision(scores, labels), "GAUC": gauc(scores, labels)}
 
+
 def groups_from_padded(scores, labels, mask) -> tuple[list, list]:
     "Per-group lists of scores and labels from padded (B, N) arrays or tensors and a boolean mask of real candidates."
     s, y, m = (np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in (scores, labels, mask))
-    if not (s.shape == y.shape == m.shape): raise ValueError(f"scores {s.shape}, labels {y.shape} and mask {m.shape} must have one shape")
+    if not (s.shape == y.shape == m.shape):
+        raise ValueError(f"scores {s.shape}, labels {y.shape} and mask {m.shape} must have one shape")
     m = m.astype(bool)
     return [s[i][m[i]] for i in range(len(s))], [y[i][m[i]].astype(np.int64) for i in range(len(s))]
 
 # %% ../nbs/00_metrics.ipynb #0845c2bb
-def bootstrap_metrics(scores: Sequence[Sequence[float]], labels: Sequence[Sequence[int]],
-                      n_boot: int = 1000,   # bootstrap resamples of the groups
-                      level: float = 0.95,  # coverage of the percentile interval
-                      seed: int = 0) -> dict[str, dict[str, float]]:
+def bootstrap_metrics(
+    scores: Sequence[Sequence[float]],
+    labels: Sequence[Sequence[int]],
+    n_boot: int = 1000,  # bootstrap resamples of the groups
+    level: float = 0.95,  # coverage of the percentile interval
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
     "MAP and GAUC with percentile bootstrap intervals over groups: {'MAP': {'value', 'lo', 'hi'}, 'GAUC': {...}}."
-    if len(scores) != len(labels): raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} groups of scores but {len(labels)} groups of labels")
     rng = np.random.default_rng(seed)
     out = {}
     for name, fn in (("MAP", average_precision), ("GAUC", auc)):
         per = _per_group(fn, scores, labels)
         ok = per[~np.isnan(per)]
-        if ok.size == 0: raise ValueError(f"{name} is undefined: no group has the positives/negatives it needs")
+        if ok.size == 0:
+            raise ValueError(f"{name} is undefined: no group has the positives/negatives it needs")
         boots = ok[rng.integers(0, ok.size, (n_boot, ok.size))].mean(1)
         lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
         out[name] = {"value": float(ok.mean()), "lo": float(lo), "hi": float(hi)}

@@ -23,7 +23,29 @@ from tqdm.auto import tqdm
 from transformers import CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer, CLIPTextModel
 
 from .engine import Engine, default_device, warmup_cosine
-from .foundation import JUDGE, MINI_CLIP, MINI_SD, AttributeJudge, FoundationConfig, build_world_tokenizer, clip_group_scores, clip_scores, encode_prompts, load_mini_sd, make_clip, make_clip_processor, make_schedulers, make_unet, make_vae, pil_to_tensor, prompt_consistency, save_mini_clip, save_mini_sd, tensor_to_pil, text_encoder_from_clip
+from perfusion.foundation import (
+    JUDGE,
+    MINI_CLIP,
+    MINI_SD,
+    AttributeJudge,
+    FoundationConfig,
+    build_world_tokenizer,
+    clip_group_scores,
+    clip_scores,
+    encode_prompts,
+    load_mini_sd,
+    make_clip,
+    make_clip_processor,
+    make_schedulers,
+    make_unet,
+    make_vae,
+    pil_to_tensor,
+    prompt_consistency,
+    save_mini_clip,
+    save_mini_sd,
+    tensor_to_pil,
+    text_encoder_from_clip,
+)
 from .metrics import ranking_metrics
 from .sampling import generate
 from .world import ATTRIBUTES, World, make_prompt, random_item, render_item
@@ -31,24 +53,37 @@ from .world import ATTRIBUTES, World, make_prompt, random_item, render_item
 # %% ../nbs/11_pretrain.ipynb #f5267953
 STAGES = ("vae", "judge", "unet", "clip")
 
+
 def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
     return np.random.default_rng([cfg.seed, STAGES.index(stage) if stage in STAGES else 99, step])
+
 
 def _torch_gen(cfg: FoundationConfig, stage: str, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(_rng(cfg, stage, step).integers(2**62)))
 
+
 class ItemBank:
     "A seeded bank of rendered training items: attribute dicts, qualities and images as a (n, 3, H, W) tensor in [-1, 1]."
+
     def __init__(self, n: int, seed: int = 0, size: int = 64, progress: bool = True):
         rng = np.random.default_rng([seed, 1234])
         self.items = [random_item(rng) for _ in range(n)]
         self.qualities = 1.0 - 0.6 * rng.random(n) ** 2
         seeds = rng.integers(0, 2**31 - 1, n)
-        ims = [render_item(it, q, size=size, seed=int(s)) for it, q, s in
-               tqdm(zip(self.items, self.qualities, seeds), total=n, desc="rendering the training bank", disable=not progress)]
+        ims = [
+            render_item(it, q, size=size, seed=int(s))
+            for it, q, s in tqdm(
+                zip(self.items, self.qualities, seeds),
+                total=n,
+                desc="rendering the training bank",
+                disable=not progress,
+            )
+        ]
         self.images = pil_to_tensor(ims, size)
 
-    def __len__(self): return len(self.items)
+    def __len__(self):
+        return len(self.items)
+
 
 def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> str:
     "A shuffled prompt naming the item's category and each other attribute with probability `p_name`."
@@ -56,15 +91,36 @@ def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> 
     return make_prompt(named, rng)
 
 # %% ../nbs/11_pretrain.ipynb #45a9b165
-def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: FoundationConfig, ckpt_dir: str | Path,
-              ema_decay: float | None = None, weight_decay: float = 1e-2, progress: bool = True,
-              stop_after: int | None = None) -> dict:
+def run_stage(
+    name: str,
+    model: nn.Module,
+    loss_fn,
+    steps: int,
+    lr: float,
+    cfg: FoundationConfig,
+    ckpt_dir: str | Path,
+    ema_decay: float | None = None,
+    weight_decay: float = 1e-2,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict:
     "Train `model` for `steps` steps of `loss_fn(step) -> (loss, logs)`, resuming from `ckpt_dir/<name>.safetensors`."
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    engine = Engine(f"pretrain {name}", model, model, opt, warmup_cosine(cfg.warmup, steps), steps,
-                    Path(ckpt_dir) / f"{name}.safetensors", {}, log_every=10, save_every=cfg.checkpoint_every,
-                    ema_decay=ema_decay, progress=progress)
+    engine = Engine(
+        f"pretrain {name}",
+        model,
+        model,
+        opt,
+        warmup_cosine(cfg.warmup, steps),
+        steps,
+        Path(ckpt_dir) / f"{name}.safetensors",
+        {},
+        log_every=10,
+        save_every=cfg.checkpoint_every,
+        ema_decay=ema_decay,
+        progress=progress,
+    )
 
     def micro_step(model, step, micro):
         loss, logs = loss_fn(step)
@@ -76,11 +132,13 @@ def run_stage(name: str, model: nn.Module, loss_fn, steps: int, lr: float, cfg: 
     return log
 
 # %% ../nbs/11_pretrain.ipynb #5d76bda2
-def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = True,
-              stop_after: int | None = None) -> tuple[AutoencoderKL, dict]:
+def train_vae(
+    cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = True, stop_after: int | None = None
+) -> tuple[AutoencoderKL, dict]:
     "Train the autoencoder on the bank and set its latent scaling factor."
     torch.manual_seed(cfg.seed)
     vae = make_vae(cfg)
+
     def loss_fn(step):
         idx = torch.from_numpy(_rng(cfg, "vae", step).integers(0, len(bank), cfg.vae_batch))
         x = bank.images[idx].to(default_device())
@@ -89,49 +147,75 @@ def train_vae(cfg: FoundationConfig, bank: ItemBank, ckpt_dir, progress: bool = 
         rec = vae.decode(z).sample
         l1, mse, kl = (rec - x).abs().mean(), F.mse_loss(rec, x), post.kl().mean()
         return l1 + mse + cfg.vae_kl_weight * kl, {"l1": l1, "kl": kl}
-    log = run_stage("vae", vae, loss_fn, cfg.vae_steps, cfg.vae_lr, cfg, ckpt_dir, progress=progress, stop_after=stop_after)
+
+    log = run_stage(
+        "vae", vae, loss_fn, cfg.vae_steps, cfg.vae_lr, cfg, ckpt_dir, progress=progress, stop_after=stop_after
+    )
     with torch.no_grad():
-        z = torch.cat([vae.encode(bank.images[i:i + 256]).latent_dist.mode() for i in range(0, min(len(bank), 2048), 256)])
+        z = torch.cat(
+            [vae.encode(bank.images[i : i + 256]).latent_dist.mode() for i in range(0, min(len(bank), 2048), 256)]
+        )
     vae.register_to_config(scaling_factor=float(1.0 / z.std()))
     return vae, log
 
 # %% ../nbs/11_pretrain.ipynb #40ee44d5
-def train_judge(cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True) -> tuple[AttributeJudge, dict]:
+def train_judge(
+    cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True
+) -> tuple[AttributeJudge, dict]:
     "Train the attribute judge on fresh renders (some round-tripped through the autoencoder)."
     torch.manual_seed(cfg.seed)
     judge = AttributeJudge(channels=tuple(cfg.judge_channels), image_size=cfg.image_size)
     names = judge.config.attributes
+
     def loss_fn(step):
         rng = _rng(cfg, "judge", step)
         items = [random_item(rng) for _ in range(cfg.judge_batch)]
         q = rng.uniform(0.2, 1.0, cfg.judge_batch)
         dev = default_device()
-        x = pil_to_tensor([render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)]).to(dev)
+        x = pil_to_tensor(
+            [render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)]
+        ).to(dev)
         k = cfg.judge_batch // 4
-        with torch.no_grad(): x[:k] = vae.decode(vae.encode(x[:k]).latent_dist.mode()).sample.clamp(-1, 1)
+        with torch.no_grad():
+            x[:k] = vae.decode(vae.encode(x[:k]).latent_dist.mode()).sample.clamp(-1, 1)
         out = judge(x)
-        ce = sum(F.cross_entropy(out[a], torch.tensor([names[a].index(it[a]) for it in items], device=dev)) for a in names)
+        ce = sum(
+            F.cross_entropy(out[a], torch.tensor([names[a].index(it[a]) for it in items], device=dev)) for a in names
+        )
         mse = F.mse_loss(out["quality"], torch.tensor(q, dtype=torch.float32, device=dev))
         return ce + 5 * mse, {"ce": ce, "quality_mse": mse}
+
     vae.to(default_device())
-    try: log = run_stage("judge", judge, loss_fn, cfg.judge_steps, cfg.judge_lr, cfg, ckpt_dir, progress=progress)
-    finally: vae.to("cpu")
+    try:
+        log = run_stage("judge", judge, loss_fn, cfg.judge_steps, cfg.judge_lr, cfg, ckpt_dir, progress=progress)
+    finally:
+        vae.to("cpu")
     return judge, log
 
 # %% ../nbs/11_pretrain.ipynb #8dbb3d8c
-def train_clip(cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_dir, progress: bool = True) -> tuple[CLIPModel, dict]:
+def train_clip(
+    cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_dir, progress: bool = True
+) -> tuple[CLIPModel, dict]:
     "Train mini-CLIP with a contrastive and a pooled-preference loss."
     torch.manual_seed(cfg.seed)
     model = make_clip(cfg, tok)
     pref_world = World("pickapic", seed=cfg.seed + 1000)
-    mean = torch.tensor(CLIPImageProcessor().image_mean).view(1, 3, 1, 1); std = torch.tensor(CLIPImageProcessor().image_std).view(1, 3, 1, 1)
-    norm = lambda x: ((x + 1) / 2 - mean) / std      # [-1, 1] -> CLIP's normalisation, as CLIPProcessor does
-    ids = lambda ps: tok(ps, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
+    mean = torch.tensor(CLIPImageProcessor().image_mean).view(1, 3, 1, 1)
+    std = torch.tensor(CLIPImageProcessor().image_std).view(1, 3, 1, 1)
+    norm = lambda x: ((x + 1) / 2 - mean) / std  # [-1, 1] -> CLIP's normalisation, as CLIPProcessor does
+    ids = lambda ps: (
+        tok(ps, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt").input_ids
+    )
+
     def loss_fn(step):
         rng = _rng(cfg, "clip", step)
         idx = rng.integers(0, len(bank), cfg.clip_batch)
         dev = default_device()
-        s = clip_scores(model, ids([random_prompt(bank.items[i], rng) for i in idx]).to(dev), norm(bank.images[torch.from_numpy(idx)]).to(dev))
+        s = clip_scores(
+            model,
+            ids([random_prompt(bank.items[i], rng) for i in idx]).to(dev),
+            norm(bank.images[torch.from_numpy(idx)]).to(dev),
+        )
         target = torch.arange(len(idx), device=dev)
         contrastive = (F.cross_entropy(s, target) + F.cross_entropy(s.T, target)) / 2
         groups = [pref_world.group(int(i)) for i in rng.integers(0, 10**9, cfg.clip_batch)]
@@ -139,46 +223,80 @@ def train_clip(cfg: FoundationConfig, bank: ItemBank, tok: CLIPTokenizer, ckpt_d
         sg = clip_scores(model, ids([g.prompt for g in groups]).to(dev), norm(x).to(dev), group_size=2)
         pref = F.cross_entropy(sg, torch.tensor(np.stack([g.labels for g in groups]), dtype=torch.float32, device=dev))
         return contrastive + pref, {"contrastive": contrastive, "preference": pref}
+
     return model, run_stage("clip", model, loss_fn, cfg.clip_steps, cfg.clip_lr, cfg, ckpt_dir, progress=progress)
 
 # %% ../nbs/11_pretrain.ipynb #023fe2a0
-def train_unet(cfg: FoundationConfig, bank: ItemBank, vae: AutoencoderKL, tok: CLIPTokenizer, text_encoder: CLIPTextModel,
-               ckpt_dir, progress: bool = True) -> tuple[UNet2DConditionModel, dict]:
+def train_unet(
+    cfg: FoundationConfig,
+    bank: ItemBank,
+    vae: AutoencoderKL,
+    tok: CLIPTokenizer,
+    text_encoder: CLIPTextModel,
+    ckpt_dir,
+    progress: bool = True,
+) -> tuple[UNet2DConditionModel, dict]:
     "Train the UNet with the noise-prediction loss on the bank's latents, conditioned on the frozen text encoder."
     torch.manual_seed(cfg.seed)
     unet = make_unet(cfg)
     noise_sched, _ = make_schedulers()
     with torch.no_grad():
-        lat = torch.cat([vae.encode(bank.images[i:i + 256]).latent_dist.mode() for i in
-                         tqdm(range(0, len(bank), 256), desc="encoding latents", disable=not progress)]) * vae.config.scaling_factor
+        lat = (
+            torch.cat(
+                [
+                    vae.encode(bank.images[i : i + 256]).latent_dist.mode()
+                    for i in tqdm(range(0, len(bank), 256), desc="encoding latents", disable=not progress)
+                ]
+            )
+            * vae.config.scaling_factor
+        )
+
     def loss_fn(step):
         rng, g = _rng(cfg, "unet", step), _torch_gen(cfg, "unet", step)
         idx = rng.integers(0, len(bank), cfg.unet_batch)
-        prompts = ["" if rng.random() < cfg.cfg_dropout else random_prompt(bank.items[i], rng, cfg.unet_name_prob) for i in idx]
+        prompts = [
+            "" if rng.random() < cfg.cfg_dropout else random_prompt(bank.items[i], rng, cfg.unet_name_prob) for i in idx
+        ]
         dev = default_device()
         z0 = lat[torch.from_numpy(idx)].to(dev)
         noise = torch.randn(z0.shape, generator=g).to(dev)
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=g).to(dev)
-        with torch.no_grad(): cond = encode_prompts(tok, text_encoder, prompts)
+        with torch.no_grad():
+            cond = encode_prompts(tok, text_encoder, prompts)
         pred = unet(noise_sched.add_noise(z0, noise, t), t, cond).sample
         return F.mse_loss(pred, noise), {}
+
     text_encoder.to(default_device())
-    try: log = run_stage("unet", unet, loss_fn, cfg.unet_steps, cfg.unet_lr, cfg, ckpt_dir, ema_decay=cfg.ema_decay, progress=progress)
-    finally: text_encoder.to("cpu")
+    try:
+        log = run_stage(
+            "unet",
+            unet,
+            loss_fn,
+            cfg.unet_steps,
+            cfg.unet_lr,
+            cfg,
+            ckpt_dir,
+            ema_decay=cfg.ema_decay,
+            progress=progress,
+        )
+    finally:
+        text_encoder.to("cpu")
     return unet, log
 
 # %% ../nbs/11_pretrain.ipynb #4ac9f795
 @torch.no_grad()
-def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0),
-                   vae: AutoencoderKL | None = None) -> dict:
+def judge_accuracy(
+    judge: AttributeJudge, n: int = 500, seed: int = 777, quality: tuple = (1.0, 1.0), vae: AutoencoderKL | None = None
+) -> dict:
     "Per-attribute accuracy and quality MAE of the judge on `n` fresh renders (round-tripped through `vae` if given)."
     rng = np.random.default_rng(seed)
     items = [random_item(rng) for _ in range(n)]
     q = rng.uniform(*quality, n)
     reads = []
     for i in range(0, n, 100):
-        ims = [render_item(it, qi, seed=int(rng.integers(2**31))) for it, qi in zip(items[i:i + 100], q[i:i + 100])]
-        if vae is not None: ims = tensor_to_pil(vae.decode(vae.encode(pil_to_tensor(ims)).latent_dist.mode()).sample)
+        ims = [render_item(it, qi, seed=int(rng.integers(2**31))) for it, qi in zip(items[i : i + 100], q[i : i + 100])]
+        if vae is not None:
+            ims = tensor_to_pil(vae.decode(vae.encode(pil_to_tensor(ims)).latent_dist.mode()).sample)
         reads += judge.read(ims)
     acc = {a: float(np.mean([r[a] == it[a] for r, it in zip(reads, items)])) for a in ATTRIBUTES}
     return {**acc, "quality_mae": float(np.mean(np.abs([r["quality"] for r in reads] - q)))}
@@ -187,11 +305,14 @@ def judge_accuracy(judge: AttributeJudge, n: int = 500, seed: int = 777, quality
 def reward_metrics(model: CLIPModel, processor: CLIPProcessor, regime: str, n_groups: int = 600, seed: int = 0) -> dict:
     "MAP/GAUC of mini-CLIP, the oracle and the general oracle on world groups (seed 0 = the evaluation world)."
     w = World(regime, seed=seed)
-    gs = w.groups(n_groups, start=10**6)          # far from the groups any later training split uses first
+    gs = w.groups(n_groups, start=10**6)  # far from the groups any later training split uses first
     scores = [clip_group_scores(model, processor, g.prompt, w.render(g)) for g in gs]
     labels = [g.labels for g in gs]
-    return {"mini_clip": ranking_metrics(scores, labels), "oracle": ranking_metrics([g.utilities for g in gs], labels),
-            "general_oracle": ranking_metrics([g.general_utilities for g in gs], labels)}
+    return {
+        "mini_clip": ranking_metrics(scores, labels),
+        "oracle": ranking_metrics([g.utilities for g in gs], labels),
+        "general_oracle": ranking_metrics([g.general_utilities for g in gs], labels),
+    }
 
 
 def eval_prompts(n: int, seed: int = 4242) -> list[str]:
@@ -201,20 +322,44 @@ def eval_prompts(n: int, seed: int = 4242) -> list[str]:
 
 # %% ../nbs/11_pretrain.ipynb #1e70c8f2
 def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metrics: dict, about: str) -> str:
-    return "\n".join([f"# {name}", "", about, "", f"- reproduce: `{command}`", f"- seed: {cfg.seed}",
-                      f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)", "",
-                      "## Quality", "", "```json", json.dumps(metrics, indent=1), "```", "", "## Config", "", "```json",
-                      json.dumps(asdict(cfg), indent=1), "```", ""])
+    return "\n".join(
+        [
+            f"# {name}",
+            "",
+            about,
+            "",
+            f"- reproduce: `{command}`",
+            f"- seed: {cfg.seed}",
+            f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)",
+            "",
+            "## Quality",
+            "",
+            "```json",
+            json.dumps(metrics, indent=1),
+            "```",
+            "",
+            "## Config",
+            "",
+            "```json",
+            json.dumps(asdict(cfg), indent=1),
+            "```",
+            "",
+        ]
+    )
 
-def pretrain(out: str | Path, cfg: FoundationConfig | None = None, progress: bool = True,
-             command: str = "perfusion pretrain") -> dict:
+
+def pretrain(
+    out: str | Path, cfg: FoundationConfig | None = None, progress: bool = True, command: str = "perfusion pretrain"
+) -> dict:
     "Train mini-SD, the judge and mini-CLIP into `out` (resumable); returns their quality figures."
     cfg, out = cfg or FoundationConfig(), Path(out)
     ckpt = out / "checkpoints"
     ckpt.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     tok = build_world_tokenizer(max_length=cfg.max_length)
-    t0 = time.time(); bank = ItemBank(cfg.n_items, seed=cfg.seed, size=cfg.image_size, progress=progress); t_bank = time.time() - t0
+    t0 = time.time()
+    bank = ItemBank(cfg.n_items, seed=cfg.seed, size=cfg.image_size, progress=progress)
+    t_bank = time.time() - t0
     vae, log_vae = train_vae(cfg, bank, ckpt, progress)
     judge, log_judge = train_judge(cfg, vae, ckpt, progress)
     clip, log_clip = train_clip(cfg, bank, tok, ckpt, progress)
@@ -222,30 +367,73 @@ def pretrain(out: str | Path, cfg: FoundationConfig | None = None, progress: boo
     unet, log_unet = train_unet(cfg, bank, vae, tok, text_encoder, ckpt, progress)
     # evaluation
     t_eval = time.time()
-    judge_m = {"renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups), "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0)),
-               "autoencoder_roundtrips_quality_1": judge_accuracy(judge, n=cfg.eval_groups, vae=vae)}
+    judge_m = {
+        "renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups),
+        "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0)),
+        "autoencoder_roundtrips_quality_1": judge_accuracy(judge, n=cfg.eval_groups, vae=vae),
+    }
     save_mini_sd(out / MINI_SD, vae, text_encoder, unet, tok)
     pipe = load_mini_sd(out / MINI_SD)
     prompts = eval_prompts(cfg.eval_prompts)
-    t0 = time.time(); ims = generate(pipe, prompts, steps=cfg.sample_steps, guidance_scale=cfg.guidance_scale); t_gen = time.time() - t0
-    sd_m = {**prompt_consistency(judge, ims, prompts), "prompts": len(prompts), "sampler": f"DDIM {cfg.sample_steps} steps, CFG {cfg.guidance_scale}",
-            "seconds_per_image": round(t_gen / len(prompts), 4)}
-    judge_m["agreement_with_prompt_on_mini_sd_generations"] = {k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"}
+    t0 = time.time()
+    ims = generate(pipe, prompts, steps=cfg.sample_steps, guidance_scale=cfg.guidance_scale)
+    t_gen = time.time() - t0
+    sd_m = {
+        **prompt_consistency(judge, ims, prompts),
+        "prompts": len(prompts),
+        "sampler": f"DDIM {cfg.sample_steps} steps, CFG {cfg.guidance_scale}",
+        "seconds_per_image": round(t_gen / len(prompts), 4),
+    }
+    judge_m["agreement_with_prompt_on_mini_sd_generations"] = {
+        k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"
+    }
     processor = make_clip_processor(cfg, tok)
     clip_m = {r: reward_metrics(clip, processor, r, n_groups=cfg.eval_groups) for r in ("pickapic", "industrial")}
-    timing = {"bank": round(t_bank, 1), "vae": log_vae["seconds"], "judge": log_judge["seconds"], "unet": log_unet["seconds"],
-              "clip": log_clip["seconds"], "evaluation": round(time.time() - t_eval, 1)}
-    timing["total"] = round(sum(timing.values()), 1)     # training time from the checkpoints, so a resumed run reports the whole
+    timing = {
+        "bank": round(t_bank, 1),
+        "vae": log_vae["seconds"],
+        "judge": log_judge["seconds"],
+        "unet": log_unet["seconds"],
+        "clip": log_clip["seconds"],
+        "evaluation": round(time.time() - t_eval, 1),
+    }
+    timing["total"] = round(
+        sum(timing.values()), 1
+    )  # training time from the checkpoints, so a resumed run reports the whole
     # save judge and mini-CLIP, then the cards
     judge.save_pretrained(str(out / JUDGE), safe_serialization=True)
     save_mini_clip(out / MINI_CLIP, clip, processor)
-    cards = {MINI_SD: (sd_m, timing["vae"] + timing["clip"] + timing["unet"], "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + CLIPTextModel + UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction of prompt-named attributes the judge reads correctly in generations."),
-             JUDGE: (judge_m, timing["judge"], "The attribute judge: reads every world attribute and the render quality from a 64x64 image."),
-             MINI_CLIP: (clip_m, timing["clip"], "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive + pooled-choice loss. Score = logit_scale.exp() * cosine.")}
+    cards = {
+        MINI_SD: (
+            sd_m,
+            timing["vae"] + timing["clip"] + timing["unet"],
+            "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + CLIPTextModel + UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction of prompt-named attributes the judge reads correctly in generations.",
+        ),
+        JUDGE: (
+            judge_m,
+            timing["judge"],
+            "The attribute judge: reads every world attribute and the render quality from a 64x64 image.",
+        ),
+        MINI_CLIP: (
+            clip_m,
+            timing["clip"],
+            "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive + pooled-choice loss. Score = logit_scale.exp() * cosine.",
+        ),
+    }
     for name, (m, secs, about) in cards.items():
         (out / name / "README.md").write_text(_card(name, cfg, command, secs, m, about))
         (out / name / "metrics.json").write_text(json.dumps(m, indent=1))
-    result = {"mini_sd": sd_m, "judge": judge_m, "mini_clip": clip_m, "timing_s": timing,
-              "history": {"vae": log_vae["history"], "judge": log_judge["history"], "unet": log_unet["history"], "clip": log_clip["history"]}}
+    result = {
+        "mini_sd": sd_m,
+        "judge": judge_m,
+        "mini_clip": clip_m,
+        "timing_s": timing,
+        "history": {
+            "vae": log_vae["history"],
+            "judge": log_judge["history"],
+            "unet": log_unet["history"],
+            "clip": log_clip["history"],
+        },
+    }
     (out / "pretrain.json").write_text(json.dumps(result, indent=1))
     return result

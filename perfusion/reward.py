@@ -31,15 +31,18 @@ from .foundation import clip_scores, pooled_features
 # %% ../nbs/05_reward.ipynb #9b1c09f2
 class AdaNets(nn.Module):
     "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
+
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
         super().__init__()
-        self.w1 = nn.Parameter(torch.randn(n, in_dim, hidden) * in_dim ** -0.5)
+        self.w1 = nn.Parameter(torch.randn(n, in_dim, hidden) * in_dim**-0.5)
         self.b1 = nn.Parameter(torch.zeros(n, hidden))
         self.w2 = nn.Parameter(torch.zeros(n, hidden, out_dim))
         self.b2 = nn.Parameter(torch.zeros(n, out_dim))
 
-    def forward(self, u: torch.Tensor # (B, in_dim)
-               ) -> torch.Tensor:
+    def forward(
+        self,
+        u: torch.Tensor,  # (B, in_dim)
+    ) -> torch.Tensor:
         "(B, n, out_dim): the output of every perceptron for every row of `u`."
         h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
         return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
@@ -48,128 +51,206 @@ class AdaNets(nn.Module):
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
 TOWERS = ("text", "vision")
 
+
 def _encoder_layers(tower: nn.Module) -> nn.ModuleList:
     "The Transformer layers of a CLIP tower (`...encoder.layers`)."
     for name, mod in tower.named_modules():
-        if name.endswith("encoder.layers") and isinstance(mod, nn.ModuleList): return mod
+        if name.endswith("encoder.layers") and isinstance(mod, nn.ModuleList):
+            return mod
     raise ValueError(f"{type(tower).__name__} has no `encoder.layers`; PerFusionRM needs a CLIP-style tower")
+
 
 def clip_tower_shapes(backbone: CLIPModel) -> dict[str, tuple[int, int]]:
     "(hidden size, number of layers) of the text and vision towers of a CLIPModel."
-    return {"text": (backbone.config.text_config.hidden_size, len(_encoder_layers(backbone.text_model))),
-            "vision": (backbone.config.vision_config.hidden_size, len(_encoder_layers(backbone.vision_model)))}
+    return {
+        "text": (backbone.config.text_config.hidden_size, len(_encoder_layers(backbone.text_model))),
+        "vision": (backbone.config.vision_config.hidden_size, len(_encoder_layers(backbone.vision_model))),
+    }
+
 
 class PerFusionPlugins(ModelMixin, ConfigMixin):
     "The trainable part of PerFusionRM: feature-crossing network(s) and per-layer AdaNets for the personalized towers."
+
     @register_to_config
-    def __init__(self, field_sizes: Sequence[int],         # embedding table sizes (`FeatureVocab.sizes`)
-                 tower_shapes: dict,                        # {"text": (hidden, layers), "vision": (hidden, layers)}, see `clip_tower_shapes`
-                 variant: str = "duplicated",               # one of VARIANTS
-                 embed_dim: int = 16,                       # size of each feature embedding
-                 cross_layers: int = 3,                     # feature-crossing layers (Eq. 2)
-                 adanet_hidden: int = 64,                   # hidden width of every AdaNet
-                 feature_fields: Sequence[str] | None = None, # the FeatureVocab's field names, for a readable config
-                 backbone: str | None = None):              # the backbone's name or path, for the record
+    def __init__(
+        self,
+        field_sizes: Sequence[int],  # embedding table sizes (`FeatureVocab.sizes`)
+        tower_shapes: dict,  # {"text": (hidden, layers), "vision": (hidden, layers)}, see `clip_tower_shapes`
+        variant: str = "duplicated",  # one of VARIANTS
+        embed_dim: int = 16,  # size of each feature embedding
+        cross_layers: int = 3,  # feature-crossing layers (Eq. 2)
+        adanet_hidden: int = 64,  # hidden width of every AdaNet
+        feature_fields: Sequence[str] | None = None,  # the FeatureVocab's field names, for a readable config
+        backbone: str | None = None,
+    ):  # the backbone's name or path, for the record
         super().__init__()
-        if variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         self.towers = [t for t in TOWERS if variant in ("duplicated", "shared") or variant == f"{t}_only"]
         keys = ["shared"] if variant == "shared" else self.towers
         self.crossing = nn.ModuleDict({k: FeatureCrossing(field_sizes, embed_dim, cross_layers) for k in keys})
         u_dim = len(field_sizes) * embed_dim
-        self.adanets = nn.ModuleDict({t: AdaNets(2 * int(tower_shapes[t][1]), u_dim, adanet_hidden, int(tower_shapes[t][0])) for t in self.towers})
+        self.adanets = nn.ModuleDict(
+            {
+                t: AdaNets(2 * int(tower_shapes[t][1]), u_dim, adanet_hidden, int(tower_shapes[t][0]))
+                for t in self.towers
+            }
+        )
 
     def forward(self, feature_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         "{tower: (B, 2L, hidden)}: rows 2l and 2l+1 are u_attn and u_ffn of layer l."
         shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
-        return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
+        return {
+            t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers
+        }
 
 # %% ../nbs/05_reward.ipynb #4cf8d9e7
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
+
     def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
         super().__init__()
         shapes = clip_tower_shapes(backbone)
         for t in plugins.towers:
             if tuple(plugins.config.tower_shapes[t]) != tuple(shapes[t]):
-                raise ValueError(f"plug-ins were built for a {t} tower of (hidden, layers) = {tuple(plugins.config.tower_shapes[t])}, the backbone has {shapes[t]}")
+                raise ValueError(
+                    f"plug-ins were built for a {t} tower of (hidden, layers) = {tuple(plugins.config.tower_shapes[t])}, the backbone has {shapes[t]}"
+                )
         if vocab is not None and list(vocab.sizes) != list(plugins.config.field_sizes):
-            raise ValueError(f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes {list(plugins.config.field_sizes)}")
+            raise ValueError(
+                f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes {list(plugins.config.field_sizes)}"
+            )
         self.backbone, self.plugins, self.vocab = backbone, plugins, vocab
         self.backbone.requires_grad_(False).eval()
         self._deltas: dict | None = None
         self._handles = []
         for t, tower in (("text", backbone.text_model), ("vision", backbone.vision_model)):
-            if t not in plugins.towers: continue
+            if t not in plugins.towers:
+                continue
             for l, layer in enumerate(_encoder_layers(tower)):
                 self._handles.append(layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True))
                 self._handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
 
     def remove_hooks(self):
         "Detach the plug-ins from the backbone (to reuse the backbone in another PerFusionRM)."
-        for h in self._handles: h.remove()
+        for h in self._handles:
+            h.remove()
         self._handles = []
 
     def _hook(self, tower: str, slot: int):
         def add_user(module, args, kwargs):
-            if self._deltas is None: return None
+            if self._deltas is None:
+                return None
             d = self._deltas[tower][:, slot, None, :]
-            if args: return (args[0] + d.to(args[0].dtype), *args[1:]), kwargs
+            if args:
+                return (args[0] + d.to(args[0].dtype), *args[1:]), kwargs
             return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + d.to(kwargs["hidden_states"].dtype)}
+
         return add_user
 
     def train(self, mode: bool = True):
         "Only the plug-ins switch mode; the frozen backbone stays in eval mode."
-        super().train(mode); self.backbone.eval(); return self
+        super().train(mode)
+        self.backbone.eval()
+        return self
 
     @classmethod
-    def from_backbone(cls, backbone: CLIPModel, vocab: FeatureVocab, variant: str = "duplicated", backbone_name: str | None = None, **plugin_kw):
+    def from_backbone(
+        cls,
+        backbone: CLIPModel,
+        vocab: FeatureVocab,
+        variant: str = "duplicated",
+        backbone_name: str | None = None,
+        **plugin_kw,
+    ):
         "A fresh PerFusionRM with zero-initialised AdaNets (scores equal the backbone's)."
-        plugins = PerFusionPlugins(vocab.sizes, clip_tower_shapes(backbone), variant=variant, feature_fields=vocab.fields,
-                                   backbone=backbone_name or getattr(backbone.config, "_name_or_path", None), **plugin_kw)
+        plugins = PerFusionPlugins(
+            vocab.sizes,
+            clip_tower_shapes(backbone),
+            variant=variant,
+            feature_fields=vocab.fields,
+            backbone=backbone_name or getattr(backbone.config, "_name_or_path", None),
+            **plugin_kw,
+        )
         return cls(backbone, plugins, vocab)
 
-    def forward(self, input_ids: torch.Tensor,             # (B, T) one prompt per group
-                pixel_values: torch.Tensor,                # (B, N, C, H, W) the group's candidates
-                feature_ids: torch.Tensor,                 # (B, F) encoded user features
-                attention_mask: torch.Tensor | None = None # (B, T)
-               ) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,  # (B, T) one prompt per group
+        pixel_values: torch.Tensor,  # (B, N, C, H, W) the group's candidates
+        feature_ids: torch.Tensor,  # (B, F) encoded user features
+        attention_mask: torch.Tensor | None = None,  # (B, T)
+    ) -> torch.Tensor:
         "(B, N) scores."
-        if pixel_values.ndim != 5: raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
+        if pixel_values.ndim != 5:
+            raise ValueError(
+                f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}"
+            )
         B, N = pixel_values.shape[:2]
-        name = "is_activation_checkpointing" if hasattr(type(self.backbone), "is_activation_checkpointing") else "is_gradient_checkpointing"
+        name = (
+            "is_activation_checkpointing"
+            if hasattr(type(self.backbone), "is_activation_checkpointing")
+            else "is_gradient_checkpointing"
+        )
         if getattr(self.backbone, name, False):
-            raise NotImplementedError("the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use grad_accum instead")
+            raise NotImplementedError(
+                "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use grad_accum instead"
+            )
         if input_ids.shape[0] != B or feature_ids.shape[0] != B:
-            raise ValueError(f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows")
+            raise ValueError(
+                f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
+            )
         deltas = self.plugins(feature_ids.to(input_ids.device))
-        if "vision" in deltas: deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
+        if "vision" in deltas:
+            deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
         self._deltas = deltas
-        try:     # PickScore's score, computed while the plug-ins' hooks add the user's deltas
-            return clip_scores(self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask)
+        try:  # PickScore's score, computed while the plug-ins' hooks add the user's deltas
+            return clip_scores(
+                self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask
+            )
         finally:
             self._deltas = None
 
     @torch.no_grad()
     def score(self, processor: CLIPProcessor, prompt: str, images: Sequence[Image.Image], features: dict) -> np.ndarray:
         "Scores of N PIL images for one prompt and one user (a feature dict), through the backbone's processor."
-        if self.vocab is None: raise ValueError("this PerFusionRM has no FeatureVocab; pass one to the constructor")
-        inp = processor(text=[prompt], images=list(images), return_tensors="pt", padding="max_length", truncation=True,
-                        max_length=processor.tokenizer.model_max_length)
+        if self.vocab is None:
+            raise ValueError("this PerFusionRM has no FeatureVocab; pass one to the constructor")
+        inp = processor(
+            text=[prompt],
+            images=list(images),
+            return_tensors="pt",
+            padding="max_length",
+            truncation=True,
+            max_length=processor.tokenizer.model_max_length,
+        )
         dev = next(self.backbone.parameters()).device
         mask = inp.get("attention_mask")
-        return self(inp["input_ids"].to(dev), inp["pixel_values"][None].to(dev), self.vocab.encode_batch([features]).to(dev),
-                    None if mask is None else mask.to(dev))[0].float().cpu().numpy()
+        return (
+            self(
+                inp["input_ids"].to(dev),
+                inp["pixel_values"][None].to(dev),
+                self.vocab.encode_batch([features]).to(dev),
+                None if mask is None else mask.to(dev),
+            )[0]
+            .float()
+            .cpu()
+            .numpy()
+        )
 
     def save_pretrained(self, path: str | Path):
         "Save the plug-ins (safetensors + config) and the feature vocabulary; the backbone is not copied."
-        path = Path(path); self.plugins.save_pretrained(path)
-        if self.vocab is not None: self.vocab.save(path / "feature_vocab.json")
+        path = Path(path)
+        self.plugins.save_pretrained(path)
+        if self.vocab is not None:
+            self.vocab.save(path / "feature_vocab.json")
 
     @classmethod
     def from_pretrained(cls, path: str | Path, backbone: CLIPModel):
         "Load plug-ins saved by `save_pretrained` onto `backbone`."
         path = Path(path)
-        if not (path / "config.json").exists(): raise FileNotFoundError(f"{path} holds no PerFusionRM plug-ins (config.json missing)")
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path} holds no PerFusionRM plug-ins (config.json missing)")
         plugins = PerFusionPlugins.from_pretrained(path)
         vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
         return cls(backbone, plugins, vocab)
@@ -182,34 +263,55 @@ HPSV2_REPO, HPSV2_FILE = "xswu/HPSv2", "HPS_v2_compressed.pt"
 AESTHETIC_CLIP = "openai/clip-vit-large-patch14"
 AESTHETIC_REPO, AESTHETIC_FILE = "camenduru/improved-aesthetic-predictor", "sac+logos+ava1-l14-linearMSE.pth"
 
-def _device_of(model: nn.Module) -> torch.device: return next(model.parameters()).device
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
 
 class CLIPModelScorer:
     "A transformers CLIPModel as a general preference scorer (PickScore, mini-CLIP): logit_scale.exp() * cosine."
+
     def __init__(self, model: CLIPModel, processor: CLIPProcessor, name: str = "clip"):
         self.model, self.processor, self.name = model.eval(), processor, name
 
     @classmethod
-    def from_pretrained(cls, model: str = PICKSCORE, processor: str = PICKSCORE_PROCESSOR, name: str = "pickscore", **kw):
+    def from_pretrained(
+        cls, model: str = PICKSCORE, processor: str = PICKSCORE_PROCESSOR, name: str = "pickscore", **kw
+    ):
         return cls(CLIPModel.from_pretrained(model, **kw), CLIPProcessor.from_pretrained(processor), name)
 
     @torch.no_grad()
     def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
-        inp = self.processor(text=[prompt], images=list(images), return_tensors="pt", padding="max_length", truncation=True,
-                             max_length=self.processor.tokenizer.model_max_length)
+        inp = self.processor(
+            text=[prompt],
+            images=list(images),
+            return_tensors="pt",
+            padding="max_length",
+            truncation=True,
+            max_length=self.processor.tokenizer.model_max_length,
+        )
         inp = to_device(dict(inp), _device_of(self.model))
         s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
         return s[0].float().cpu().numpy()
 
+
 class OpenCLIPScorer:
     "An open_clip model as a scorer: CLIP-H (logit_scale.exp() * cosine) or HPSv2 (cosine)."
+
     def __init__(self, model, preprocess, tokenizer, name: str = "clip_h", use_logit_scale: bool = True):
-        self.model, self.preprocess, self.tokenizer, self.name, self.use_logit_scale = model.eval(), preprocess, tokenizer, name, use_logit_scale
+        self.model, self.preprocess, self.tokenizer, self.name, self.use_logit_scale = (
+            model.eval(),
+            preprocess,
+            tokenizer,
+            name,
+            use_logit_scale,
+        )
 
     @classmethod
     def clip_h(cls, arch: str = CLIP_H[0], pretrained: str | None = CLIP_H[1], **kw):
         "CLIP-H as in the paper's baselines (open_clip ViT-H-14, LAION-2B)."
         import open_clip
+
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, **kw)
         return cls(model, preprocess, open_clip.get_tokenizer(arch), "clip_h")
 
@@ -217,9 +319,11 @@ class OpenCLIPScorer:
     def hpsv2(cls, checkpoint: str | Path | None = None, arch: str = CLIP_H[0], **kw):
         "HPSv2: open_clip ViT-H-14 with the HPSv2 weights (`checkpoint` = local file; default: download from the Hub)."
         import open_clip
+
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None, **kw)
         if checkpoint is None:
             from huggingface_hub import hf_hub_download
+
             checkpoint = hf_hub_download(HPSV2_REPO, HPSV2_FILE)
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         model.load_state_dict(state.get("state_dict", state))
@@ -234,16 +338,30 @@ class OpenCLIPScorer:
         s = v @ t[0]
         return ((self.model.logit_scale.exp() * s) if self.use_logit_scale else s).float().cpu().numpy()
 
+
 class AestheticHead(nn.Module):
     "The LAION improved-aesthetic-predictor MLP (layer indices match its checkpoint)."
+
     def __init__(self, dim: int = 768):
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(dim, 1024), nn.Dropout(0.2), nn.Linear(1024, 128), nn.Dropout(0.2),
-                                    nn.Linear(128, 64), nn.Dropout(0.1), nn.Linear(64, 16), nn.Linear(16, 1))
-    def forward(self, x): return self.layers(x)
+        self.layers = nn.Sequential(
+            nn.Linear(dim, 1024),
+            nn.Dropout(0.2),
+            nn.Linear(1024, 128),
+            nn.Dropout(0.2),
+            nn.Linear(128, 64),
+            nn.Dropout(0.1),
+            nn.Linear(64, 16),
+            nn.Linear(16, 1),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
 
 class AestheticScorer:
     "LAION aesthetic score: CLIP ViT-L/14 image embedding (L2-normalised) -> MLP; the prompt is ignored."
+
     def __init__(self, clip: CLIPModel, processor: CLIPProcessor, head: AestheticHead, name: str = "aesthetic"):
         self.clip, self.processor, self.head, self.name = clip.eval(), processor, head.eval(), name
 
@@ -252,6 +370,7 @@ class AestheticScorer:
         "`head` = local path of the MLP weights; default: download from the Hub."
         if head is None:
             from huggingface_hub import hf_hub_download
+
             head = hf_hub_download(AESTHETIC_REPO, AESTHETIC_FILE)
         model = CLIPModel.from_pretrained(clip)
         mlp = AestheticHead(model.config.projection_dim)

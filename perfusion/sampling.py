@@ -18,46 +18,85 @@ from .adapter import PersonalizedUNet
 
 # %% ../nbs/10_sampling.ipynb #cde1f381
 @torch.no_grad()
-def generate(pipe: StableDiffusionPipeline, prompts: list[str], seed: int = 0, steps: int = 30, guidance_scale: float = 7.0,
-             batch_size: int = 32) -> list[Image.Image]:
+def generate(
+    pipe: StableDiffusionPipeline,
+    prompts: list[str],
+    seed: int = 0,
+    steps: int = 30,
+    guidance_scale: float = 7.0,
+    batch_size: int = 32,
+) -> list[Image.Image]:
     "One image per prompt with DDIM and classifier-free guidance; seeded."
     out = []
     g = torch.Generator(pipe.device).manual_seed(seed)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     for i in range(0, len(prompts), batch_size):
-        out += pipe(prompts[i:i + batch_size], num_inference_steps=steps, guidance_scale=guidance_scale, generator=g,
-                    height=size, width=size).images
+        out += pipe(
+            prompts[i : i + batch_size],
+            num_inference_steps=steps,
+            guidance_scale=guidance_scale,
+            generator=g,
+            height=size,
+            width=size,
+        ).images
     return out
 
 # %% ../nbs/10_sampling.ipynb #f118f924
 @torch.no_grad()
-def generate_personalized(pipe: StableDiffusionPipeline, punet: PersonalizedUNet, prompts: Sequence[str],
-                          feature_ids: torch.Tensor,          # (len(prompts), F): the user of each prompt
-                          seed: int = 0, steps: int = 30, guidance_scale: float = 7.0,
-                          user_in_uncond: bool = False,       # condition the unconditional CFG branch on the user too
-                          batch_size: int = 32) -> list[Image.Image]:
+def generate_personalized(
+    pipe: StableDiffusionPipeline,
+    punet: PersonalizedUNet,
+    prompts: Sequence[str],
+    feature_ids: torch.Tensor,  # (len(prompts), F): the user of each prompt
+    seed: int = 0,
+    steps: int = 30,
+    guidance_scale: float = 7.0,
+    user_in_uncond: bool = False,  # condition the unconditional CFG branch on the user too
+    batch_size: int = 32,
+) -> list[Image.Image]:
     "One image per (prompt, user) with the personalized UNet, DDIM and classifier-free guidance; seeded."
-    if len(feature_ids) != len(prompts): raise ValueError(f"{len(prompts)} prompts but {len(feature_ids)} rows of user features")
+    if len(feature_ids) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(feature_ids)} rows of user features")
     base, out = pipe.unet, []
     g = torch.Generator(pipe.device).manual_seed(seed)
     size = base.config.sample_size * pipe.vae_scale_factor
     try:
         pipe.unet = punet
         for i in range(0, len(prompts), batch_size):
-            with punet.user(feature_ids[i:i + batch_size].to(pipe.device), in_uncond=user_in_uncond):
-                out += pipe(list(prompts[i:i + batch_size]), num_inference_steps=steps, guidance_scale=guidance_scale,
-                            generator=g, height=size, width=size).images
-    finally: pipe.unet = base
+            with punet.user(feature_ids[i : i + batch_size].to(pipe.device), in_uncond=user_in_uncond):
+                out += pipe(
+                    list(prompts[i : i + batch_size]),
+                    num_inference_steps=steps,
+                    guidance_scale=guidance_scale,
+                    generator=g,
+                    height=size,
+                    width=size,
+                ).images
+    finally:
+        pipe.unet = base
     return out
 
 # %% ../nbs/10_sampling.ipynb #65b27315
-def pipeline_generator(pipe, punet=None, vocab=None, steps: int = 20, guidance_scale: float = 7.0,
-                       user_in_uncond: bool = False) -> Callable:
+def pipeline_generator(
+    pipe, punet=None, vocab=None, steps: int = 20, guidance_scale: float = 7.0, user_in_uncond: bool = False
+) -> Callable:
     "A studio generator from a pipeline, or from PerFusion (`punet` + the `vocab` it was trained with)."
     pipe.set_progress_bar_config(disable=True)
-    if punet is not None and vocab is None: raise ValueError("pass the FeatureVocab the personalized model was trained with")
+    if punet is not None and vocab is None:
+        raise ValueError("pass the FeatureVocab the personalized model was trained with")
+
     def gen(prompt: str, features: Mapping[str, str], n: int, seed: int) -> list[Image.Image]:
-        if punet is None: return generate(pipe, [prompt] * n, seed=seed, steps=steps, guidance_scale=guidance_scale)
-        return generate_personalized(pipe, punet, [prompt] * n, vocab.encode_batch([dict(features)] * n), seed=seed, steps=steps,
-                                     guidance_scale=guidance_scale, user_in_uncond=user_in_uncond)
+        if punet is None:
+            return generate(pipe, [prompt] * n, seed=seed, steps=steps, guidance_scale=guidance_scale)
+        return generate_personalized(
+            pipe,
+            punet,
+            [prompt] * n,
+            vocab.encode_batch([dict(features)] * n),
+            seed=seed,
+            steps=steps,
+            guidance_scale=guidance_scale,
+            user_in_uncond=user_in_uncond,
+        )
+
     return gen

@@ -33,29 +33,40 @@ from .world import ATTRIBUTES, PROFILE_FEATURES, World, gumbel_top_k, parse_prom
 class FeedbackError(ValueError):
     "Input the studio or the store cannot record; the message says what is wrong and what to do."
 
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS rounds (
     id TEXT PRIMARY KEY, session TEXT NOT NULL, round INTEGER NOT NULL, parent TEXT, user_id TEXT NOT NULL,
     features TEXT NOT NULL, prompt TEXT NOT NULL, images TEXT NOT NULL, labels TEXT NOT NULL, model_id TEXT NOT NULL,
     created REAL NOT NULL, usable INTEGER NOT NULL, flag TEXT)"""
 
+
 def _png(im) -> bytes:
-    if isinstance(im, (bytes, bytearray)): return bytes(im)
-    buf = io.BytesIO(); im.convert("RGB").save(buf, format="PNG"); return buf.getvalue()
+    if isinstance(im, (bytes, bytearray)):
+        return bytes(im)
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
 
 def selection_flag(labels: Sequence[int]) -> str | None:
     "Why a round cannot serve a preference objective (None if it can)."
     k = sum(labels)
     return "nothing selected" if k == 0 else "everything selected" if k == len(labels) else None
 
+
 class FeedbackStore:
     "Durable group feedback: SQLite (WAL) rows + content-addressed PNG files, written so that a crash never leaves half a round."
+
     def __init__(self, path: str | Path, timeout: float = 60.0):
         self.root, self.timeout = Path(path), timeout
         self.images_dir, self.db = self.root / "images", self.root / "feedback.sqlite"
         try:
             self.images_dir.mkdir(parents=True, exist_ok=True)
-            with self._connect() as con: con.execute("PRAGMA journal_mode=WAL"); con.execute(_SCHEMA)
-        except (OSError, sqlite3.Error) as e: raise FeedbackError(f"cannot open a feedback store at {self.root}: {e}; choose a writable folder") from None
+            with self._connect() as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise FeedbackError(f"cannot open a feedback store at {self.root}: {e}; choose a writable folder") from None
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.db, timeout=self.timeout)
@@ -66,49 +77,101 @@ class FeedbackStore:
         "Write one PNG atomically under its content hash; return its name relative to the store."
         name = f"images/{hashlib.sha256(data).hexdigest()[:32]}.png"
         dest = self.root / name
-        if dest.exists(): return name
+        if dest.exists():
+            return name
         tmp = dest.with_name(f".{dest.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            with open(tmp, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, dest)
         except OSError as e:
             tmp.unlink(missing_ok=True)
-            raise FeedbackError(f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this round") from None
+            raise FeedbackError(
+                f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this round"
+            ) from None
         return name
 
-    def submit(self, user_id: str, features: Mapping[str, str], prompt: str, images: Sequence, labels: Sequence[int],
-               model_id: str = "base", session: str = "default", round: int = 0, parent: str | None = None) -> str:
+    def submit(
+        self,
+        user_id: str,
+        features: Mapping[str, str],
+        prompt: str,
+        images: Sequence,
+        labels: Sequence[int],
+        model_id: str = "base",
+        session: str = "default",
+        round: int = 0,
+        parent: str | None = None,
+    ) -> str:
         "Record one round; returns its id. Resubmitting the same round is a no-op; with other labels it is refused."
-        if not isinstance(prompt, str) or not prompt.strip(): raise FeedbackError("empty prompt: type what to generate before submitting")
-        if len(images) == 0: raise FeedbackError("no candidates to submit: press Generate first")
-        if len(images) != len(labels): raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise FeedbackError("empty prompt: type what to generate before submitting")
+        if len(images) == 0:
+            raise FeedbackError("no candidates to submit: press Generate first")
+        if len(images) != len(labels):
+            raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
         labels = [int(l) for l in labels]
-        if any(l not in (0, 1) for l in labels): raise FeedbackError(f"labels must be 0 or 1, got {labels}")
-        if not user_id: raise FeedbackError("no merchant: choose a merchant (user id) first")
+        if any(l not in (0, 1) for l in labels):
+            raise FeedbackError(f"labels must be 0 or 1, got {labels}")
+        if not user_id:
+            raise FeedbackError("no merchant: choose a merchant (user id) first")
         feats = {str(k): str(v) for k, v in features.items()}
         blobs = [_png(im) for im in images]
-        rid = hashlib.sha256(json.dumps([session, round, user_id, feats, prompt, model_id, [hashlib.sha256(b).hexdigest() for b in blobs]],
-                                        sort_keys=True).encode()).hexdigest()[:24]
+        rid = hashlib.sha256(
+            json.dumps(
+                [session, round, user_id, feats, prompt, model_id, [hashlib.sha256(b).hexdigest() for b in blobs]],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()[:24]
         old = self.get(rid)
         if old is not None:
-            if old["labels"] != labels: raise FeedbackError(f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a new round to change your selection")
+            if old["labels"] != labels:
+                raise FeedbackError(
+                    f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a new round to change your selection"
+                )
             return rid
-        names = [self._write_image(b) for b in blobs]            # images first, each atomically ...
+        names = [self._write_image(b) for b in blobs]  # images first, each atomically ...
         flag = selection_flag(labels)
-        try:                                                     # ... then the row that names them, in one transaction
+        try:  # ... then the row that names them, in one transaction
             with self._connect() as con:
-                con.execute("INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            (rid, session, round, parent, user_id, json.dumps(feats, sort_keys=True), prompt, json.dumps(names),
-                             json.dumps(labels), model_id, time.time(), int(flag is None), flag))
-        except sqlite3.Error as e: raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
+                con.execute(
+                    "INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rid,
+                        session,
+                        round,
+                        parent,
+                        user_id,
+                        json.dumps(feats, sort_keys=True),
+                        prompt,
+                        json.dumps(names),
+                        json.dumps(labels),
+                        model_id,
+                        time.time(),
+                        int(flag is None),
+                        flag,
+                    ),
+                )
+        except sqlite3.Error as e:
+            raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
         return rid
 
     def _rows(self, where: str = "", args: tuple = ()) -> list[dict]:
         with self._connect() as con:
             con.row_factory = sqlite3.Row
             rows = con.execute(f"SELECT * FROM rounds {where} ORDER BY created, id", args).fetchall()
-        return [{**dict(r), "features": json.loads(r["features"]), "images": json.loads(r["images"]), "labels": json.loads(r["labels"]),
-                 "usable": bool(r["usable"])} for r in rows]
+        return [
+            {
+                **dict(r),
+                "features": json.loads(r["features"]),
+                "images": json.loads(r["images"]),
+                "labels": json.loads(r["labels"]),
+                "usable": bool(r["usable"]),
+            }
+            for r in rows
+        ]
 
     def get(self, rid: str) -> dict | None:
         "One round by id (None if absent)."
@@ -120,7 +183,8 @@ class FeedbackStore:
         return self._rows("WHERE session = ?", (session,)) if session else self._rows()
 
     def __len__(self) -> int:
-        with self._connect() as con: return con.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
+        with self._connect() as con:
+            return con.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
 
     def load_images(self, row: dict) -> list[Image.Image]:
         "The candidate images of a round."
@@ -129,46 +193,93 @@ class FeedbackStore:
     def export(self, usable_only: bool = True) -> datasets.Dataset:
         "The rounds as a `perfusion.data` group dataset (flagged rounds left out unless `usable_only=False`)."
         rows = [r for r in self.rounds() if r["usable"] or not usable_only]
-        if not rows: raise FeedbackError(f"the store at {self.root} holds no {'usable ' if usable_only else ''}rounds to export")
-        recs = [GroupRecord(r["id"], r["user_id"], r["features"], r["prompt"], self.load_images(r), r["labels"],
-                            {"session": r["session"], "round": r["round"], "parent": r["parent"], "model_id": r["model_id"],
-                             "created": r["created"], "flag": r["flag"]}) for r in rows]
+        if not rows:
+            raise FeedbackError(f"the store at {self.root} holds no {'usable ' if usable_only else ''}rounds to export")
+        recs = [
+            GroupRecord(
+                r["id"],
+                r["user_id"],
+                r["features"],
+                r["prompt"],
+                self.load_images(r),
+                r["labels"],
+                {
+                    "session": r["session"],
+                    "round": r["round"],
+                    "parent": r["parent"],
+                    "model_id": r["model_id"],
+                    "created": r["created"],
+                    "flag": r["flag"],
+                },
+            )
+            for r in rows
+        ]
         return records_to_dataset(recs)
 
 # %% ../nbs/14_studio.ipynb #3980d8c5
 class SimulatedMerchant:
     "A merchant of the built-in world who reads candidates with the judge and selects K by their hidden taste (the world's choice model)."
+
     def __init__(self, world: World, user_id: str, judge: AttributeJudge, seed: int = 0):
         by_id = {m.user_id: m for m in world.merchants}
-        if user_id not in by_id: raise FeedbackError(f"{user_id!r} is not a merchant of {world}")
+        if user_id not in by_id:
+            raise FeedbackError(f"{user_id!r} is not a merchant of {world}")
         self.world, self.merchant, self.judge, self.rng = world, by_id[user_id], judge, np.random.default_rng(seed)
 
     def choose(self, prompt: str, images: Sequence[Image.Image]) -> list[int]:
         "0/1 selection of `images` for `prompt`."
         r, named = self.world.regime, parse_prompt(prompt)
         reads = self.judge.read(list(images))
-        u = np.array([self.world.utility(self.merchant, named, {a: x[a] for a in ATTRIBUTES}, x["quality"]) for x in reads])
+        u = np.array(
+            [self.world.utility(self.merchant, named, {a: x[a] for a in ATTRIBUTES}, x["quality"]) for x in reads]
+        )
         k = 1 + int(self.rng.choice(len(r.k_probs), p=r.k_probs))
         return gumbel_top_k(u, min(k, len(images) - 1), r.temperature, self.rng).tolist()
 
 # %% ../nbs/14_studio.ipynb #c5a138dd
 def _thumb(im: Image.Image, size: int = 128) -> bytes:
-    buf = io.BytesIO(); im.convert("RGB").resize((size, size), Image.NEAREST).save(buf, format="PNG"); return buf.getvalue()
+    buf = io.BytesIO()
+    im.convert("RGB").resize((size, size), Image.NEAREST).save(buf, format="PNG")
+    return buf.getvalue()
+
 
 class Studio:
     "The prompt -> N candidates -> select K -> submit -> refine loop as an ipywidget, recording into a `FeedbackStore`."
-    def __init__(self, generator: Callable, store: FeedbackStore,
-                 merchants: Mapping[str, Mapping[str, str]],     # user_id -> profile features
-                 allowed: Mapping[str, Sequence[str]] | None = None,   # feature -> known values (others are refused)
-                 n: int = 5, model_id: str = "base", session: str | None = None, seed: int = 0):
-        if not merchants: raise FeedbackError("the studio needs at least one merchant")
-        self.generator, self.store, self.merchants, self.allowed, self.n, self.model_id = generator, store, dict(merchants), allowed, n, model_id
+
+    def __init__(
+        self,
+        generator: Callable,
+        store: FeedbackStore,
+        merchants: Mapping[str, Mapping[str, str]],  # user_id -> profile features
+        allowed: Mapping[str, Sequence[str]] | None = None,  # feature -> known values (others are refused)
+        n: int = 5,
+        model_id: str = "base",
+        session: str | None = None,
+        seed: int = 0,
+    ):
+        if not merchants:
+            raise FeedbackError("the studio needs at least one merchant")
+        self.generator, self.store, self.merchants, self.allowed, self.n, self.model_id = (
+            generator,
+            store,
+            dict(merchants),
+            allowed,
+            n,
+            model_id,
+        )
         self.session, self.seed = session or uuid.uuid4().hex[:12], seed
         self.round, self.last_id, self.images = 0, None, []
         self.user = W.Dropdown(options=list(self.merchants), description="merchant")
         self.profile = W.HTML()
-        self.prompt = W.Text(placeholder="e.g. dress, v-neck, slim-fit, long sleeves", description="prompt", layout=W.Layout(width="420px"))
-        self.generate_btn, self.refine_btn = W.Button(description="Generate", button_style="primary"), W.Button(description="Refine", disabled=True)
+        self.prompt = W.Text(
+            placeholder="e.g. dress, v-neck, slim-fit, long sleeves",
+            description="prompt",
+            layout=W.Layout(width="420px"),
+        )
+        self.generate_btn, self.refine_btn = (
+            W.Button(description="Generate", button_style="primary"),
+            W.Button(description="Refine", disabled=True),
+        )
         self.submit_btn = W.Button(description="Submit", button_style="success", disabled=True)
         self.grid, self.message, self.history = W.HBox(), W.HTML(), W.HTML()
         self.toggles: list[W.ToggleButton] = []
@@ -176,12 +287,22 @@ class Studio:
         self.generate_btn.on_click(lambda _: self.generate(refine=False))
         self.refine_btn.on_click(lambda _: self.generate(refine=True))
         self.submit_btn.on_click(lambda _: self.submit())
-        self._show_profile(); self._show_history()
-        self.widget = W.VBox([W.HBox([self.user, self.profile]), W.HBox([self.prompt, self.generate_btn, self.refine_btn]),
-                              self.grid, W.HBox([self.submit_btn, self.message]), W.HTML("<b>history</b>"), self.history])
+        self._show_profile()
+        self._show_history()
+        self.widget = W.VBox(
+            [
+                W.HBox([self.user, self.profile]),
+                W.HBox([self.prompt, self.generate_btn, self.refine_btn]),
+                self.grid,
+                W.HBox([self.submit_btn, self.message]),
+                W.HTML("<b>history</b>"),
+                self.history,
+            ]
+        )
 
     def _ipython_display_(self):
         from IPython.display import display
+
         display(self.widget)
 
     def _say(self, text: str, ok: bool = True):
@@ -192,57 +313,102 @@ class Studio:
         self.profile.value = "<small>" + html.escape(", ".join(f"{k}={v}" for k, v in f.items())) + "</small>"
 
     def _check_features(self, feats: Mapping[str, str]):
-        if self.allowed is None: return
+        if self.allowed is None:
+            return
         bad = [f"{k}={v!r}" for k, v in feats.items() if k in self.allowed and v not in self.allowed[k]]
         unknown = [k for k in feats if k not in self.allowed and k != "user_id"]
-        if bad or unknown: raise FeedbackError("unknown merchant features: " + ", ".join(bad + [f"{k} (no such feature)" for k in unknown]))
+        if bad or unknown:
+            raise FeedbackError(
+                "unknown merchant features: " + ", ".join(bad + [f"{k} (no such feature)" for k in unknown])
+            )
 
     def generate(self, refine: bool = False, prompt: str | None = None) -> list[Image.Image]:
         "Show N fresh candidates for the prompt box (a new round; `refine` links it to the last submitted one)."
-        if prompt is not None: self.prompt.value = prompt
+        if prompt is not None:
+            self.prompt.value = prompt
         try:
-            if not self.prompt.value.strip(): raise FeedbackError("empty prompt: type what to generate, e.g. 'dress, v-neck'")
+            if not self.prompt.value.strip():
+                raise FeedbackError("empty prompt: type what to generate, e.g. 'dress, v-neck'")
             self._check_features(self.merchants[self.user.value])
-        except FeedbackError as e: self._say(str(e), ok=False); return []
-        if not refine: self.last_id = None
+        except FeedbackError as e:
+            self._say(str(e), ok=False)
+            return []
+        if not refine:
+            self.last_id = None
         self.round = len(self.store.rounds(self.session))
         self._say(f"generating {self.n} candidates ...")
-        self.images = self.generator(self.prompt.value, self.merchants[self.user.value], self.n, self.seed + 7919 * self.round)
-        self.toggles = [W.ToggleButton(description=f"pick {i + 1}", value=False, layout=W.Layout(width="128px")) for i in range(len(self.images))]
-        self.grid.children = [W.VBox([W.Image(value=_thumb(im), format="png", width=128, height=128), t]) for im, t in zip(self.images, self.toggles)]
+        self.images = self.generator(
+            self.prompt.value, self.merchants[self.user.value], self.n, self.seed + 7919 * self.round
+        )
+        self.toggles = [
+            W.ToggleButton(description=f"pick {i + 1}", value=False, layout=W.Layout(width="128px"))
+            for i in range(len(self.images))
+        ]
+        self.grid.children = [
+            W.VBox([W.Image(value=_thumb(im), format="png", width=128, height=128), t])
+            for im, t in zip(self.images, self.toggles)
+        ]
         self.submit_btn.disabled = False
         self._say(f"round {self.round}: click the candidates you would sell, then Submit")
         return self.images
 
     @property
-    def labels(self) -> list[int]: return [int(t.value) for t in self.toggles]
+    def labels(self) -> list[int]:
+        return [int(t.value) for t in self.toggles]
 
     def select(self, picks: Sequence[int]):
         "Set the selection programmatically (0-based candidate indices)."
-        for i, t in enumerate(self.toggles): t.value = i in set(picks)
+        for i, t in enumerate(self.toggles):
+            t.value = i in set(picks)
 
     def submit(self) -> str | None:
         "Record the current round; returns its id (None, with a message, if it could not be recorded)."
-        if not self.images: self._say("nothing to submit: press Generate first", ok=False); return None
+        if not self.images:
+            self._say("nothing to submit: press Generate first", ok=False)
+            return None
         try:
-            rid = self.store.submit(self.user.value, self.merchants[self.user.value], self.prompt.value, self.images, self.labels,
-                                    model_id=self.model_id, session=self.session, round=self.round, parent=self.last_id)
-        except FeedbackError as e: self._say(str(e), ok=False); return None
+            rid = self.store.submit(
+                self.user.value,
+                self.merchants[self.user.value],
+                self.prompt.value,
+                self.images,
+                self.labels,
+                model_id=self.model_id,
+                session=self.session,
+                round=self.round,
+                parent=self.last_id,
+            )
+        except FeedbackError as e:
+            self._say(str(e), ok=False)
+            return None
         flag = selection_flag(self.labels)
         self.last_id, self.refine_btn.disabled, self.submit_btn.disabled = rid, False, True
-        self._say(f"recorded round {self.round} ({sum(self.labels)} of {len(self.labels)} selected)" + (f" — flagged: {flag}, kept but not used for training" if flag else ""), ok=flag is None)
+        self._say(
+            f"recorded round {self.round} ({sum(self.labels)} of {len(self.labels)} selected)"
+            + (f" — flagged: {flag}, kept but not used for training" if flag else ""),
+            ok=flag is None,
+        )
         self._show_history()
         return rid
 
     def simulate(self, merchant: SimulatedMerchant, prompt: str) -> str | None:
         "One round clicked by a simulated merchant: generate for `prompt`, let it choose, submit."
         self.user.value = merchant.merchant.user_id
-        if not self.generate(prompt=prompt): return None
+        if not self.generate(prompt=prompt):
+            return None
         self.select([i for i, l in enumerate(merchant.choose(prompt, self.images)) if l])
         return self.submit()
 
     def _show_history(self):
         rows = self.store.rounds(self.session)
-        self.history.value = "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>" + "".join(
-            f"<tr><td>{r['round']}</td><td>{html.escape(r['user_id'])}</td><td>{html.escape(r['prompt'])}</td><td>{sum(r['labels'])}/{len(r['labels'])}</td>"
-            f"<td>{html.escape(r['flag'] or '')}</td></tr>" for r in rows) + "</table>" if rows else "<i>no rounds yet</i>"
+        self.history.value = (
+            "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>"
+            + "".join(
+                f"<tr><td>{r['round']}</td><td>{html.escape(r['user_id'])}</td><td>{html.escape(r['prompt'])}</td><td>{sum(r['labels'])}/{len(r['labels'])}</td>"
+                f"<td>{html.escape(r['flag'] or '')}</td></tr>"
+                for r in rows
+            )
+            + "</table>"
+            if rows
+            else "<i>no rounds yet</i>"
+        )

@@ -35,70 +35,115 @@ from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sf
 from .sampling import generate_personalized
 
 # %% ../nbs/12_train.ipynb #3bfdabb2
-METHODS = {"sft": ("sft", False), "dpo": ("pairwise", False), "perfusion": ("group", True),
-           "pf_wo_pan": ("group", False), "pf_wo_gobj": ("pairwise", True), "pf_wo_both": ("pairwise", False),
-           "sft_pan": ("sft", True)}    # personalized SFT: a rung of the diagnosis ladder in 08a, not a row of Table 2
+METHODS = {
+    "sft": ("sft", False),
+    "dpo": ("pairwise", False),
+    "perfusion": ("group", True),
+    "pf_wo_pan": ("group", False),
+    "pf_wo_gobj": ("pairwise", True),
+    "pf_wo_both": ("pairwise", False),
+    "sft_pan": ("sft", True),
+}  # personalized SFT: a rung of the diagnosis ladder in 08a, not a row of Table 2
 USER_PATHS = ("map", "text", "map+text")
+
 
 @dataclass
 class GenTrainConfig:
     "Hyperparameters of a generation-model training run (defaults = the CPU preset)."
-    method: str = "perfusion"     # a key of METHODS
-    beta: float = 2500.0          # diffusers' beta_dpo convention; the paper's grid is {1500, 2000, 2500, 3000}
-    batch_size: int = 8           # groups per optimizer step, over all processes and accumulation steps
+
+    method: str = "perfusion"  # a key of METHODS
+    beta: float = 2500.0  # diffusers' beta_dpo convention; the paper's grid is {1500, 2000, 2500, 3000}
+    batch_size: int = 8  # groups per optimizer step, over all processes and accumulation steps
     grad_accum: int = 1
     lr: float = 1e-5
-    scale_lr: bool = False        # multiply lr by batch_size (Diffusion-DPO's 1e-8 x effective batch)
+    scale_lr: bool = False  # multiply lr by batch_size (Diffusion-DPO's 1e-8 x effective batch)
     warmup_steps: int = 50
     weight_decay: float = 1e-2
     max_steps: int = 500
     max_grad_norm: float = 1.0
     embed_dim: int = 16
     cross_layers: int = 3
-    mixed_precision: str = "no"   # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
+    mixed_precision: str = "no"  # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
     gradient_checkpointing: bool = False
-    user_lr_mult: float = 1.0     # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
-    user_init: float = 0.0        # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
-    user_path: str = "map"        # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text condition), "map+text"
-    sft_weight: float = 0.0       # preference objectives: + sft_weight x the SFT loss on the selected candidates (0 = the paper's objective)
-    t_min: int = 0                # training timesteps are drawn from [t_min, t_max): 0 and None = all of them, the paper's uniform draw
-    t_max: int | None = None      # None: the scheduler's num_train_timesteps
-    optimizer: str = "adamw"      # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
+    user_lr_mult: float = (
+        1.0  # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
+    )
+    user_init: float = 0.0  # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
+    user_path: str = "map"  # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text condition), "map+text"
+    sft_weight: float = (
+        0.0  # preference objectives: + sft_weight x the SFT loss on the selected candidates (0 = the paper's objective)
+    )
+    t_min: int = (
+        0  # training timesteps are drawn from [t_min, t_max): 0 and None = all of them, the paper's uniform draw
+    )
+    t_max: int | None = None  # None: the scheduler's num_train_timesteps
+    optimizer: str = (
+        "adamw"  # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
+    )
     log_every: int = 10
     save_every: int = 100
     seed: int = 0
 
     def __post_init__(self):
-        if self.method not in METHODS: raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
-            if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-        if self.beta <= 0: raise ValueError(f"beta must be positive, got {self.beta}")
-        if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
-        if self.user_lr_mult <= 0: raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
-        if self.sft_weight < 0: raise ValueError(f"sft_weight must be 0 or positive, got {self.sft_weight}")
-        if self.user_path not in USER_PATHS: raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
+            if getattr(self, k) < 1:
+                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if self.beta <= 0:
+            raise ValueError(f"beta must be positive, got {self.beta}")
+        if self.mixed_precision not in ("no", "bf16"):
+            raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if self.user_lr_mult <= 0:
+            raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
+        if self.sft_weight < 0:
+            raise ValueError(f"sft_weight must be 0 or positive, got {self.sft_weight}")
+        if self.user_path not in USER_PATHS:
+            raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
         if self.t_min < 0 or (self.t_max is not None and self.t_max <= self.t_min):
             raise ValueError(f"the timestep range [t_min, t_max) = [{self.t_min}, {self.t_max}) is empty or negative")
-        if self.optimizer not in ("adamw", "adamw8bit"): raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
+        if self.optimizer not in ("adamw", "adamw8bit"):
+            raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
 
     @property
-    def objective(self) -> str: return METHODS[self.method][0]
+    def objective(self) -> str:
+        return METHODS[self.method][0]
+
     @property
-    def personalized(self) -> bool: return METHODS[self.method][1]
+    def personalized(self) -> bool:
+        return METHODS[self.method][1]
 
     @classmethod
-    def cpu(cls, **kw) -> "GenTrainConfig": return cls(**kw)
+    def cpu(cls, **kw) -> "GenTrainConfig":
+        return cls(**kw)
 
     @classmethod
     def gpu(cls, **kw) -> "GenTrainConfig":
         "The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16, checkpointing."
-        return cls(**{**dict(batch_size=256, grad_accum=32, lr=1e-8, scale_lr=True, warmup_steps=500, weight_decay=1e-2, beta=2500.0,
-                            max_steps=2000, mixed_precision="bf16", gradient_checkpointing=True, save_every=250), **kw})
+        return cls(
+            **{
+                **dict(
+                    batch_size=256,
+                    grad_accum=32,
+                    lr=1e-8,
+                    scale_lr=True,
+                    warmup_steps=500,
+                    weight_decay=1e-2,
+                    beta=2500.0,
+                    max_steps=2000,
+                    mixed_precision="bf16",
+                    gradient_checkpointing=True,
+                    save_every=250,
+                ),
+                **kw,
+            }
+        )
 
 # %% ../nbs/12_train.ipynb #decd9bf7
 @dataclass
 class LatentGroups:
     "Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D), prompt_index (G,), ..."
+
     latents: torch.Tensor
     prompt_embeds: torch.Tensor
     prompt_index: torch.Tensor
@@ -107,76 +152,122 @@ class LatentGroups:
     mask: torch.Tensor
     group_ids: list
 
-    def __len__(self): return len(self.labels)
+    def __len__(self):
+        return len(self.labels)
 
     def batch(self, idx) -> dict:
         "Tensors of the groups `idx`."
         idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
-        return {"latents": self.latents[idx], "encoder_hidden_states": self.prompt_embeds[self.prompt_index[idx]],
-                "feature_ids": self.feature_ids[idx], "labels": self.labels[idx], "mask": self.mask[idx]}
+        return {
+            "latents": self.latents[idx],
+            "encoder_hidden_states": self.prompt_embeds[self.prompt_index[idx]],
+            "feature_ids": self.feature_ids[idx],
+            "labels": self.labels[idx],
+            "mask": self.mask[idx],
+        }
 
     def save(self, path: str | Path, key: str = ""):
         "One safetensors file, written atomically; `key` identifies what it was computed from."
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        t = {k: getattr(self, k).contiguous() for k in ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")        # one temp file per process: concurrent writers never share one
-        save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key}); os.replace(tmp, path)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t = {
+            k: getattr(self, k).contiguous()
+            for k in ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")
+        }
+        tmp = path.with_name(
+            f".{path.name}.{os.getpid()}.tmp"
+        )  # one temp file per process: concurrent writers never share one
+        save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key})
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "LatentGroups":
         from safetensors import safe_open
-        with safe_open(str(path), framework="pt") as f: meta = f.metadata()
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata()
         t = load_file(str(path))
         return cls(**t, group_ids=json.loads(meta["group_ids"]))
+
 
 @torch.no_grad()
 def _encode_images(pipe: StableDiffusionPipeline, images: Sequence) -> torch.Tensor:
     "VAE latents (latent_dist mean x scaling_factor) of PIL images, as float32 on the CPU."
     vae, size = pipe.vae, pipe.unet.config.sample_size * pipe.vae_scale_factor
-    x = pipe.image_processor.preprocess([im.convert("RGB") for im in images], height=size, width=size).to(pipe.device, vae.dtype)
+    x = pipe.image_processor.preprocess([im.convert("RGB") for im in images], height=size, width=size).to(
+        pipe.device, vae.dtype
+    )
     return (vae.encode(x).latent_dist.mean * vae.config.scaling_factor).float().cpu()
 
+
 @torch.no_grad()
-def encode_latent_groups(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab,
-                         batch_size: int = 64, progress: bool = True) -> LatentGroups:
+def encode_latent_groups(
+    ds: datasets.Dataset,
+    pipe: StableDiffusionPipeline,
+    vocab: FeatureVocab,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> LatentGroups:
     "VAE latents (latent_dist mean x scaling_factor) of every candidate and text embeddings of every distinct prompt."
-    if len(ds) == 0: raise ValueError("no groups to encode")
+    if len(ds) == 0:
+        raise ValueError("no groups to encode")
     n_max = max(len(l) for l in ds["labels"])
     prompts = list(dict.fromkeys(ds["prompt"]))
     where = {p: i for i, p in enumerate(prompts)}
-    emb = torch.cat([encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i:i + 256]).float().cpu() for i in range(0, len(prompts), 256)])
+    emb = torch.cat(
+        [
+            encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i : i + 256]).float().cpu()
+            for i in range(0, len(prompts), 256)
+        ]
+    )
     lat, labels, mask = None, torch.zeros(len(ds), n_max), torch.zeros(len(ds), n_max, dtype=torch.bool)
     for i in tqdm(range(0, len(ds), batch_size), desc="encoding latents", disable=not progress):
         rows = select_rows(ds, range(i, min(i + batch_size, len(ds))))
         z = _encode_images(pipe, [im for r in rows for im in r["images"]])
-        if lat is None: lat = torch.zeros(len(ds), n_max, *z.shape[1:])
+        if lat is None:
+            lat = torch.zeros(len(ds), n_max, *z.shape[1:])
         k = 0
         for b, r in enumerate(rows):
             n = len(r["labels"])
-            lat[i + b, :n], mask[i + b, :n] = z[k:k + n], True
-            labels[i + b, :n] = torch.as_tensor(list(r["labels"]), dtype=torch.float32); k += n
-    return LatentGroups(lat, emb, torch.tensor([where[p] for p in ds["prompt"]]), vocab.encode_batch(list(ds["features"])),
-                        labels, mask, list(ds["group_id"]))
+            lat[i + b, :n], mask[i + b, :n] = z[k : k + n], True
+            labels[i + b, :n] = torch.as_tensor(list(r["labels"]), dtype=torch.float32)
+            k += n
+    return LatentGroups(
+        lat,
+        emb,
+        torch.tensor([where[p] for p in ds["prompt"]]),
+        vocab.encode_batch(list(ds["features"])),
+        labels,
+        mask,
+        list(ds["group_id"]),
+    )
 
-def cache_latents(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path,
-                  progress: bool = True) -> LatentGroups:
+
+def cache_latents(
+    ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path, progress: bool = True
+) -> LatentGroups:
     "`encode_latent_groups`, saved to `path` and reused while the data, the VAE/text encoder and the vocabulary are the same."
     h = hashlib.sha256()
-    h.update(ds._fingerprint.encode()); h.update(json.dumps(vocab.values, sort_keys=True).encode())
+    h.update(ds._fingerprint.encode())
+    h.update(json.dumps(vocab.values, sort_keys=True).encode())
     h.update(json.dumps(dict(pipe.vae.config), sort_keys=True, default=str).encode())
     for m in (pipe.vae, pipe.text_encoder):
-        for v in list(m.state_dict().values())[:4]: h.update(v.float().flatten()[:64].numpy().tobytes())
+        for v in list(m.state_dict().values())[:4]:
+            h.update(v.float().flatten()[:64].numpy().tobytes())
     key, path = h.hexdigest(), Path(path)
     if path.exists():
         from safetensors import safe_open
+
         with safe_open(str(path), framework="pt") as f:
-            if f.metadata().get("key") == key: return LatentGroups.load(path)
+            if f.metadata().get("key") == key:
+                return LatentGroups.load(path)
     data = encode_latent_groups(ds, pipe, vocab, progress=progress)
     data.save(path, key)
     return data
 
 # %% ../nbs/12_train.ipynb #4da57289
-def _seed(*parts) -> int: return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+def _seed(*parts) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
 def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -185,11 +276,15 @@ def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator
     return noise, torch.cat([torch.randint(*t_range, (1,), generator=g) for g in gens])
 
 
-def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
-                     generator: torch.Generator | Sequence[torch.Generator],   # one for the batch, or one per group
-                     rows: torch.Tensor | None = None, reference: PersonalizedUNet | None = None,
-                     t_range: tuple[int, int] | None = None,   # timesteps drawn from [lo, hi); None = all of them
-                     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+def candidate_errors(
+    model,
+    data: dict,
+    noise_scheduler: DDPMScheduler,
+    generator: torch.Generator | Sequence[torch.Generator],  # one for the batch, or one per group
+    rows: torch.Tensor | None = None,
+    reference: PersonalizedUNet | None = None,
+    t_range: tuple[int, int] | None = None,  # timesteps drawn from [lo, hi); None = all of them
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     "(B, N) denoising errors of `model` (and of `reference.reference()` when given), one noise draw and timestep per group; `rows` (B, N) bool selects candidates."
     lat, mask = data["latents"], data["mask"] if rows is None else rows
     B, N = lat.shape[:2]
@@ -198,7 +293,8 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
         noise = torch.randn((B, 1, *lat.shape[2:]), generator=generator)
         t = torch.randint(*(t_range or (0, T)), (B,), generator=generator)
     else:
-        if len(generator) != B: raise ValueError(f"got {len(generator)} generators for {B} groups")
+        if len(generator) != B:
+            raise ValueError(f"got {len(generator)} generators for {B} groups")
         noise, t = _group_noise(lat.shape[2:], t_range or (0, T), generator)
     noise, t = noise.to(lat.device).expand(-1, N, -1, -1, -1), t.to(lat.device)
     flat = mask.flatten()
@@ -207,14 +303,18 @@ def candidate_errors(model, data: dict, noise_scheduler: DDPMScheduler,
     zt = noise_scheduler.add_noise(x0, eps, tt)
     ehs = data["encoder_hidden_states"].repeat_interleave(N, 0)[flat]
     fid = data["feature_ids"].repeat_interleave(N, 0)[flat]
+
     def errs(m):
         pred = m(zt, tt, ehs, feature_ids=fid).sample
         e = torch.zeros(B * N, device=lat.device, dtype=torch.float32)
         e[flat] = ((pred.float() - eps.float()) ** 2).mean(dim=(1, 2, 3))
         return e.view(B, N)
+
     model_err = errs(model)
-    if reference is None: return model_err, None
-    with torch.no_grad(), reference.reference(): ref_err = errs(reference)
+    if reference is None:
+        return model_err, None
+    with torch.no_grad(), reference.reference():
+        ref_err = errs(reference)
     return model_err, ref_err
 
 # %% ../nbs/12_train.ipynb #3fd92459
@@ -224,32 +324,56 @@ def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.
     ids = {id(p) for p in user_params}
     rest, user = [p for p in params if id(p) not in ids], [p for p in params if id(p) in ids]
     params = [{"params": rest}] + ([{"params": user, "lr": lr * cfg.user_lr_mult}] if user else [])
-    if cfg.optimizer == "adamw": return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
-    try: import bitsandbytes as bnb
-    except ImportError: raise ImportError("optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise") from None
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    try:
+        import bitsandbytes as bnb
+    except ImportError:
+        raise ImportError(
+            "optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise"
+        ) from None
     return bnb.optim.AdamW8bit(params, lr=lr, weight_decay=cfg.weight_decay)
 
 
 def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
     "(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable group."
     pos, neg = ((labels == 1) & mask).sum(1), ((labels == 0) & mask).sum(1)
-    if objective == "sft": return pos
-    if objective == "pairwise": return pos * neg
+    if objective == "sft":
+        return pos
+    if objective == "pairwise":
+        return pos * neg
     return ((pos > 0) & (neg > 0)).long()
 
 
-def build_generator_model(pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig,
-                          backbone: PersonalizedUNet | None = None) -> PersonalizedUNet:
+def build_generator_model(
+    pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig, backbone: PersonalizedUNet | None = None
+) -> PersonalizedUNet:
     "A fresh side network for `cfg.method` on the frozen `backbone` (default: the pipeline's UNet)."
     frozen = backbone if backbone is not None else pipe.unet
     paths = cfg.user_path.split("+")
-    ad = PersonalAdapter.from_unet(base_unet(frozen), vocab, personalized=cfg.personalized, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers,
-                                   user_map="map" in paths, user_text="text" in paths)
-    unused = [ad.crossing, ad.user_proj, ad.controlnet.controlnet_cond_embedding] if not cfg.personalized else \
-             [ad.user_proj, ad.controlnet.controlnet_cond_embedding] if "map" not in paths else []
-    for m in unused: m.requires_grad_(False)    # parameters that never see a gradient must not be handed to the optimizer or DDP
+    ad = PersonalAdapter.from_unet(
+        base_unet(frozen),
+        vocab,
+        personalized=cfg.personalized,
+        embed_dim=cfg.embed_dim,
+        cross_layers=cfg.cross_layers,
+        user_map="map" in paths,
+        user_text="text" in paths,
+    )
+    unused = (
+        [ad.crossing, ad.user_proj, ad.controlnet.controlnet_cond_embedding]
+        if not cfg.personalized
+        else [ad.user_proj, ad.controlnet.controlnet_cond_embedding]
+        if "map" not in paths
+        else []
+    )
+    for m in unused:
+        m.requires_grad_(False)  # parameters that never see a gradient must not be handed to the optimizer or DDP
     if cfg.personalized and "map" in paths and cfg.user_init:
-        with torch.no_grad(): ad.controlnet.controlnet_cond_embedding.zero_conv.weight[:, :, 0, 0] = cfg.user_init * torch.eye(ad.config.latent_channels)
+        with torch.no_grad():
+            ad.controlnet.controlnet_cond_embedding.zero_conv.weight[:, :, 0, 0] = cfg.user_init * torch.eye(
+                ad.config.latent_channels
+            )
     return PersonalizedUNet(frozen, ad, vocab=vocab)
 
 
@@ -258,11 +382,17 @@ def _user_path(ad: PersonalAdapter) -> list:
     return ps + ([*ad.user_token.parameters()] if ad.user_token is not None else [])
 
 # %% ../nbs/12_train.ipynb #acde37f4
-def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: str | Path, cfg: GenTrainConfig | None = None,
-                    vocab: FeatureVocab | None = None,            # the vocabulary `data` was encoded with (saved with the model)
-                    backbone: PersonalizedUNet | None = None,     # frozen model to build on (the DPO model, in the paper's protocol)
-                    progress: bool = True, accelerator: Accelerator | None = None,
-                    stop_after: int | None = None) -> tuple[PersonalizedUNet, dict]:
+def train_generator(
+    pipe: StableDiffusionPipeline,
+    data: LatentGroups,
+    out_dir: str | Path,
+    cfg: GenTrainConfig | None = None,
+    vocab: FeatureVocab | None = None,  # the vocabulary `data` was encoded with (saved with the model)
+    backbone: PersonalizedUNet | None = None,  # frozen model to build on (the DPO model, in the paper's protocol)
+    progress: bool = True,
+    accelerator: Accelerator | None = None,
+    stop_after: int | None = None,
+) -> tuple[PersonalizedUNet, dict]:
     "Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to `out_dir/model`."
     cfg = cfg or GenTrainConfig()
     if vocab is None:
@@ -281,16 +411,31 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     if noise_scheduler.config.prediction_type != "epsilon":
-        raise NotImplementedError("the errors are computed against the noise (epsilon prediction); this scheduler "
-                                  f"predicts {noise_scheduler.config.prediction_type!r}")
+        raise NotImplementedError(
+            "the errors are computed against the noise (epsilon prediction); this scheduler "
+            f"predicts {noise_scheduler.config.prediction_type!r}"
+        )
     T = noise_scheduler.config.num_train_timesteps
     t_range = (cfg.t_min, min(cfg.t_max or T, T))
     if t_range[0] >= t_range[1]:
         raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
-    engine = Engine(f"train {cfg.method}", punet, punet.adapter, opt, warmup_constant(cfg.warmup_steps), cfg.max_steps,
-                    out / "checkpoint.safetensors", {"config": asdict(cfg), "stacked": backbone is not None},
-                    accelerator=acc, grad_accum=cfg.grad_accum, max_grad_norm=cfg.max_grad_norm, log_every=cfg.log_every,
-                    save_every=cfg.save_every, config_defaults=asdict(GenTrainConfig()), progress=progress)
+    engine = Engine(
+        f"train {cfg.method}",
+        punet,
+        punet.adapter,
+        opt,
+        warmup_constant(cfg.warmup_steps),
+        cfg.max_steps,
+        out / "checkpoint.safetensors",
+        {"config": asdict(cfg), "stacked": backbone is not None},
+        accelerator=acc,
+        grad_accum=cfg.grad_accum,
+        max_grad_norm=cfg.max_grad_norm,
+        log_every=cfg.log_every,
+        save_every=cfg.save_every,
+        config_defaults=asdict(GenTrainConfig()),
+        progress=progress,
+    )
     unit = {"sft": "positives", "pairwise": "pairs", "group": "groups"}[cfg.objective]
 
     def micro_step(model, step, m):
@@ -300,7 +445,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
         n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], cfg.objective).sum()), 1)
         n_pos = max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)
         where = micro_positions(cfg.batch_size, m, cfg.grad_accum, rank, P)
-        b = {k: v.to(acc.device) for k, v in data.batch(idx[where.start:where.stop]).items()}
+        b = {k: v.to(acc.device) for k, v in data.batch(idx[where.start : where.stop]).items()}
         # one generator per group: the noise follows the group, not the process
         gen = [torch.Generator().manual_seed(_seed(cfg.seed, step, j)) for j in where]
         rec = {}
@@ -330,7 +475,7 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
         rec["loss"] = float(loss.detach()) * share
         rec["model_err"] = float(model_err.detach()[used].mean()) / cfg.grad_accum
         rec["groups"] = st["groups"]
-        return total * P, rec            # DDP averages over the P processes
+        return total * P, rec  # DDP averages over the P processes
 
     def summarize(step, records):
         "The step's record: sums over micro-steps (the loss over all processes), the mean implicit accuracy."
@@ -339,8 +484,12 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
         if P > 1:
             loss = float(acc.reduce(torch.tensor([loss], device=acc.device), reduction="sum"))
         ia = [r["implicit_acc"] for r in records if not math.isnan(r.get("implicit_acc", math.nan))]
-        rec = {"loss": round(loss, 6), "model_err": total("model_err"),
-               "ref_err": None if cfg.objective == "sft" else total("ref_err"), "groups": total("groups")}
+        rec = {
+            "loss": round(loss, 6),
+            "model_err": total("model_err"),
+            "ref_err": None if cfg.objective == "sft" else total("ref_err"),
+            "groups": total("groups"),
+        }
         if cfg.sft_weight and cfg.objective != "sft":
             rec["sft_term"] = total("sft_term")
         rec["implicit_acc"] = round(float(np.mean(ia)), 4) if ia else None
@@ -355,11 +504,13 @@ def train_generator(pipe: StableDiffusionPipeline, data: LatentGroups, out_dir: 
     return punet, log
 
 # %% ../nbs/12_train.ipynb #a78e5773
-PF_METHODS = ("perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")       # PerFusion and its ablations
-TABLE2_METHODS = ("dpo", "sft", *PF_METHODS)                               # the trained rows of Table 2
+PF_METHODS = ("perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")  # PerFusion and its ablations
+TABLE2_METHODS = ("dpo", "sft", *PF_METHODS)  # the trained rows of Table 2
 
 
-def load_generator(pipe: StableDiffusionPipeline, run_dir: str | Path, method: str) -> tuple[PersonalizedUNet, FeatureVocab]:
+def load_generator(
+    pipe: StableDiffusionPipeline, run_dir: str | Path, method: str
+) -> tuple[PersonalizedUNet, FeatureVocab]:
     "A finished run's model (`run_dir/<method>/model`, with whatever it was stacked on) on the pipeline's UNet, and its vocabulary."
     folder = Path(run_dir) / method / "model"
     if not (folder / "personalized_unet.json").exists():
@@ -369,11 +520,19 @@ def load_generator(pipe: StableDiffusionPipeline, run_dir: str | Path, method: s
 
 # %% ../nbs/12_train.ipynb #21ed5601
 @torch.no_grad()
-def implicit_accuracy(punet: PersonalizedUNet, data: LatentGroups, noise_scheduler: DDPMScheduler, draws: int = 4,
-                      batch_size: int = 16, seed: int = 0, progress: bool = False) -> dict:
+def implicit_accuracy(
+    punet: PersonalizedUNet,
+    data: LatentGroups,
+    noise_scheduler: DDPMScheduler,
+    draws: int = 4,
+    batch_size: int = 16,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
     "Share of held-out (selected, unselected) pairs on which `punet` lowers the selected image's error more than the unselected one's, relative to its reference."
     wins, pairs, total = 0.0, 0, 0.0
-    was_training = punet.training; punet.eval()
+    was_training = punet.training
+    punet.eval()
     for start in tqdm(range(0, len(data), batch_size), desc="implicit accuracy", disable=not progress):
         b = data.batch(range(start, min(start + batch_size, len(data))))
         for d in range(draws):
@@ -383,7 +542,9 @@ def implicit_accuracy(punet: PersonalizedUNet, data: LatentGroups, noise_schedul
             pos, neg = (b["labels"] == 1) & b["mask"], (b["labels"] == 0) & b["mask"]
             pair = pos[:, :, None] & neg[:, None, :]
             diff = (s[:, :, None] - s[:, None, :])[pair]
-            wins += float((diff < 0).sum() + 0.5 * (diff == 0).sum()); pairs += int(pair.sum()); total += float(diff.abs().sum())
+            wins += float((diff < 0).sum() + 0.5 * (diff == 0).sum())
+            pairs += int(pair.sum())
+            total += float(diff.abs().sum())
     punet.train(was_training)
     return {"implicit_acc": wins / max(pairs, 1), "pairs": pairs, "mean_abs_margin": total / max(pairs, 1)}
 
@@ -391,69 +552,118 @@ def implicit_accuracy(punet: PersonalizedUNet, data: LatentGroups, noise_schedul
 @dataclass
 class OnPolicyConfig:
     "Settings of on-policy rounds (the generation-side ones; the training recipe is a GenTrainConfig)."
-    rounds: int = 3               # R: propose -> select -> train, R times
-    requests: int = 64            # (merchant, prompt) requests per round, drawn from the training groups
-    n_candidates: int = 5         # N images the current model proposes per request
-    k_selected: int = 2           # K of them the reward model selects
-    steps_per_round: int = 50     # S optimizer steps on each round's groups
-    sample_steps: int = 20        # DDIM steps when proposing
+
+    rounds: int = 3  # R: propose -> select -> train, R times
+    requests: int = 64  # (merchant, prompt) requests per round, drawn from the training groups
+    n_candidates: int = 5  # N images the current model proposes per request
+    k_selected: int = 2  # K of them the reward model selects
+    steps_per_round: int = 50  # S optimizer steps on each round's groups
+    sample_steps: int = 20  # DDIM steps when proposing
     guidance_scale: float = 7.0
     user_in_uncond: bool = False  # how the user enters CFG when proposing (as when evaluating)
 
     def __post_init__(self):
         for k in ("rounds", "requests", "steps_per_round", "sample_steps"):
-            if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-        if self.n_candidates < 2: raise ValueError(f"n_candidates must be at least 2 (a group needs a choice), got {self.n_candidates}")
+            if getattr(self, k) < 1:
+                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if self.n_candidates < 2:
+            raise ValueError(f"n_candidates must be at least 2 (a group needs a choice), got {self.n_candidates}")
         if not 1 <= self.k_selected < self.n_candidates:
-            raise ValueError(f"k_selected must be between 1 and n_candidates - 1 = {self.n_candidates - 1}, got {self.k_selected}")
+            raise ValueError(
+                f"k_selected must be between 1 and n_candidates - 1 = {self.n_candidates - 1}, got {self.k_selected}"
+            )
+
 
 @torch.no_grad()
-def propose_and_select(pipe: StableDiffusionPipeline, punet: PersonalizedUNet, rm, processor, requests: Sequence[dict],
-                       vocab: FeatureVocab, ocfg: OnPolicyConfig, seed: int = 0) -> LatentGroups:
+def propose_and_select(
+    pipe: StableDiffusionPipeline,
+    punet: PersonalizedUNet,
+    rm,
+    processor,
+    requests: Sequence[dict],
+    vocab: FeatureVocab,
+    ocfg: OnPolicyConfig,
+    seed: int = 0,
+) -> LatentGroups:
     "N candidates per request from `punet`, the K with the highest PerFusionRM scores labelled selected: one group per request."
-    if not requests: raise ValueError("no (merchant, prompt) requests to propose candidates for")
+    if not requests:
+        raise ValueError("no (merchant, prompt) requests to propose candidates for")
     N, K = ocfg.n_candidates, ocfg.k_selected
     prompts = [r["prompt"] for r in requests for _ in range(N)]
     fids = vocab.encode_batch([r["features"] for r in requests for _ in range(N)])
-    images = generate_personalized(pipe, punet, prompts, fids, seed=seed, steps=ocfg.sample_steps,
-                                   guidance_scale=ocfg.guidance_scale, user_in_uncond=ocfg.user_in_uncond)
+    images = generate_personalized(
+        pipe,
+        punet,
+        prompts,
+        fids,
+        seed=seed,
+        steps=ocfg.sample_steps,
+        guidance_scale=ocfg.guidance_scale,
+        user_in_uncond=ocfg.user_in_uncond,
+    )
     labels = torch.zeros(len(requests), N)
     for i, r in enumerate(requests):
-        s = np.asarray(rm.score(processor, r["prompt"], images[i * N:(i + 1) * N], r["features"]), dtype=float)
-        if not np.isfinite(s).all(): raise NonFiniteError(f"the reward model scored request {i} ({r['prompt']!r}) with NaN or infinity")
+        s = np.asarray(rm.score(processor, r["prompt"], images[i * N : (i + 1) * N], r["features"]), dtype=float)
+        if not np.isfinite(s).all():
+            raise NonFiniteError(f"the reward model scored request {i} ({r['prompt']!r}) with NaN or infinity")
         labels[i, np.argsort(-s, kind="stable")[:K]] = 1.0
     where = {p: i for i, p in enumerate(dict.fromkeys(r["prompt"] for r in requests))}
     emb = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(where)).float().cpu()
     lat = _encode_images(pipe, images)
-    return LatentGroups(lat.view(len(requests), N, *lat.shape[1:]), emb, torch.tensor([where[r["prompt"]] for r in requests]),
-                        vocab.encode_batch([r["features"] for r in requests]), labels, torch.ones(len(requests), N, dtype=torch.bool),
-                        [f"round-request-{i}" for i in range(len(requests))])
+    return LatentGroups(
+        lat.view(len(requests), N, *lat.shape[1:]),
+        emb,
+        torch.tensor([where[r["prompt"]] for r in requests]),
+        vocab.encode_batch([r["features"] for r in requests]),
+        labels,
+        torch.ones(len(requests), N, dtype=torch.bool),
+        [f"round-request-{i}" for i in range(len(requests))],
+    )
 
-def train_on_policy(pipe: StableDiffusionPipeline,
-                    requests: Sequence[dict],          # the pool of {"prompt", "features"} requests (e.g. from the training groups)
-                    rm, processor,                     # a trained PerFusionRM and its backbone's processor: the labeller
-                    out_dir: str | Path, cfg: GenTrainConfig | None = None, ocfg: OnPolicyConfig | None = None,
-                    vocab: FeatureVocab | None = None, progress: bool = True,
-                    stop_after_round: int | None = None) -> tuple[PersonalizedUNet, dict]:
+
+def train_on_policy(
+    pipe: StableDiffusionPipeline,
+    requests: Sequence[dict],  # the pool of {"prompt", "features"} requests (e.g. from the training groups)
+    rm,
+    processor,  # a trained PerFusionRM and its backbone's processor: the labeller
+    out_dir: str | Path,
+    cfg: GenTrainConfig | None = None,
+    ocfg: OnPolicyConfig | None = None,
+    vocab: FeatureVocab | None = None,
+    progress: bool = True,
+    stop_after_round: int | None = None,
+) -> tuple[PersonalizedUNet, dict]:
     "R rounds of propose (current model) -> select (PerFusionRM) -> train (`cfg`'s objective); resumable inside a round."
     cfg, ocfg = cfg or GenTrainConfig(), ocfg or OnPolicyConfig()
-    if vocab is None: raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")
+    if vocab is None:
+        raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")
     if getattr(rm, "vocab", None) is None or rm.vocab.values != vocab.values:
-        raise ValueError("the reward model's feature vocabulary differs from the generator's: train both on the same groups "
-                         "(or pass the reward model's vocabulary as `vocab`)")
-    if not requests: raise ValueError("no (merchant, prompt) requests: pass the prompts and features of some training groups")
+        raise ValueError(
+            "the reward model's feature vocabulary differs from the generator's: train both on the same groups "
+            "(or pass the reward model's vocabulary as `vocab`)"
+        )
+    if not requests:
+        raise ValueError("no (merchant, prompt) requests: pass the prompts and features of some training groups")
     cfg = replace(cfg, max_steps=ocfg.rounds * ocfg.steps_per_round)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    punet = build_generator_model(pipe, vocab, cfg).to(pipe.device).eval()    # round 0 proposes with the untrained model
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    punet = build_generator_model(pipe, vocab, cfg).to(pipe.device).eval()  # round 0 proposes with the untrained model
     last = ocfg.rounds if stop_after_round is None else min(ocfg.rounds, stop_after_round)
     log = {"rounds": []}
     for r in range(last):
         path = out / f"round{r}.safetensors"
-        if path.exists(): data = LatentGroups.load(path)
+        if path.exists():
+            data = LatentGroups.load(path)
         else:
-            pick = np.random.default_rng([cfg.seed, 31, r]).choice(len(requests), min(ocfg.requests, len(requests)), replace=False)
-            data = propose_and_select(pipe, punet, rm, processor, [requests[int(i)] for i in pick], vocab, ocfg, seed=_seed(cfg.seed, 37, r))
+            pick = np.random.default_rng([cfg.seed, 31, r]).choice(
+                len(requests), min(ocfg.requests, len(requests)), replace=False
+            )
+            data = propose_and_select(
+                pipe, punet, rm, processor, [requests[int(i)] for i in pick], vocab, ocfg, seed=_seed(cfg.seed, 37, r)
+            )
             data.save(path)
-        punet, log_r = train_generator(pipe, data, out, cfg, vocab=vocab, progress=progress, stop_after=(r + 1) * ocfg.steps_per_round)
+        punet, log_r = train_generator(
+            pipe, data, out, cfg, vocab=vocab, progress=progress, stop_after=(r + 1) * ocfg.steps_per_round
+        )
         log = {**log_r, "rounds": log["rounds"] + [{"round": r, "groups": len(data)}]}
     return punet, log

@@ -33,32 +33,41 @@ from .reward import VARIANTS, PerFusionRM
 @dataclass
 class RMTrainConfig:
     "Hyperparameters of a PerFusionRM training run (defaults = the CPU preset)."
-    variant: str = "duplicated"   # plug-in placement, one of perfusion.reward.VARIANTS
-    batch_size: int = 32          # groups per optimizer step, over all processes and accumulation steps
-    grad_accum: int = 1           # micro-batches per optimizer step
-    lr: float = 1e-3              # the paper's
-    warmup_steps: int = 100       # linear warmup, then constant (the paper: 500 at batch 128)
-    weight_decay: float = 1e-2    # the paper's
+
+    variant: str = "duplicated"  # plug-in placement, one of perfusion.reward.VARIANTS
+    batch_size: int = 32  # groups per optimizer step, over all processes and accumulation steps
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # the paper's
+    warmup_steps: int = 100  # linear warmup, then constant (the paper: 500 at batch 128)
+    weight_decay: float = 1e-2  # the paper's
     max_steps: int = 1000
     max_grad_norm: float = 1.0
-    embed_dim: int = 16           # feature embedding size
-    cross_layers: int = 3         # feature-crossing layers
-    adanet_hidden: int = 64       # AdaNet hidden width
+    embed_dim: int = 16  # feature embedding size
+    cross_layers: int = 3  # feature-crossing layers
+    adanet_hidden: int = 64  # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
-    id_dropout: float = 0.0       # chance a training group's user_id is replaced by the out-of-vocabulary id (forces the profile crosses)
-    mixed_precision: str = "no"   # "no" or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
+    id_dropout: float = (
+        0.0  # chance a training group's user_id is replaced by the out-of-vocabulary id (forces the profile crosses)
+    )
+    mixed_precision: str = (
+        "no"  # "no" or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
+    )
     log_every: int = 10
-    eval_every: int = 200         # validation MAP/GAUC every k steps (0 = never)
-    eval_groups: int = 300        # validation groups used for those curves
-    save_every: int = 200         # checkpoint every k steps
+    eval_every: int = 200  # validation MAP/GAUC every k steps (0 = never)
+    eval_groups: int = 300  # validation groups used for those curves
+    save_every: int = 200  # checkpoint every k steps
     seed: int = 0
 
     def __post_init__(self):
-        if self.variant not in VARIANTS: raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.mixed_precision not in ("no", "bf16"): raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.mixed_precision not in ("no", "bf16"):
+            raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
-            if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-        if not 0.0 <= self.id_dropout <= 1.0: raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
+            if getattr(self, k) < 1:
+                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if not 0.0 <= self.id_dropout <= 1.0:
+            raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
 
     @classmethod
     def cpu(cls, **kw) -> "RMTrainConfig":
@@ -70,14 +79,31 @@ class RMTrainConfig:
         "The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and grad_accum are our choice."
         # backprop runs through every layer of the frozen towers (the plug-ins feed all of them): 16 micro-batches of 8 groups
         # keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 18_gpu_training)
-        return cls(**{**dict(batch_size=128, grad_accum=16, lr=1e-3, warmup_steps=500, weight_decay=1e-2, max_steps=5000, mixed_precision="bf16",
-                            eval_every=500, eval_groups=2000, save_every=500), **kw})
+        return cls(
+            **{
+                **dict(
+                    batch_size=128,
+                    grad_accum=16,
+                    lr=1e-3,
+                    warmup_steps=500,
+                    weight_decay=1e-2,
+                    max_steps=5000,
+                    mixed_precision="bf16",
+                    eval_every=500,
+                    eval_groups=2000,
+                    save_every=500,
+                ),
+                **kw,
+            }
+        )
 
 # %% ../nbs/08_train_rm.ipynb #adbc9608
-def encode_groups(rows: Sequence[dict],           # group rows: prompt, images, labels, features, group_id
-                  processor: CLIPProcessor, vocab: FeatureVocab,
-                  rng: np.random.Generator | None = None # shuffle each prompt's phrases with it (None = keep)
-                 ) -> dict:
+def encode_groups(
+    rows: Sequence[dict],  # group rows: prompt, images, labels, features, group_id
+    processor: CLIPProcessor,
+    vocab: FeatureVocab,
+    rng: np.random.Generator | None = None,  # shuffle each prompt's phrases with it (None = keep)
+) -> dict:
     "Padded model inputs: input_ids, attention_mask, pixel_values (B,N,C,H,W), feature_ids, labels, mask, group_ids."
     if not rows:
         raise ValueError("cannot encode an empty batch of groups")
@@ -88,25 +114,43 @@ def encode_groups(rows: Sequence[dict],           # group rows: prompt, images, 
             raise ValueError(f"group {r.get('group_id')!r} has no candidates")
     prompts = [shuffle_phrases(r["prompt"], rng) if rng is not None else r["prompt"] for r in rows]
     images = [im.convert("RGB") for r in rows for im in r["images"]]
-    inp = processor(text=prompts, images=images, return_tensors="pt", padding="max_length", truncation=True,
-                    max_length=processor.tokenizer.model_max_length)
+    inp = processor(
+        text=prompts,
+        images=images,
+        return_tensors="pt",
+        padding="max_length",
+        truncation=True,
+        max_length=processor.tokenizer.model_max_length,
+    )
     n = [len(r["labels"]) for r in rows]
     pix = torch.zeros(len(rows), max(n), *inp["pixel_values"].shape[1:])
     labels = torch.zeros(len(rows), max(n))
     mask = torch.zeros(len(rows), max(n), dtype=torch.bool)
     for b, (r, p) in enumerate(zip(rows, inp["pixel_values"].split(n))):
-        pix[b, :len(p)] = p
-        mask[b, :len(p)] = True
-        labels[b, :len(p)] = torch.as_tensor(list(r["labels"]), dtype=torch.float32)
-    return {"input_ids": inp["input_ids"], "attention_mask": inp.get("attention_mask"), "pixel_values": pix,
-            "feature_ids": vocab.encode_batch([r["features"] for r in rows]), "labels": labels, "mask": mask,
-            "group_ids": [r["group_id"] for r in rows]}
+        pix[b, : len(p)] = p
+        mask[b, : len(p)] = True
+        labels[b, : len(p)] = torch.as_tensor(list(r["labels"]), dtype=torch.float32)
+    return {
+        "input_ids": inp["input_ids"],
+        "attention_mask": inp.get("attention_mask"),
+        "pixel_values": pix,
+        "feature_ids": vocab.encode_batch([r["features"] for r in rows]),
+        "labels": labels,
+        "mask": mask,
+        "group_ids": [r["group_id"] for r in rows],
+    }
 
 # %% ../nbs/08_train_rm.ipynb #57400a55
 @torch.no_grad()
-def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor: CLIPProcessor,
-                 vocab: FeatureVocab | None = None, # PerFusionRM: defaults to the model's own vocabulary
-                 batch_size: int = 64, progress: bool = False, desc: str = "scoring") -> tuple[list, list]:
+def score_groups(
+    model: PerFusionRM | CLIPModel,
+    ds: datasets.Dataset,
+    processor: CLIPProcessor,
+    vocab: FeatureVocab | None = None,  # PerFusionRM: defaults to the model's own vocabulary
+    batch_size: int = 64,
+    progress: bool = False,
+    desc: str = "scoring",
+) -> tuple[list, list]:
     "Scores and labels of every group of `ds` (lists of per-group lists, padding removed)."
     personal = isinstance(model, PerFusionRM)
     vocab = vocab or (model.vocab if personal else FeatureVocab({"user_id": []}))
@@ -120,10 +164,11 @@ def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor
         b = to_device(encode_groups(select_rows(ds, range(i, min(i + batch_size, len(ds)))), processor, vocab), dev)
         if personal:
             s = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"])
-        else:     # the backbone alone: PickScore's score on each group's candidates
+        else:  # the backbone alone: PickScore's score on each group's candidates
             N = b["pixel_values"].shape[1]
-            s = clip_scores(model, b["input_ids"], b["pixel_values"].flatten(0, 1), group_size=N,
-                            attention_mask=b["attention_mask"])
+            s = clip_scores(
+                model, b["input_ids"], b["pixel_values"].flatten(0, 1), group_size=N, attention_mask=b["attention_mask"]
+            )
         for sb, yb, mb in zip(s.float().cpu(), b["labels"].cpu(), b["mask"].cpu()):
             scores.append(sb[mb].tolist())
             labels.append(yb[mb].long().tolist())
@@ -131,16 +176,18 @@ def score_groups(model: PerFusionRM | CLIPModel, ds: datasets.Dataset, processor
     return scores, labels
 
 # %% ../nbs/08_train_rm.ipynb #bbc6eceb
-def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
-                       train_ds: datasets.Dataset,            # group dataset (perfusion.data format)
-                       out_dir: str | Path,                   # checkpoint, log and the trained plug-ins go here
-                       cfg: RMTrainConfig | None = None,
-                       vocab: FeatureVocab | None = None,     # default: fitted on train_ds
-                       eval_ds: datasets.Dataset | None = None, # validation groups for the curves
-                       progress: bool = True,
-                       accelerator: Accelerator | None = None,
-                       stop_after: int | None = None          # stop (with a checkpoint) after this step, to test resuming
-                      ) -> tuple[PerFusionRM, dict]:
+def train_reward_model(
+    backbone: CLIPModel,
+    processor: CLIPProcessor,
+    train_ds: datasets.Dataset,  # group dataset (perfusion.data format)
+    out_dir: str | Path,  # checkpoint, log and the trained plug-ins go here
+    cfg: RMTrainConfig | None = None,
+    vocab: FeatureVocab | None = None,  # default: fitted on train_ds
+    eval_ds: datasets.Dataset | None = None,  # validation groups for the curves
+    progress: bool = True,
+    accelerator: Accelerator | None = None,
+    stop_after: int | None = None,  # stop (with a checkpoint) after this step, to test resuming
+) -> tuple[PerFusionRM, dict]:
     "Train PerFusionRM's plug-ins on `train_ds`, resuming from `out_dir/checkpoint.safetensors` when present."
     cfg = cfg or RMTrainConfig()
     acc = accelerator or make_accelerator(cfg.mixed_precision)
@@ -150,14 +197,32 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
     out.mkdir(parents=True, exist_ok=True)
     vocab = vocab or FeatureVocab.fit(train_ds)
     torch.manual_seed(cfg.seed)
-    rm = PerFusionRM.from_backbone(backbone, vocab, variant=cfg.variant, embed_dim=cfg.embed_dim,
-                                   cross_layers=cfg.cross_layers, adanet_hidden=cfg.adanet_hidden)
+    rm = PerFusionRM.from_backbone(
+        backbone,
+        vocab,
+        variant=cfg.variant,
+        embed_dim=cfg.embed_dim,
+        cross_layers=cfg.cross_layers,
+        adanet_hidden=cfg.adanet_hidden,
+    )
     opt = torch.optim.AdamW(rm.plugins.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    engine = Engine(f"PerFusionRM ({cfg.variant})", rm, rm.plugins, opt, warmup_constant(cfg.warmup_steps),
-                    cfg.max_steps, out / "checkpoint.safetensors", {"config": asdict(cfg), "evals": []},
-                    accelerator=acc, grad_accum=cfg.grad_accum, max_grad_norm=cfg.max_grad_norm,
-                    log_every=cfg.log_every, save_every=cfg.save_every, config_defaults=asdict(RMTrainConfig()),
-                    progress=progress)
+    engine = Engine(
+        f"PerFusionRM ({cfg.variant})",
+        rm,
+        rm.plugins,
+        opt,
+        warmup_constant(cfg.warmup_steps),
+        cfg.max_steps,
+        out / "checkpoint.safetensors",
+        {"config": asdict(cfg), "evals": []},
+        accelerator=acc,
+        grad_accum=cfg.grad_accum,
+        max_grad_norm=cfg.max_grad_norm,
+        log_every=cfg.log_every,
+        save_every=cfg.save_every,
+        config_defaults=asdict(RMTrainConfig()),
+        progress=progress,
+    )
 
     def micro_step(model, step, m):
         part = step_indices(len(train_ds), cfg.batch_size, cfg.seed, step)
@@ -173,8 +238,10 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
             loss, st = reward_group_loss(scores.float(), b["labels"], b["mask"], return_stats=True)
         except NonFiniteError as e:
             raise NonFiniteError(f"step {step}: {e}; groups {b['group_ids']}") from None
-        record = {"loss": float(loss.detach()) / cfg.grad_accum,
-                  **{k: st[k] for k in ("groups", "skipped_no_positive", "skipped_single")}}
+        record = {
+            "loss": float(loss.detach()) / cfg.grad_accum,
+            **{k: st[k] for k in ("groups", "skipped_no_positive", "skipped_single")},
+        }
         return loss / cfg.grad_accum, record
 
     def evaluate(engine, step):
@@ -184,7 +251,9 @@ def train_reward_model(backbone: CLIPModel, processor: CLIPProcessor,
         if (step + 1) % cfg.eval_every == 0 or step == cfg.max_steps - 1:
             if acc.is_main_process:
                 few = eval_ds.select(range(min(cfg.eval_groups, len(eval_ds))))
-                engine.log["evals"].append({"step": step + 1, **ranking_metrics(*score_groups(rm, few, processor, vocab))})
+                engine.log["evals"].append(
+                    {"step": step + 1, **ranking_metrics(*score_groups(rm, few, processor, vocab))}
+                )
             engine.model.train()
 
     log = engine.fit(micro_step, callbacks=[evaluate], stop_after=stop_after)
@@ -203,9 +272,13 @@ def plot_training(logs: dict[str, dict], title: str = "PerFusionRM training") ->
         h = log["history"]
         steps, loss = np.array([r["step"] for r in h]), np.array([r["loss"] for r in h])
         k = max(1, len(loss) // 20)
-        a.plot(steps[k - 1:], np.convolve(loss, np.ones(k) / k, mode="valid"), label=name)
-        if log["evals"]: b.plot([e["step"] for e in log["evals"]], [e["GAUC"] for e in log["evals"]], marker="o", label=name)
+        a.plot(steps[k - 1 :], np.convolve(loss, np.ones(k) / k, mode="valid"), label=name)
+        if log["evals"]:
+            b.plot([e["step"] for e in log["evals"]], [e["GAUC"] for e in log["evals"]], marker="o", label=name)
     a.set(xlabel="step", ylabel="group loss (Eq. 9)", title="training loss (moving average)")
-    b.set(xlabel="step", ylabel="GAUC", title="validation GAUC"); a.legend(fontsize=8); b.legend(fontsize=8)
-    fig.suptitle(title); fig.tight_layout()
+    b.set(xlabel="step", ylabel="GAUC", title="validation GAUC")
+    a.legend(fontsize=8)
+    b.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -31,9 +31,16 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 PHRASE_TO_ATTRIBUTE: dict[str, str] = {v: a for a, vs in ATTRIBUTES.items() for v in vs}
 
 COLOUR_RGB: dict[str, tuple[int, int, int]] = {
-    "red": (200, 30, 40), "orange": (240, 130, 20), "yellow": (240, 205, 40), "green": (40, 150, 60),
-    "blue": (40, 80, 200), "purple": (120, 50, 160), "pink": (240, 130, 185), "black": (35, 35, 35),
+    "red": (200, 30, 40),
+    "orange": (240, 130, 20),
+    "yellow": (240, 205, 40),
+    "green": (40, 150, 60),
+    "blue": (40, 80, 200),
+    "purple": (120, 50, 160),
+    "pink": (240, 130, 185),
+    "black": (35, 35, 35),
 }
+
 
 def random_item(rng: np.random.Generator) -> dict[str, str]:
     "Draw every attribute uniformly at random."
@@ -42,17 +49,28 @@ def random_item(rng: np.random.Generator) -> dict[str, str]:
 # %% ../nbs/01_world.ipynb #5b3b6c25
 _BACKGROUND = (242, 240, 236)
 
+
 def _mix(rgb, other, t):
     "Blend colour `rgb` towards `other` by fraction `t`."
     return tuple(int(round(a + (b - a) * t)) for a, b in zip(rgb, other))
 
+
 def _silhouette(item, jitter):
     "Polygons (in 128-px coordinates) of body, lower part and sleeves, and the neckline cut-out."
     cx, top = 64, 24
-    w = 18 if item["fit"] == "slim-fit" else 25      # half-width of the body
-    flare = 0 if item["fit"] == "slim-fit" else 8    # extra width at hems
+    w = 18 if item["fit"] == "slim-fit" else 25  # half-width of the body
+    flare = 0 if item["fit"] == "slim-fit" else 8  # extra width at hems
     body_bottom = {"t-shirt": 80, "sweater": 88, "coat": 114, "dress": 62, "jumpsuit": 66}[item["category"]]
-    polys = [[(cx - 9, top), (cx + 9, top), (cx + w, top + 5), (cx + w, body_bottom), (cx - w, body_bottom), (cx - w, top + 5)]]
+    polys = [
+        [
+            (cx - 9, top),
+            (cx + 9, top),
+            (cx + w, top + 5),
+            (cx + w, body_bottom),
+            (cx - w, body_bottom),
+            (cx - w, top + 5),
+        ]
+    ]
     cat = item["category"]
     if cat == "coat":
         polys[0][3:5] = [(cx + w + 5 + flare // 2, body_bottom), (cx - w - 5 - flare // 2, body_bottom)]
@@ -60,8 +78,12 @@ def _silhouette(item, jitter):
         hem = w + 12 + flare * 2
         polys.append([(cx - w + 3, body_bottom - 2), (cx + w - 3, body_bottom - 2), (cx + hem, 110), (cx - hem, 110)])
     elif cat == "jumpsuit":
-        polys.append([(cx - w, body_bottom - 2), (cx - 1, body_bottom - 2), (cx - 3, 118), (cx - w - 2 - flare // 2, 118)])
-        polys.append([(cx + 1, body_bottom - 2), (cx + w, body_bottom - 2), (cx + w + 2 + flare // 2, 118), (cx + 3, 118)])
+        polys.append(
+            [(cx - w, body_bottom - 2), (cx - 1, body_bottom - 2), (cx - 3, 118), (cx - w - 2 - flare // 2, 118)]
+        )
+        polys.append(
+            [(cx + 1, body_bottom - 2), (cx + w, body_bottom - 2), (cx + w + 2 + flare // 2, 118), (cx + 3, 118)]
+        )
     sleeve = item["sleeve"]
     if sleeve != "sleeveless":
         for s in (-1, 1):
@@ -71,10 +93,14 @@ def _silhouette(item, jitter):
                 pts = [(w - 1, top + 4), (w + 13, top + 20), (w + 17, top + 62), (w + 8, top + 64), (w + 1, top + 28)]
             polys.append([(cx + s * dx, y) for dx, y in pts])
     neck = item["neckline"]
-    if neck == "round-neck": cut = ("ellipse", [cx - 10, top - 9, cx + 10, top + 10])
-    elif neck == "v-neck": cut = ("polygon", [(cx - 11, top - 2), (cx + 11, top - 2), (cx, top + 26)])
-    else: cut = ("rectangle", [cx - 11, top - 2, cx + 11, top + 13])
+    if neck == "round-neck":
+        cut = ("ellipse", [cx - 10, top - 9, cx + 10, top + 10])
+    elif neck == "v-neck":
+        cut = ("polygon", [(cx - 11, top - 2), (cx + 11, top - 2), (cx, top + 26)])
+    else:
+        cut = ("rectangle", [cx - 11, top - 2, cx + 11, top + 13])
     return [jitter(p) for p in polys], cut, body_bottom
+
 
 def _pattern_layer(item, S, rng):
     "A full-canvas RGB layer with the garment's colour and pattern."
@@ -84,31 +110,38 @@ def _pattern_layer(item, S, rng):
     d = ImageDraw.Draw(layer)
     pat = item["pattern"]
     if pat == "stripes":
-        for y in range(0, S, 10): d.rectangle([0, y, S, y + 4], fill=contrast)
+        for y in range(0, S, 10):
+            d.rectangle([0, y, S, y + 4], fill=contrast)
     elif pat == "polka dots":
         for j, y in enumerate(range(4, S, 12)):
-            for x in range(4 + 6 * (j % 2), S, 12): d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=contrast)
+            for x in range(4 + 6 * (j % 2), S, 12):
+                d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=contrast)
     elif pat == "sequins":
         xs, ys = rng.integers(0, S, 420), rng.integers(0, S, 420)
         glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.5) if item["colour"] != "black" else (200, 170, 60))
-        for x, y, g in zip(xs, ys, rng.random(420)): d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
+        for x, y, g in zip(xs, ys, rng.random(420)):
+            d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
     return layer
 
-def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
-                quality: float = 1.0, # 1 = flawless, 0 = heavy render defects
-                size: int = 64,       # output side in pixels
-                seed: int = 0,        # seeds the sequins and the defects
-               ) -> Image.Image:
+
+def render_item(
+    item: dict[str, str],  # attribute -> value, see `ATTRIBUTES`
+    quality: float = 1.0,  # 1 = flawless, 0 = heavy render defects
+    size: int = 64,  # output side in pixels
+    seed: int = 0,  # seeds the sequins and the defects
+) -> Image.Image:
     "Render one fashion item as an RGB image of `size`×`size` pixels."
     for a, vs in ATTRIBUTES.items():
-        if item.get(a) not in vs: raise ValueError(f"item attribute {a!r} must be one of {vs}, got {item.get(a)!r}")
+        if item.get(a) not in vs:
+            raise ValueError(f"item attribute {a!r} must be one of {vs}, got {item.get(a)!r}")
     S, rng = 128, np.random.default_rng(seed)
     defect = 1.0 - float(np.clip(quality, 0.0, 1.0))
     jitter = lambda pts: [(x + rng.normal(0, 5 * defect), y + rng.normal(0, 5 * defect)) for x, y in pts]
     polys, (cut_kind, cut_xy), body_bottom = _silhouette(item, jitter)
     mask = Image.new("L", (S, S), 0)
     dm = ImageDraw.Draw(mask)
-    for p in polys: dm.polygon(p, fill=255)
+    for p in polys:
+        dm.polygon(p, fill=255)
     getattr(dm, cut_kind)(cut_xy, fill=0)
     img = Image.new("RGB", (S, S), _BACKGROUND)
     img.paste(_pattern_layer(item, S, rng), mask=mask)
@@ -117,20 +150,22 @@ def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
     edge = mask.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 60 else 0)
     img.paste(Image.new("RGB", (S, S), dark), mask=edge)
     cat = item["category"]
-    if cat == "coat":       # placket and buttons
+    if cat == "coat":  # placket and buttons
         d.line([(64, 40), (64, body_bottom)], fill=dark, width=1)
-        for y in range(46, body_bottom - 4, 14): d.ellipse([61, y - 2, 66, y + 3], fill=dark)
+        for y in range(46, body_bottom - 4, 14):
+            d.ellipse([61, y - 2, 66, y + 3], fill=dark)
     elif cat == "sweater":  # ribbed hem band
-        for x in range(40, 90, 3): d.line([(x, body_bottom - 7), (x, body_bottom - 1)], fill=dark)
+        for x in range(40, 90, 3):
+            d.line([(x, body_bottom - 7), (x, body_bottom - 1)], fill=dark)
     elif cat in ("dress", "jumpsuit"):  # waist seam
         d.line([(44, body_bottom - 2), (84, body_bottom - 2)], fill=dark, width=2)
     if defect > 0:
         arr = np.asarray(img).astype(np.float32)
         grey = arr.mean(axis=2, keepdims=True)
-        arr = arr + (grey - arr) * 0.6 * defect                      # washed-out colour
+        arr = arr + (grey - arr) * 0.6 * defect  # washed-out colour
         img = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
         d = ImageDraw.Draw(img, "RGBA")
-        for _ in range(int(round(6 * defect))):                      # muddy smudges
+        for _ in range(int(round(6 * defect))):  # muddy smudges
             x, y, r = rng.integers(20, 108), rng.integers(20, 108), rng.integers(6, 16)
             d.ellipse([x - r, y - r, x + r, y + r], fill=(110, 95, 80, int(150 * defect) + 40))
         arr = np.asarray(img).astype(np.float32) + rng.normal(0, 55 * defect, (S, S, 3))  # pixel noise
@@ -138,40 +173,56 @@ def render_item(item: dict[str, str], # attribute -> value, see `ATTRIBUTES`
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
 # %% ../nbs/01_world.ipynb #142e9bcd
-def gallery(images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None):
+def gallery(
+    images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None
+):
     "Show `images` (PIL) in a grid with optional captions; returns the matplotlib figure."
     import matplotlib.pyplot as plt
+
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows * (1.35 if captions else 1.0)), squeeze=False)
-    for ax in axes.flat: ax.axis("off")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(scale * ncols, scale * nrows * (1.35 if captions else 1.0)), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
     for i, im in enumerate(images):
         ax = axes.flat[i]
         ax.imshow(im)
-        if captions: ax.set_title(captions[i], fontsize=6.5)
-    if title: fig.suptitle(title, fontsize=10)
+        if captions:
+            ax.set_title(captions[i], fontsize=6.5)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/01_world.ipynb #c6c2a742
-def make_prompt(named: dict[str, str], # attribute -> value, the attributes the prompt names
-                rng: np.random.Generator | None = None, # if given, the phrases are shuffled
-               ) -> str:
+def make_prompt(
+    named: dict[str, str],  # attribute -> value, the attributes the prompt names
+    rng: np.random.Generator | None = None,  # if given, the phrases are shuffled
+) -> str:
     "Write the comma-separated prompt that names `named`; canonical attribute order unless `rng` shuffles it."
     phrases = [named[a] for a in ATTRIBUTES if a in named]
-    if rng is not None: phrases = [phrases[i] for i in rng.permutation(len(phrases))]
+    if rng is not None:
+        phrases = [phrases[i] for i in rng.permutation(len(phrases))]
     return ", ".join(phrases)
+
 
 def parse_prompt(prompt: str) -> dict[str, str]:
     "The attributes a world prompt names; raises `ValueError` naming an unknown or conflicting phrase."
     named = {}
     for raw in prompt.split(","):
         ph = raw.strip().lower()
-        if not ph: continue
-        if ph not in PHRASE_TO_ATTRIBUTE: raise ValueError(f"unknown phrase {ph!r} in prompt {prompt!r}; known phrases: {sorted(PHRASE_TO_ATTRIBUTE)}")
+        if not ph:
+            continue
+        if ph not in PHRASE_TO_ATTRIBUTE:
+            raise ValueError(
+                f"unknown phrase {ph!r} in prompt {prompt!r}; known phrases: {sorted(PHRASE_TO_ATTRIBUTE)}"
+            )
         a = PHRASE_TO_ATTRIBUTE[ph]
-        if a in named and named[a] != ph: raise ValueError(f"prompt {prompt!r} names two values for {a}: {named[a]!r} and {ph!r}")
+        if a in named and named[a] != ph:
+            raise ValueError(f"prompt {prompt!r} names two values for {a}: {named[a]!r} and {ph!r}")
         named[a] = ph
     return named
 
@@ -192,9 +243,11 @@ TASTE_CROSSES: dict[str, tuple[str, str]] = {
 }
 TASTE_ATTRIBUTES = tuple(TASTE_CROSSES)
 
+
 @dataclass(frozen=True)
 class Merchant:
     "A user of the AIGI service: an id and categorical profile features (the id is a feature too)."
+
     user_id: str
     features: dict
 
@@ -202,30 +255,55 @@ class Merchant:
 @dataclass(frozen=True)
 class Regime:
     "Every knob of a world regime."
+
     name: str
-    n_candidates: int                      # N, candidates per group
-    k_probs: tuple[float, ...]             # P(K=1), P(K=2), ...: how many the merchant selects
-    profile_features: tuple[str, ...]      # profile features besides user_id
+    n_candidates: int  # N, candidates per group
+    k_probs: tuple[float, ...]  # P(K=1), P(K=2), ...: how many the merchant selects
+    profile_features: tuple[str, ...]  # profile features besides user_id
     n_users: int
-    name_probs: dict                       # chance each attribute is named in a prompt (category always is)
-    miss_prob: float                       # chance a candidate gets a named attribute wrong
-    quality_range: tuple[float, float]     # candidate quality ~ U(lo, hi)
+    name_probs: dict  # chance each attribute is named in a prompt (category always is)
+    miss_prob: float  # chance a candidate gets a named attribute wrong
+    quality_range: tuple[float, float]  # candidate quality ~ U(lo, hi)
     w_consistency: float
     w_quality: float
     w_taste: float
-    idio_scale: float                      # weight of a merchant's own taste next to its cross-driven taste
-    temperature: float                     # Gumbel noise scale tau of the choice model
+    idio_scale: float  # weight of a merchant's own taste next to its cross-driven taste
+    temperature: float  # Gumbel noise scale tau of the choice model
+
 
 _NAME_PROBS = {"category": 1.0, "colour": 0.35, "neckline": 0.4, "sleeve": 0.4, "fit": 0.4, "pattern": 0.35}
 
 REGIMES: dict[str, Regime] = {
-    "pickapic": Regime("pickapic", n_candidates=2, k_probs=(1.0,), profile_features=(), n_users=300,
-                       name_probs=_NAME_PROBS, miss_prob=0.35, quality_range=(0.15, 1.0),
-                       w_consistency=3.0, w_quality=3.0, w_taste=0.5, idio_scale=1.0, temperature=0.45),
-    "industrial": Regime("industrial", n_candidates=5, k_probs=(0.5, 0.35, 0.15),
-                         profile_features=tuple(PROFILE_FEATURES), n_users=600,
-                         name_probs=_NAME_PROBS, miss_prob=0.0, quality_range=(0.85, 1.0),
-                         w_consistency=3.0, w_quality=3.0, w_taste=1.5, idio_scale=0.35, temperature=0.35),
+    "pickapic": Regime(
+        "pickapic",
+        n_candidates=2,
+        k_probs=(1.0,),
+        profile_features=(),
+        n_users=300,
+        name_probs=_NAME_PROBS,
+        miss_prob=0.35,
+        quality_range=(0.15, 1.0),
+        w_consistency=3.0,
+        w_quality=3.0,
+        w_taste=0.5,
+        idio_scale=1.0,
+        temperature=0.45,
+    ),
+    "industrial": Regime(
+        "industrial",
+        n_candidates=5,
+        k_probs=(0.5, 0.35, 0.15),
+        profile_features=tuple(PROFILE_FEATURES),
+        n_users=600,
+        name_probs=_NAME_PROBS,
+        miss_prob=0.0,
+        quality_range=(0.85, 1.0),
+        w_consistency=3.0,
+        w_quality=3.0,
+        w_taste=1.5,
+        idio_scale=0.35,
+        temperature=0.35,
+    ),
 }
 
 # %% ../nbs/01_world.ipynb #9029c725
@@ -236,13 +314,15 @@ def gumbel_top_k(utilities: np.ndarray, k: int, temperature: float, rng: np.rand
     labels[np.argsort(-perturbed, kind="stable")[:k]] = 1
     return labels
 
+
 def selection_probabilities(utilities, k: int, temperature: float) -> dict[frozenset, float]:
     "Exact probability of each selected set of size `k` under Plackett–Luce with weights exp(U/temperature)."
     w = np.exp((np.asarray(utilities, dtype=float) - np.max(utilities)) / temperature)
     probs: dict[frozenset, float] = {}
     for order in itertools.permutations(range(len(w)), k):
         p, left = 1.0, w.sum()
-        for i in order: p, left = p * w[i] / left, left - w[i]
+        for i in order:
+            p, left = p * w[i] / left, left - w[i]
         s = frozenset(order)
         probs[s] = probs.get(s, 0.0) + p
     return probs
@@ -251,33 +331,43 @@ def selection_probabilities(utilities, k: int, temperature: float) -> dict[froze
 @dataclass
 class WorldGroup:
     "One round: a merchant, a prompt, N candidates and the merchant's K-of-N selection."
+
     group_id: str
     merchant: Merchant
     prompt: str
     named: dict
-    items: list                  # N attribute dicts
-    qualities: np.ndarray        # (N,)
-    seeds: list                  # render seeds
-    utilities: np.ndarray        # (N,) true utility for this merchant
+    items: list  # N attribute dicts
+    qualities: np.ndarray  # (N,)
+    seeds: list  # render seeds
+    utilities: np.ndarray  # (N,) true utility for this merchant
     general_utilities: np.ndarray  # (N,) the part every merchant shares: consistency + quality
-    labels: np.ndarray           # (N,) 0/1 selection
+    labels: np.ndarray  # (N,) 0/1 selection
+
 
 class World:
     "The built-in AIGI fashion world: merchants with hidden tastes who select K of N candidates."
-    def __init__(self, regime: str | Regime = "industrial", # a name in `REGIMES` or a `Regime`
-                 seed: int = 0):
+
+    def __init__(
+        self,
+        regime: str | Regime = "industrial",  # a name in `REGIMES` or a `Regime`
+        seed: int = 0,
+    ):
         if isinstance(regime, str):
-            if regime not in REGIMES: raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
+            if regime not in REGIMES:
+                raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
             regime = REGIMES[regime]
         self.regime, self.seed = regime, seed
         rng = np.random.default_rng([seed, 0])
         self.merchants = []
         for i in range(regime.n_users):
             feats = {"user_id": f"u{i:04d}"}
-            for f in regime.profile_features: feats[f] = PROFILE_FEATURES[f][rng.integers(len(PROFILE_FEATURES[f]))]
+            for f in regime.profile_features:
+                feats[f] = PROFILE_FEATURES[f][rng.integers(len(PROFILE_FEATURES[f]))]
             self.merchants.append(Merchant(feats["user_id"], feats))
-        self.cross_tables = {a: rng.normal(size=(len(PROFILE_FEATURES[f1]), len(PROFILE_FEATURES[f2]), len(ATTRIBUTES[a])))
-                             for a, (f1, f2) in TASTE_CROSSES.items()}
+        self.cross_tables = {
+            a: rng.normal(size=(len(PROFILE_FEATURES[f1]), len(PROFILE_FEATURES[f2]), len(ATTRIBUTES[a])))
+            for a, (f1, f2) in TASTE_CROSSES.items()
+        }
         self.idio = {a: rng.normal(size=(regime.n_users, len(ATTRIBUTES[a]))) for a in TASTE_ATTRIBUTES}
         self._index = {m.user_id: i for i, m in enumerate(self.merchants)}
 
@@ -287,16 +377,20 @@ class World:
         out = {}
         for a, (f1, f2) in TASTE_CROSSES.items():
             if f1 in merchant.features and f2 in merchant.features:
-                cross = self.cross_tables[a][PROFILE_FEATURES[f1].index(merchant.features[f1]),
-                                             PROFILE_FEATURES[f2].index(merchant.features[f2])]
-                out[a] = (cross + r.idio_scale * self.idio[a][i]) / math.sqrt(1 + r.idio_scale ** 2)
-            else: out[a] = self.idio[a][i]
+                cross = self.cross_tables[a][
+                    PROFILE_FEATURES[f1].index(merchant.features[f1]), PROFILE_FEATURES[f2].index(merchant.features[f2])
+                ]
+                out[a] = (cross + r.idio_scale * self.idio[a][i]) / math.sqrt(1 + r.idio_scale**2)
+            else:
+                out[a] = self.idio[a][i]
         return out
 
     def taste_score(self, merchant: Merchant, item: dict) -> float:
         "How much the merchant likes the item's taste attributes (about unit variance over random items)."
         t = self.taste(merchant)
-        return float(sum(t[a][ATTRIBUTES[a].index(item[a])] for a in TASTE_ATTRIBUTES) / math.sqrt(len(TASTE_ATTRIBUTES)))
+        return float(
+            sum(t[a][ATTRIBUTES[a].index(item[a])] for a in TASTE_ATTRIBUTES) / math.sqrt(len(TASTE_ATTRIBUTES))
+        )
 
     def general_utility(self, named: dict, item: dict, quality: float) -> float:
         "The part of the utility every merchant shares: prompt consistency and render quality."
@@ -309,7 +403,9 @@ class World:
 
     def sample_prompt(self, rng: np.random.Generator) -> dict:
         "Draw the attributes a prompt names."
-        return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items() if rng.random() < self.regime.name_probs[a]}
+        return {
+            a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items() if rng.random() < self.regime.name_probs[a]
+        }
 
     def sample_candidates(self, named: dict, n: int, rng: np.random.Generator) -> list[dict]:
         "N candidates for a prompt: named attributes kept (or missed with `miss_prob`), free ones random."
@@ -319,7 +415,8 @@ class World:
             for a, v in named.items():
                 if rng.random() < self.regime.miss_prob:
                     it[a] = [x for x in ATTRIBUTES[a] if x != v][rng.integers(len(ATTRIBUTES[a]) - 1)]
-                else: it[a] = v
+                else:
+                    it[a] = v
             items.append(it)
         return items
 
@@ -347,20 +444,27 @@ class World:
         "The candidate images of a group."
         return [render_item(it, q, size=size, seed=s) for it, q, s in zip(g.items, g.qualities, g.seeds)]
 
-    def __repr__(self): return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
+    def __repr__(self):
+        return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
 
 # %% ../nbs/01_world.ipynb #685e6f33
 def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
     "MAP and GAUC of the true utilities (`oracle`) and of the shared part of them (`general_oracle`) on `groups`."
     labels = [g.labels for g in groups]
-    return {"oracle": ranking_metrics([g.utilities for g in groups], labels),
-            "general_oracle": ranking_metrics([g.general_utilities for g in groups], labels)}
+    return {
+        "oracle": ranking_metrics([g.utilities for g in groups], labels),
+        "general_oracle": ranking_metrics([g.general_utilities for g in groups], labels),
+    }
+
 
 def summarize_groups(groups: list[WorldGroup]) -> dict:
     "Counts and label statistics of a list of world groups."
     k = np.array([g.labels.sum() for g in groups])
-    return {"groups": len(groups), "users": len({g.merchant.user_id for g in groups}),
-            "prompts": len({", ".join(sorted(g.prompt.split(", "))) for g in groups}),
-            "group_size": int(groups[0].labels.shape[0]) if groups else 0,
-            "mean_selected": float(k.mean()) if groups else 0.0,
-            "named_attributes_per_prompt": float(np.mean([len(g.named) for g in groups])) if groups else 0.0}
+    return {
+        "groups": len(groups),
+        "users": len({g.merchant.user_id for g in groups}),
+        "prompts": len({", ".join(sorted(g.prompt.split(", "))) for g in groups}),
+        "group_size": int(groups[0].labels.shape[0]) if groups else 0,
+        "mean_selected": float(k.mean()) if groups else 0.0,
+        "named_attributes_per_prompt": float(np.mean([len(g.named) for g in groups])) if groups else 0.0,
+    }
