@@ -26,7 +26,8 @@ from .data import FeatureVocab
 
 # %% ../nbs/09_adapter.ipynb #f8bfba2f
 class _UserInput(nn.Module):
-    "ControlNet's condition slot, used for PerFusion's input: conv(zero_conv(user map); conv_in weight, no bias) = conv_in(z_t + m) - conv_in(z_t)."
+    """ControlNet's condition slot, used for PerFusion's input: conv(zero_conv(user map); conv_in weight, no bias) =
+    conv_in(z_t + m) - conv_in(z_t)."""
 
     def __init__(self, channels: int, conv_in: nn.Conv2d):
         super().__init__()
@@ -138,7 +139,8 @@ class PersonalizedUNet(nn.Module):
         self._features, self._user_in_uncond, self._off = None, False, False
 
     def save_pretrained(self, path: str | Path) -> Path:
-        "Save the adapter, the vocabulary and, for a stacked model, the model it is stacked on (the bottom UNet is not saved)."
+        """Save the adapter, the vocabulary and, for a stacked model, the model it is stacked on (the bottom UNet is not
+        saved)."""
         path = Path(path)
         self.adapter.save_pretrained(path / "adapter")
         if self.vocab is not None:
@@ -155,7 +157,8 @@ class PersonalizedUNet(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | Path, unet: UNet2DConditionModel) -> "PersonalizedUNet":
-        "Rebuild a saved model on `unet` (the frozen bottom UNet, e.g. the pipeline's), stacking what it was stacked on."
+        """Rebuild a saved model on `unet` (the frozen bottom UNet, e.g. the pipeline's), stacking what it was stacked
+        on."""
         path = Path(path)
         if not (path / "personalized_unet.json").exists():
             raise FileNotFoundError(f"{path}: no saved PersonalizedUNet (personalized_unet.json is missing)")
@@ -213,7 +216,8 @@ class PersonalizedUNet(nn.Module):
         mid_block_additional_residual=None,
         **kw,
     ):
-        "Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer adapter) are added to this one's."
+        """Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer
+        adapter) are added to this one's."""
         f = feature_ids if feature_ids is not None else self._features
         if f is None or self._off:
             if isinstance(self.unet, PersonalizedUNet):

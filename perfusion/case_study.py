@@ -28,7 +28,8 @@ def favourites(world: World, merchant: Merchant, prompt: str = CASE_PROMPT) -> d
 
 
 def pick_stores(world: World, prompt: str = CASE_PROMPT, pool: int = 60) -> tuple[Merchant, Merchant]:
-    "Two merchants (among the first `pool`) whose favourites differ in every free attribute and who dislike each other's favourites most."
+    """Two merchants (among the first `pool`) whose favourites differ in every free attribute and who dislike each
+    other's favourites most."""
     ms = world.merchants[:pool]
     fav = {m.user_id: favourites(world, m, prompt) for m in ms}
 
@@ -63,7 +64,8 @@ def run_case_study(
     n: int = 8,
     seed: int = 0,
 ) -> dict:
-    "Every model generates `n` images for each store; the judge reads them; shares of each store's favourites, taste and true utility."
+    """Every model generates `n` images for each store; the judge reads them; shares of each store's favourites, taste
+    and true utility."""
     stores = list(stores or pick_stores(world, prompt))
     named = parse_prompt(prompt)
     res = {

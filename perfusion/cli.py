@@ -58,7 +58,8 @@ def cmd_world(args) -> int:
         gs = World(regime, seed=args.seed).groups(args.groups)
         s, om = summarize_groups(gs), oracle_metrics(gs)
         print(
-            f"{regime}: {s['groups']} groups of {s['group_size']}, {s['users']} users, {s['prompts']} distinct prompts, "
+            f"{regime}: {s['groups']} groups of {s['group_size']}, {s['users']} users, {s['prompts']} distinct "
+            f"prompts, "
             f"{s['mean_selected']:.2f} selected per group on average"
         )
         for k, m in om.items():
@@ -110,7 +111,8 @@ def cmd_demo(args) -> int:
     for k, m in r["generation"].items():
         print(f"  {k:<15} {m['true_utility']:.3f} / {m['consistency']:.3f}")
     print(
-        f"wrote {Path(args.out) / 'report.html'} and {Path(args.out) / 'results.json'} ({r['timing_s']['total']:.0f} s of work, {r['timing_s']['this_call']:.0f} s in this call)"
+        f"wrote {Path(args.out) / 'report.html'} and {Path(args.out) / 'results.json'} ({r['timing_s']['total']:.0f} s "
+        f"of work, {r['timing_s']['this_call']:.0f} s in this call)"
     )
     if "left_out" in r:
         print("left out: " + ", ".join(r["left_out"]["models"]) + " (" + r["left_out"]["why"] + ")")
@@ -128,7 +130,8 @@ def cmd_pretrain(args) -> int:
     )
     res = pretrain(args.out, cfg, command=cmd)
     print(
-        f"mini-SD prompt consistency {res['mini_sd']['consistency']:.3f}; judge accuracy on renders (min over attributes) "
+        f"mini-SD prompt consistency {res['mini_sd']['consistency']:.3f}; judge accuracy on renders (min over "
+        f"attributes) "
         f"{min(v for k, v in res['judge']['renders_quality_1'].items() if k != 'quality_mae'):.3f}"
     )
     for r, m in res["mini_clip"].items():
@@ -240,7 +243,9 @@ def cmd_train(args) -> int:
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     last = log["history"][-1]
     print(
-        f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit accuracy {last['implicit_acc']}"
+        f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit "
+        f"accuracy "
+        f"{last['implicit_acc']}"
     )
     print(f"model in {out / cfg.method / 'model'}")
     return 0

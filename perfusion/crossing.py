@@ -45,7 +45,9 @@ class FeatureCrossing(nn.Module):
             bad = (feature_ids[:, f] < 0) | (feature_ids[:, f] >= n)
             if bad.any():
                 raise ValueError(
-                    f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); encode features with the model's FeatureVocab"
+                    f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); encode features with "
+                    f"the "
+                    f"model's FeatureVocab"
                 )
         return torch.cat([e(feature_ids[:, f]) for f, e in enumerate(self.embeddings)], dim=-1)
 

@@ -105,7 +105,8 @@ class GroupRecord:
 
 # %% ../nbs/02_data.ipynb #2aea619b
 def read_image_bytes(value: Any, where: str, root: Path | None = None) -> bytes:
-    "Encoded bytes of a readable image from bytes, a {'bytes','path'} dict, a path or a PIL image; `GroupDataError` otherwise."
+    """Encoded bytes of a readable image from bytes, a {'bytes','path'} dict, a path or a PIL image; `GroupDataError`
+    otherwise."""
     if isinstance(value, Image.Image):
         buf = io.BytesIO()
         value.save(buf, format="PNG")
@@ -352,7 +353,8 @@ RANKINGS_REPO = "yuvalkirstain/PickaPic-rankings"
 
 
 def _split_names(f: Path, root: Path) -> set:
-    "Split names a Parquet file belongs to: its folder names and the part of its name before the first '-' (HF's train-00000-of-00004)."
+    """Split names a Parquet file belongs to: its folder names and the part of its name before the first '-' (HF's
+    train-00000-of-00004)."""
     rel = f.relative_to(root)
     return set(rel.parts[:-1]) | {rel.name.split("-")[0].removesuffix(".parquet")}
 
@@ -382,7 +384,8 @@ def load_table(
         return read_parquet(files, max_rows)
     if str(source).endswith((".parquet", ".jsonl", ".json")) or str(source).startswith((".", "/", "~")):
         raise FileNotFoundError(
-            f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as {hint!r}"
+            f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as "
+            f"{hint!r}"
         )
     try:
         if max_rows is None:
@@ -507,7 +510,8 @@ def build_rankings(
             raise ValueError(f"{name} must be one of {ok}, got {v!r}")
     if images is None:
         raise GroupDataError(
-            "build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image (e.g. PickaPic-images)"
+            "build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image "
+            "(e.g. PickaPic-images)"
         )
     table = load_table(source, split, hint=RANKINGS_REPO)
     uid_cols = sorted(
@@ -755,7 +759,8 @@ def split_groups(
     names: Sequence[str] = ("train", "validation", "test"),
     seed: int = 0,
 ) -> datasets.DatasetDict:
-    "Split groups so that each user (`by='user'`), canonical prompt (`'prompt'`) or group (`'group'`) lands in exactly one split."
+    """Split groups so that each user (`by='user'`), canonical prompt (`'prompt'`) or group (`'group'`) lands in exactly
+    one split."""
     if by not in ("user", "prompt", "group"):
         raise ValueError(f"by must be 'user', 'prompt' or 'group', got {by!r}")
     if len(fractions) != len(names):

@@ -51,7 +51,8 @@ def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
 
 
 def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
-    "user_id -> the free attributes (those the group's prompt did not name) of the candidates the user selected, from the ground truth in `meta`."
+    """user_id -> the free attributes (those the group's prompt did not name) of the candidates the user selected, from
+    the ground truth in `meta`."""
     hist: dict[str, list[dict]] = {}
     for uid, labels, meta in zip(ds["user_id"], ds["labels"], ds["meta"]):
         m = json.loads(meta)
@@ -62,7 +63,8 @@ def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
 
 
 def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> str:
-    "The prompt extended with the user's most frequently selected values of free taste attributes (a PMG-style keyword prompt)."
+    """The prompt extended with the user's most frequently selected values of free taste attributes (a PMG-style keyword
+    prompt)."""
     named = parse_prompt(prompt)
     extra = {}
     for a in TASTE_ATTRIBUTES:
@@ -76,7 +78,8 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
 
 # %% ../nbs/13_evaluate.ipynb #89db59f1
 def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
-    "Mean of `x` over its non-NaN entries (NaN: not applicable to that item) and a percentile bootstrap interval over items."
+    """Mean of `x` over its non-NaN entries (NaN: not applicable to that item) and a percentile bootstrap interval over
+    items."""
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     x = np.asarray(x, dtype=float)
@@ -173,7 +176,8 @@ def other_users(pairs: Sequence[dict], world: World, seed: int = 0) -> list[dict
 
 # %% ../nbs/13_evaluate.ipynb #aa9fa48a
 def format_paired_table(paired: dict, rows: Sequence[str], cols: Sequence[str]) -> str:
-    "A markdown table of paired differences of true utility (row minus column) with 95% intervals; * marks an interval above 0."
+    """A markdown table of paired differences of true utility (row minus column) with 95% intervals; * marks an interval
+    above 0."""
     cols = [c for c in cols if any(c in paired.get(r, {}) for r in rows)]
     lines = ["| model | " + " | ".join(f"− {c}" for c in cols) + " |", "|---|" + "---|" * len(cols)]
     for r in rows:

@@ -85,7 +85,8 @@ def reward_table(
     n_boot: int = 1000,
     progress: bool = True,
 ) -> dict:
-    "Train every PerFusionRM variant on world groups and evaluate oracle, general backbone and variants on the test split."
+    """Train every PerFusionRM variant on world groups and evaluate oracle, general backbone and variants on the test
+    split."""
     cfg, out, t0 = cfg or RMTrainConfig(), Path(out), time.time()
     splits = world_splits(regime, n_groups, out, seed=seed, progress=progress)
     test = splits["test"]
@@ -143,7 +144,8 @@ def format_table(results: Sequence[dict]) -> str:
         lines.append(
             "| rel. improvement of perfusion_rm over general | "
             + " | ".join(
-                f"{r['summary']['MAP']['rel_improvement_over_general']:+.1%} | {r['summary']['GAUC']['rel_improvement_over_general']:+.1%}"
+                f"{r['summary']['MAP']['rel_improvement_over_general']:+.1%} | "
+                f"{r['summary']['GAUC']['rel_improvement_over_general']:+.1%}"
                 for r in results
             )
             + " |"
@@ -190,7 +192,8 @@ def generation_table(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    "Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of `splits['test']`."
+    """Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of
+    `splits['test']`."""
     out, t0 = Path(out), time.time()
     pipe = pipe or load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
@@ -628,11 +631,16 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
     t = results["timing_s"]
     left = results.get("left_out")
     parts = [
-        f"<h1>PerFusion demo — {html.escape(results['regime'])} world, seed {results['seed']}{' (quick)' if results['quick'] else ''}</h1>",
-        f"<p>{results['world']['groups']} groups ({', '.join(f'{k} {v}' for k, v in results['world']['splits'].items())}), "
-        f"{results['world']['users']} users. Time: {t['total']:.0f} s in all (data {t['data']:.0f} s, reward models {t['reward']:.0f} s, "
+        f"<h1>PerFusion demo — {html.escape(results['regime'])} world, seed {results['seed']}"
+        f"{' (quick)' if results['quick'] else ''}</h1>",
+        f"<p>{results['world']['groups']} groups "
+        f"({', '.join(f'{k} {v}' for k, v in results['world']['splits'].items())}), "
+        f"{results['world']['users']} users. Time: {t['total']:.0f} s in all (data {t['data']:.0f} s, reward models "
+        f"{t['reward']:.0f} "
+        f"s, "
         f"generation models {t['generation']:.0f} s, case study {t['case_study']:.0f} s).</p>",
-        f"<p class='note'>Left out of this run: {html.escape(', '.join(left['models']))} — {html.escape(left['why'])}.</p>"
+        f"<p class='note'>Left out of this run: {html.escape(', '.join(left['models']))} — "
+        f"{html.escape(left['why'])}.</p>"
         if left
         else "",
         "<h2>Test groups</h2>",
@@ -642,10 +650,13 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
         img("figures/rm_curves.png"),
         "<h2>Table 2 — generation (held-out user, prompt pairs; 95% bootstrap intervals)</h2>",
         _md_table_html(gen_md),
-        "<p>true_utility: the requesting merchant's hidden utility of the generated image as read by the attribute judge; "
-        "gap: own-vs-other-user gap — the same prompt and seed generated with another merchant's features, both images scored "
+        "<p>true_utility: the requesting merchant's hidden utility of the generated image as read by the attribute "
+        "judge; "
+        "gap: own-vs-other-user gap — the same prompt and seed generated with another merchant's features, both images "
+        "scored "
         "under the requesting merchant's taste (0 exactly for a model that ignores the user; paired interval); "
-        "taste: the taste part of the utility alone; fav_colour / fav_pattern: share of images in the merchant's favourite "
+        "taste: the taste part of the utility alone; fav_colour / fav_pattern: share of images in the merchant's "
+        "favourite "
         "colour / pattern where the prompt leaves it free; consistency: share of the prompt's attributes present; "
         "general: mini-CLIP score; perfusion_rm: the trained PerFusionRM's score.</p>",
         "<h3>Paired differences of true utility (row − column, same items, 95% paired bootstrap; * = above 0)</h3>",
@@ -657,10 +668,13 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
         img("figures/case_study.png"),
     ]
     style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}.note{color:#9a6700}"
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:100%}.note{color:#9a6700}"
     )
-    doc = f"<!doctype html><html><head><meta charset='utf-8'><title>PerFusion demo report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    head = f"<head><meta charset='utf-8'><title>PerFusion demo report</title><style>{style}</style></head>"
+    doc = f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"
     path = out / "report.html"
     tmp = path.with_name(".report.html.tmp")
     tmp.write_text(doc)

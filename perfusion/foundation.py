@@ -327,7 +327,9 @@ def _resolve(name_or_path: str | Path | None, default: str) -> str:
         return str(MODEL_DIR / str(name_or_path))
     if str(name_or_path) in (MINI_SD, MINI_CLIP, JUDGE) or str(name_or_path).startswith((".", "/", "~")):
         raise FoundationModelError(
-            f"no model folder at {str(name_or_path)!r} (looked in {MODEL_DIR}); rebuild the shipped models with `perfusion pretrain --out {MODEL_DIR}`"
+            f"no model folder at {str(name_or_path)!r} (looked in {MODEL_DIR}); rebuild the shipped models with "
+            f"`perfusion "
+            f"pretrain --out {MODEL_DIR}`"
         )
     return str(name_or_path)
 
@@ -387,7 +389,8 @@ def save_mini_clip(path, model: CLIPModel, processor: CLIPProcessor) -> Path:
 def load_mini_clip(
     name_or_path: str | Path | None = None, processor: str | Path | None = None
 ) -> tuple[CLIPModel, CLIPProcessor]:
-    "mini-CLIP and its processor (default: the shipped copy), or e.g. 'yuvalkirstain/PickScore_v1' with processor 'laion/CLIP-ViT-H-14-laion2B-s32B-b79K'."
+    """mini-CLIP and its processor (default: the shipped copy), or e.g. 'yuvalkirstain/PickScore_v1' with processor
+    'laion/CLIP-ViT-H-14-laion2B-s32B-b79K'."""
     path = _resolve(name_or_path, MINI_CLIP)
     _check_weights(path)
     return CLIPModel.from_pretrained(path).eval(), CLIPProcessor.from_pretrained(str(processor or path))
@@ -419,7 +422,8 @@ def text_encoder_from_clip(cfg: FoundationConfig, clip: CLIPModel, tok: CLIPToke
 
 
 def pooled_features(out) -> torch.Tensor:
-    "Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in 5)."
+    """Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in
+    5)."""
     return out if torch.is_tensor(out) else out.pooler_output
 
 
@@ -430,7 +434,8 @@ def clip_scores(
     group_size: int | None = None,
     attention_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    "PickScore's score logit_scale.exp() * cos(text, image): (B, M) for B prompts x M images, or (B, group_size) per group."
+    """PickScore's score logit_scale.exp() * cos(text, image): (B, M) for B prompts x M images, or (B, group_size) per
+    group."""
     t = F.normalize(
         pooled_features(model.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1
     )

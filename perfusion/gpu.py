@@ -183,7 +183,8 @@ def sd15_text_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPTextCon
 
 
 def vit_h_clip_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPConfig:
-    "PickScore's CLIP ViT-H-14 (vision 32 x 1280, text 24 x 1024, 16 heads, projection 1024); `tiny`: width 32 at 28 px."
+    """PickScore's CLIP ViT-H-14 (vision 32 x 1280, text 24 x 1024, 16 heads, projection 1024); `tiny`: width 32 at 28
+    px."""
     v, t, p = (32, 32, 32) if tiny else (1280, 1024, 1024)
     return CLIPConfig(
         text_config=dict(
@@ -261,7 +262,8 @@ _FLASH_FLOPS = {
 
 @contextmanager
 def _flash_attention():
-    "Route unmasked F.scaled_dot_product_attention calls to a flash kernel on any device: it keeps no attention matrix, like bf16 attention on a GPU."
+    """Route unmasked F.scaled_dot_product_attention calls to a flash kernel on any device: it keeps no attention
+    matrix, like bf16 attention on a GPU."""
     orig = F.scaled_dot_product_attention
 
     def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kw):
@@ -346,7 +348,8 @@ def generator_step_cost(
 
 
 def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> dict:
-    "FLOPs and float32 bytes saved for backward of one PerFusionRM step on a group of `n_images` (gradients reach every layer of both towers)."
+    """FLOPs and float32 bytes saved for backward of one PerFusionRM step on a group of `n_images` (gradients reach
+    every layer of both towers)."""
     dev, vc = clip.device, clip.config.vision_config
     clip.requires_grad_(False)
     for tower in (clip.text_model, clip.vision_model):
@@ -370,7 +373,8 @@ GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}  # dense, vendor figur
 
 
 def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
-    "Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per GPU, from the model configs."
+    """Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per
+    GPU, from the model configs."""
     peaks = peaks or GPU_PEAK_BF16_TFLOPS
     with torch.device("meta"):
         unet = UNet2DConditionModel(**sd15_unet_config())
@@ -427,27 +431,33 @@ def format_cost_report(r: dict) -> str:
     out = ["| model | parameters |", "|---|---|"] + [f"| {k} | {v / 1e6:,.1f} M |" for k, v in r["params"].items()]
     out += [
         "",
-        f"| SD 1.5 step at 512 px, bf16 | activations per sample | TFLOP per sample | memory, group of N={r['n']} | memory, 1 pair | "
-        + " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS)
-        + " |",
+        f"| SD 1.5 step at 512 px, bf16 | activations per sample | TFLOP per sample | memory, group of N={r['n']} | "
+        f"memory, "
+        f"1 pair | " + " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS) + " |",
         "|---|---|---|---|---|" + "---|" * len(GPU_PEAK_BF16_TFLOPS),
     ]
     for k, v in r["generator"].items():
         out.append(
-            f"| {k} | {v['activations_gb_per_sample']:.2f} GB | {v['tflops_per_sample']:.2f} | {v['group_step_gb']:.1f} GB | {v['pair_step_gb']:.1f} GB | "
+            f"| {k} | {v['activations_gb_per_sample']:.2f} GB | {v['tflops_per_sample']:.2f} | "
+            f"{v['group_step_gb']:.1f} "
+            f"GB | {v['pair_step_gb']:.1f} GB | "
             + " | ".join(f"{a:.1f}-{b:.1f}" for a, b in v["group_steps_per_s"].values())
             + " |"
         )
     w = r["reward"]
     out += [
         "",
-        f"PerFusionRM step (ViT-H-14 at 224 px, one group of 2 images, bf16, no checkpointing): activations {w['activations_gb_per_group']:.2f} GB per group, "
-        f"{w['tflops_per_group']:.2f} TFLOP per group, frozen backbone + trained plug-ins with AdamW {w['state_gb']:.1f} GB; "
-        + ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in w["groups_per_s"].items())
-        + ".",
+        f"PerFusionRM step (ViT-H-14 at 224 px, one group of 2 images, bf16, no checkpointing): activations "
+        f"{w['activations_gb_per_group']:.2f} "
+        f"GB per group, "
+        f"{w['tflops_per_group']:.2f} TFLOP per group, frozen backbone + trained plug-ins with AdamW "
+        f"{w['state_gb']:.1f} "
+        f"GB; " + ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in w["groups_per_s"].items()) + ".",
     ]
     out.append(
-        f"Fixed memory of the generator step: frozen UNet in float32 + trained adapter with gradients and AdamW moments = {r['state_gb']:.1f} GB "
+        f"Fixed memory of the generator step: frozen UNet in float32 + trained adapter with gradients and AdamW "
+        f"moments "
+        f"= {r['state_gb']:.1f} GB "
         "(the VAE and text encoder are not needed: latents and text embeddings are cached)."
     )
     return "\n".join(out)
@@ -464,7 +474,8 @@ ACCELERATE_KEYS = (
 
 
 def check_accelerate_config(path: str | Path) -> dict:
-    "Read an accelerate config file and check what the recipe relies on (bf16, process counts, a main node, no DeepSpeed accumulation)."
+    """Read an accelerate config file and check what the recipe relies on (bf16, process counts, a main node, no
+    DeepSpeed accumulation)."""
     cfg = yaml.safe_load(Path(path).read_text())
     if not isinstance(cfg, dict):
         raise ValueError(f"{path}: not a YAML mapping")
@@ -504,7 +515,8 @@ def pickapic_splits(
     max_rows: int | None = None,  # rows per split (None = all)
     progress: bool = True,
 ) -> tuple[datasets.DatasetDict, dict]:
-    "Pick-a-Pic splits as group datasets (N=2, user id as the feature), built once under `out/data/pickapic` and reused; and the build reports."
+    """Pick-a-Pic splits as group datasets (N=2, user id as the feature), built once under `out/data/pickapic` and
+    reused; and the build reports."""
     cfg = {"source": str(source), "ties": ties, "on_bad_image": on_bad_image, "max_rows": max_rows}
     d = Path(out) / "data" / "pickapic"
     stamp = d / "config.json"
@@ -541,7 +553,8 @@ def pickapic_vocab(train: datasets.Dataset, out: str | Path) -> FeatureVocab:
 # %% ../nbs/18_gpu_training.ipynb #e529df56
 @torch.no_grad()
 def scorer_group_scores(scorer, ds: datasets.Dataset, progress: bool = False) -> tuple[list, list]:
-    "Scores and labels of every group of `ds` under a scorer with `.score(prompt, images)` (CLIP-H, HPSv2, aesthetic, ...)."
+    """Scores and labels of every group of `ds` under a scorer with `.score(prompt, images)` (CLIP-H, HPSv2, aesthetic,
+    ...)."""
     scores, labels = [], []
     for r in tqdm(ds, desc=getattr(scorer, "name", "scoring"), disable=not progress):
         scores.append([float(s) for s in scorer.score(r["prompt"], r["images"])])
@@ -581,7 +594,8 @@ def table1_pickapic(
     batch_size: int = 64,
     progress: bool = True,
 ) -> dict:
-    "Table 1's PickaPic column on `test`: the backbone (PickScore), baseline scorers and PerFusionRM, MAP and GAUC with bootstrap intervals."
+    """Table 1's PickaPic column on `test`: the backbone (PickScore), baseline scorers and PerFusionRM, MAP and GAUC
+    with bootstrap intervals."""
     scores, labels = {}, None
     scores["pickscore"], labels = score_groups(
         rm.backbone, test, processor, batch_size=batch_size, progress=progress, desc="PickScore"
@@ -606,7 +620,8 @@ def train_pickapic_generators(
     progress: bool = True,
     stop_after: int | None = None,  # stop the PerFusion stage after this step (with a checkpoint)
 ) -> tuple[PersonalizedUNet, PersonalizedUNet, dict]:
-    "General Diffusion-DPO on the frozen backbone, then PerFusion on top of it; both resumable, under `out/dpo` and `out/perfusion`."
+    """General Diffusion-DPO on the frozen backbone, then PerFusion on top of it; both resumable, under `out/dpo` and
+    `out/perfusion`."""
     dpo_cfg, pf_cfg = dpo_cfg or GenTrainConfig.gpu(method="dpo"), pf_cfg or GenTrainConfig.gpu(method="perfusion")
     if dpo_cfg.method != "dpo" or pf_cfg.method != "perfusion":
         raise ValueError(f"the stages are 'dpo' then 'perfusion', got {dpo_cfg.method!r} and {pf_cfg.method!r}")
@@ -651,7 +666,8 @@ def table2_pickapic(
     batch_size: int = 8,
     n_boot: int = 1000,
 ) -> dict:
-    "Table 2's PickaPic column: images for `pairs` (eval_pairs) from every model, scored per image; summary, markdown table and the images."
+    """Table 2's PickaPic column: images for `pairs` (eval_pairs) from every model, scored per image; summary, markdown
+    table and the images."""
     prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     per_image, images = {}, {}
     for name, m in models.items():

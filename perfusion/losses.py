@@ -43,7 +43,8 @@ def reward_group_loss(
     mask: torch.Tensor | None = None,  # (B, N) True for real candidates, False for padding
     return_stats: bool = False,
 ):  # also return {"groups": used, "skipped_no_positive": ..., "skipped_single": ...}
-    "PerFusionRM's group loss (Eq. 7-9): per-candidate BCE between y/sum(y) and softmax(s), summed per group, averaged over usable groups."
+    "PerFusionRM's group loss (Eq. 7-9): per-candidate BCE between y/sum(y) and softmax(s), summed per group, averaged"
+    "over usable groups."
     mask = _check_group_inputs(scores, labels, mask)
     y = labels.to(scores.dtype) * mask
     n_pos, n_real = y.sum(1), mask.sum(1)
@@ -93,7 +94,8 @@ def group_preference_loss(
     mask: torch.Tensor | None = None,  # (B, N) True for real candidates
     return_stats: bool = False,
 ):
-    "PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p - s_n)), s = model_err - ref_err; mean over groups."
+    """PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p -
+    s_n)), s = model_err - ref_err; mean over groups."""
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
     if ref_err.shape != model_err.shape:
         raise ValueError(

@@ -63,7 +63,8 @@ def _torch_gen(cfg: FoundationConfig, stage: str, step: int) -> torch.Generator:
 
 
 class ItemBank:
-    "A seeded bank of rendered training items: attribute dicts, qualities and images as a (n, 3, H, W) tensor in [-1, 1]."
+    """A seeded bank of rendered training items: attribute dicts, qualities and images as a (n, 3, H, W) tensor in [-1,
+    1]."""
 
     def __init__(self, n: int, seed: int = 0, size: int = 64, progress: bool = True):
         rng = np.random.default_rng([seed, 1234])
@@ -407,7 +408,10 @@ def pretrain(
         MINI_SD: (
             sd_m,
             timing["vae"] + timing["clip"] + timing["unet"],
-            "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + CLIPTextModel + UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction of prompt-named attributes the judge reads correctly in generations.",
+            "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + "
+            "CLIPTextModel "
+            "+ UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction "
+            "of prompt-named attributes the judge reads correctly in generations.",
         ),
         JUDGE: (
             judge_m,
@@ -417,7 +421,8 @@ def pretrain(
         MINI_CLIP: (
             clip_m,
             timing["clip"],
-            "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive + pooled-choice loss. Score = logit_scale.exp() * cosine.",
+            "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive "
+            "+ pooled-choice loss. Score = logit_scale.exp() * cosine.",
         ),
     }
     for name, (m, secs, about) in cards.items():

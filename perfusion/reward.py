@@ -30,7 +30,8 @@ from .foundation import clip_scores, pooled_features
 
 # %% ../nbs/05_reward.ipynb #9b1c09f2
 class AdaNets(nn.Module):
-    "`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer starts at zero."
+    """`n` independent two-layer GELU perceptrons in_dim -> hidden -> out_dim, run as one batched op; the last layer
+    starts at zero."""
 
     def __init__(self, n: int, in_dim: int, hidden: int, out_dim: int):
         super().__init__()
@@ -114,11 +115,14 @@ class PerFusionRM(nn.Module):
         for t in plugins.towers:
             if tuple(plugins.config.tower_shapes[t]) != tuple(shapes[t]):
                 raise ValueError(
-                    f"plug-ins were built for a {t} tower of (hidden, layers) = {tuple(plugins.config.tower_shapes[t])}, the backbone has {shapes[t]}"
+                    f"plug-ins were built for a {t} tower of (hidden, layers) = "
+                    f"{tuple(plugins.config.tower_shapes[t])}, "
+                    f"the backbone has {shapes[t]}"
                 )
         if vocab is not None and list(vocab.sizes) != list(plugins.config.field_sizes):
             raise ValueError(
-                f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes {list(plugins.config.field_sizes)}"
+                f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes "
+                f"{list(plugins.config.field_sizes)}"
             )
         self.backbone, self.plugins, self.vocab = backbone, plugins, vocab
         self.backbone.requires_grad_(False).eval()
@@ -194,7 +198,8 @@ class PerFusionRM(nn.Module):
         )
         if getattr(self.backbone, name, False):
             raise NotImplementedError(
-                "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use grad_accum instead"
+                "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
+                "grad_accum instead"
             )
         if input_ids.shape[0] != B or feature_ids.shape[0] != B:
             raise ValueError(

@@ -55,7 +55,8 @@ def selection_flag(labels: Sequence[int]) -> str | None:
 
 
 class FeedbackStore:
-    "Durable group feedback: SQLite (WAL) rows + content-addressed PNG files, written so that a crash never leaves half a round."
+    """Durable group feedback: SQLite (WAL) rows + content-addressed PNG files, written so that a crash never leaves
+    half a round."""
 
     def __init__(self, path: str | Path, timeout: float = 60.0):
         self.root, self.timeout = Path(path), timeout
@@ -89,7 +90,8 @@ class FeedbackStore:
         except OSError as e:
             tmp.unlink(missing_ok=True)
             raise FeedbackError(
-                f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this round"
+                f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this "
+                f"round"
             ) from None
         return name
 
@@ -129,7 +131,8 @@ class FeedbackStore:
         if old is not None:
             if old["labels"] != labels:
                 raise FeedbackError(
-                    f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a new round to change your selection"
+                    f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a "
+                    f"new round to change your selection"
                 )
             return rid
         names = [self._write_image(b) for b in blobs]  # images first, each atomically ...
@@ -218,7 +221,8 @@ class FeedbackStore:
 
 # %% ../nbs/14_studio.ipynb #3980d8c5
 class SimulatedMerchant:
-    "A merchant of the built-in world who reads candidates with the judge and selects K by their hidden taste (the world's choice model)."
+    """A merchant of the built-in world who reads candidates with the judge and selects K by their hidden taste (the
+    world's choice model)."""
 
     def __init__(self, world: World, user_id: str, judge: AttributeJudge, seed: int = 0):
         by_id = {m.user_id: m for m in world.merchants}

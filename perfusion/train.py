@@ -68,8 +68,11 @@ class GenTrainConfig:
     user_lr_mult: float = (
         1.0  # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
     )
-    user_init: float = 0.0  # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
-    user_path: str = "map"  # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text condition), "map+text"
+    # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
+    user_init: float = 0.0
+    # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text
+    # condition), "map+text"
+    user_path: str = "map"
     sft_weight: float = (
         0.0  # preference objectives: + sft_weight x the SFT loss on the selected candidates (0 = the paper's objective)
     )
@@ -119,7 +122,8 @@ class GenTrainConfig:
 
     @classmethod
     def gpu(cls, **kw) -> "GenTrainConfig":
-        "The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16, checkpointing."
+        """The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16,
+        checkpointing."""
         return cls(
             **{
                 **dict(
@@ -142,7 +146,8 @@ class GenTrainConfig:
 # %% ../nbs/12_train.ipynb #decd9bf7
 @dataclass
 class LatentGroups:
-    "Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D), prompt_index (G,), ..."
+    """Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D),
+    prompt_index (G,), ..."""
 
     latents: torch.Tensor
     prompt_embeds: torch.Tensor
@@ -246,7 +251,8 @@ def encode_latent_groups(
 def cache_latents(
     ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path, progress: bool = True
 ) -> LatentGroups:
-    "`encode_latent_groups`, saved to `path` and reused while the data, the VAE/text encoder and the vocabulary are the same."
+    """`encode_latent_groups`, saved to `path` and reused while the data, the VAE/text encoder and the vocabulary are
+    the same."""
     h = hashlib.sha256()
     h.update(ds._fingerprint.encode())
     h.update(json.dumps(vocab.values, sort_keys=True).encode())
@@ -285,7 +291,8 @@ def candidate_errors(
     reference: PersonalizedUNet | None = None,
     t_range: tuple[int, int] | None = None,  # timesteps drawn from [lo, hi); None = all of them
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    "(B, N) denoising errors of `model` (and of `reference.reference()` when given), one noise draw and timestep per group; `rows` (B, N) bool selects candidates."
+    """(B, N) denoising errors of `model` (and of `reference.reference()` when given), one noise draw and timestep per
+    group; `rows` (B, N) bool selects candidates."""
     lat, mask = data["latents"], data["mask"] if rows is None else rows
     B, N = lat.shape[:2]
     T = noise_scheduler.config.num_train_timesteps
@@ -319,7 +326,8 @@ def candidate_errors(
 
 # %% ../nbs/12_train.ipynb #3fd92459
 def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.Optimizer:
-    "AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate; `user_params` get `user_lr_mult` times it."
+    """AdamW, or bitsandbytes' 8-bit AdamW, with the configured (optionally batch-scaled) learning rate; `user_params`
+    get `user_lr_mult` times it."""
     lr = cfg.lr * (cfg.batch_size if cfg.scale_lr else 1)
     ids = {id(p) for p in user_params}
     rest, user = [p for p in params if id(p) not in ids], [p for p in params if id(p) in ids]
@@ -330,13 +338,16 @@ def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.
         import bitsandbytes as bnb
     except ImportError:
         raise ImportError(
-            "optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use optimizer='adamw' otherwise"
+            "optimizer='adamw8bit' needs the bitsandbytes package and a CUDA GPU (pip install bitsandbytes); use "
+            "optimizer='adamw' "
+            "otherwise"
         ) from None
     return bnb.optim.AdamW8bit(params, lr=lr, weight_decay=cfg.weight_decay)
 
 
 def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
-    "(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable group."
+    """(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable
+    group."""
     pos, neg = ((labels == 1) & mask).sum(1), ((labels == 0) & mask).sum(1)
     if objective == "sft":
         return pos
@@ -393,7 +404,8 @@ def train_generator(
     accelerator: Accelerator | None = None,
     stop_after: int | None = None,
 ) -> tuple[PersonalizedUNet, dict]:
-    "Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to `out_dir/model`."
+    """Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to
+    `out_dir/model`."""
     cfg = cfg or GenTrainConfig()
     if vocab is None:
         raise ValueError("pass the FeatureVocab the latents were encoded with")
@@ -511,7 +523,8 @@ TABLE2_METHODS = ("dpo", "sft", *PF_METHODS)  # the trained rows of Table 2
 def load_generator(
     pipe: StableDiffusionPipeline, run_dir: str | Path, method: str
 ) -> tuple[PersonalizedUNet, FeatureVocab]:
-    "A finished run's model (`run_dir/<method>/model`, with whatever it was stacked on) on the pipeline's UNet, and its vocabulary."
+    """A finished run's model (`run_dir/<method>/model`, with whatever it was stacked on) on the pipeline's UNet, and
+    its vocabulary."""
     folder = Path(run_dir) / method / "model"
     if not (folder / "personalized_unet.json").exists():
         raise FileNotFoundError(f"{folder}: no trained model; finish training the {method!r} run first")
@@ -529,7 +542,8 @@ def implicit_accuracy(
     seed: int = 0,
     progress: bool = False,
 ) -> dict:
-    "Share of held-out (selected, unselected) pairs on which `punet` lowers the selected image's error more than the unselected one's, relative to its reference."
+    """Share of held-out (selected, unselected) pairs on which `punet` lowers the selected image's error more than the
+    unselected one's, relative to its reference."""
     wins, pairs, total = 0.0, 0, 0.0
     was_training = punet.training
     punet.eval()
@@ -585,7 +599,8 @@ def propose_and_select(
     ocfg: OnPolicyConfig,
     seed: int = 0,
 ) -> LatentGroups:
-    "N candidates per request from `punet`, the K with the highest PerFusionRM scores labelled selected: one group per request."
+    """N candidates per request from `punet`, the K with the highest PerFusionRM scores labelled selected: one group per
+    request."""
     if not requests:
         raise ValueError("no (merchant, prompt) requests to propose candidates for")
     N, K = ocfg.n_candidates, ocfg.k_selected
@@ -633,7 +648,8 @@ def train_on_policy(
     progress: bool = True,
     stop_after_round: int | None = None,
 ) -> tuple[PersonalizedUNet, dict]:
-    "R rounds of propose (current model) -> select (PerFusionRM) -> train (`cfg`'s objective); resumable inside a round."
+    """R rounds of propose (current model) -> select (PerFusionRM) -> train (`cfg`'s objective); resumable inside a
+    round."""
     cfg, ocfg = cfg or GenTrainConfig(), ocfg or OnPolicyConfig()
     if vocab is None:
         raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")

@@ -76,8 +76,10 @@ class RMTrainConfig:
 
     @classmethod
     def gpu(cls, **kw) -> "RMTrainConfig":
-        "The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and grad_accum are our choice."
-        # backprop runs through every layer of the frozen towers (the plug-ins feed all of them): 16 micro-batches of 8 groups
+        """The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and
+        grad_accum are our choice."""
+        # backprop runs through every layer of the frozen towers (the plug-ins feed all of them):
+        # 16 micro-batches of 8 groups
         # keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 18_gpu_training)
         return cls(
             **{
