@@ -10,7 +10,7 @@ __all__ = ['GROUP_COLUMNS', 'PICKAPIC_COLUMNS', 'DEFAULT_PICKAPIC_REPO', 'RANKIN
            'read_parquet', 'load_groups', 'BuildReport', 'world_group_to_record', 'build_world', 'load_table',
            'build_pickapic', 'build_rankings', 'build_log', 'FeatureVocab', 'canonical_prompt', 'shuffle_phrases',
            'split_groups', 'unique_prompts', 'to_device', 'select_rows', 'world_splits', 'default_image_transform',
-           'GroupCollator']
+           'pad_groups', 'GroupCollator']
 
 # %% ../nbs/02_data.ipynb #4190f0e0
 import hashlib
@@ -834,6 +834,29 @@ def default_image_transform(size: int = 64):
     return tfm
 
 
+def pad_groups(
+    per_group: Sequence[torch.Tensor],  # one tensor per group, its candidates along the first axis
+    labels: Sequence[Sequence[int]],  # one 0/1 label per candidate
+    group_ids: Sequence | None = None,  # for error messages
+    n_max: int | None = None,  # pad to this many candidates (default: the largest group)
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Groups of different sizes as one batch: candidates (B, N, ...), labels (B, N) and mask (B, N), True = real."
+    if not per_group:
+        raise ValueError("cannot pad an empty batch of groups")
+    ids = list(group_ids) if group_ids is not None else list(range(len(per_group)))
+    n_max = n_max or max(len(x) for x in per_group)
+    out = torch.zeros(len(per_group), n_max, *per_group[0].shape[1:], dtype=per_group[0].dtype)
+    lab = torch.zeros(len(per_group), n_max)
+    mask = torch.zeros(len(per_group), n_max, dtype=torch.bool)
+    for b, (x, y) in enumerate(zip(per_group, labels)):
+        if len(x) != len(y):
+            raise GroupDataError(f"group {ids[b]!r}: {len(x)} images but {len(y)} labels")
+        out[b, : len(x)] = x
+        lab[b, : len(x)] = torch.as_tensor(list(y), dtype=torch.float32)
+        mask[b, : len(x)] = True
+    return out, lab, mask
+
+
 class GroupCollator:
     "Collate group rows into padded tensors: pixel_values (B,N,C,H,W), labels (B,N), mask (B,N), feature_ids (B,F)."
 
@@ -860,18 +883,8 @@ class GroupCollator:
     def __call__(self, rows: Sequence[Mapping]) -> dict:
         if not rows:
             raise ValueError("cannot collate an empty batch")
-        n_max = max(len(r["labels"]) for r in rows)
-        pix = [[self.tfm(im) for im in r["images"]] for r in rows]
-        shape = pix[0][0].shape
-        out = torch.zeros(len(rows), n_max, *shape)
-        labels = torch.zeros(len(rows), n_max)
-        mask = torch.zeros(len(rows), n_max, dtype=torch.bool)
-        for b, (r, ims) in enumerate(zip(rows, pix)):
-            if len(ims) != len(r["labels"]):
-                raise GroupDataError(f"group {r.get('group_id')!r}: {len(ims)} images but {len(r['labels'])} labels")
-            out[b, : len(ims)] = torch.stack(ims)
-            labels[b, : len(ims)] = torch.as_tensor(r["labels"], dtype=torch.float32)
-            mask[b, : len(ims)] = True
+        pix = [torch.stack([self.tfm(im) for im in r["images"]]) for r in rows]
+        out, labels, mask = pad_groups(pix, [r["labels"] for r in rows], [r.get("group_id") for r in rows])
         rng = self._generator() if self.shuffle else None
         prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
         return {

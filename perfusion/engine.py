@@ -223,7 +223,7 @@ class Engine:
                     loss, record = micro_step(self.model, step, m)
                     if not torch.isfinite(loss.detach()).all():
                         raise NonFiniteError(
-                            f"{self.name}, step {step}: the loss is {float(loss)}; nothing was updated"
+                            f"{self.name}, step {step}: the loss is {float(loss.detach())}; nothing was updated"
                         )
                     self.acc.backward(loss)
                 records.append(record)

@@ -26,6 +26,7 @@ from diffusers import DDPMScheduler
 
 from .sampling import generate_personalized
 from .data import FeatureVocab, canonical_prompt
+from .metrics import bootstrap_mean
 from .foundation import AttributeJudge, load_judge, load_mini_clip, load_mini_sd
 from .sampling import generate
 from .train import METHODS, PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
@@ -77,26 +78,12 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
     return make_prompt({**named, **{a: v for a, (_, v) in top}})
 
 # %% ../nbs/13_evaluate.ipynb #89db59f1
-def _bootstrap_mean(x: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
-    """Mean of `x` over its non-NaN entries (NaN: not applicable to that item) and a percentile bootstrap interval over
-    items."""
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
-    boots = x[np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))].mean(1)
-    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-    return {"value": float(x.mean()), "lo": float(lo), "hi": float(hi)}
-
-
 def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     "Mean of a - b over the same items, with a paired bootstrap interval: {'mean', 'ci': [lo, hi]}."
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired scores need the same items: got {a.shape} and {b.shape}")
-    r = _bootstrap_mean(a - b, n_boot, seed, level)
+    r = bootstrap_mean(a - b, n_boot, seed, level)
     return {"mean": r["value"], "ci": [r["lo"], r["hi"]]}
 
 
@@ -141,7 +128,7 @@ def score_generations(
 
 def summarize_generations(per_image: dict[str, dict[str, np.ndarray]], n_boot: int = 1000, seed: int = 0) -> dict:
     "{model: {metric: {'value', 'lo', 'hi'}}} with bootstrap intervals over pairs."
-    return {name: {k: _bootstrap_mean(v, n_boot, seed) for k, v in m.items()} for name, m in per_image.items()}
+    return {name: {k: bootstrap_mean(v, n_boot, seed) for k, v in m.items()} for name, m in per_image.items()}
 
 
 TABLE2_METRICS = ("true_utility", "gap", "taste", "fav_colour", "fav_pattern", "consistency", "general", "perfusion_rm")

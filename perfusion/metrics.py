@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['average_precision', 'auc', 'mean_average_precision', 'gauc', 'ranking_metrics', 'groups_from_padded',
-           'bootstrap_metrics']
+           'bootstrap_mean', 'bootstrap_metrics']
 
 # %% ../nbs/00_metrics.ipynb #771c5108
 import math
@@ -98,6 +98,26 @@ def groups_from_padded(scores, labels, mask) -> tuple[list, list]:
     return [s[i][m[i]] for i in range(len(s))], [y[i][m[i]].astype(np.int64) for i in range(len(s))]
 
 # %% ../nbs/00_metrics.ipynb #0845c2bb
+def bootstrap_mean(
+    x: Sequence[float],  # one value per item; NaN marks an item the value does not apply to
+    n_boot: int = 1000,  # bootstrap resamples of the items
+    seed: int = 0,
+    level: float = 0.95,  # coverage of the percentile interval
+    rng: np.random.Generator | None = None,  # draw from this generator instead of a fresh one seeded by `seed`
+) -> dict[str, float]:
+    "The mean over the non-NaN items and a percentile bootstrap interval over items: {'value', 'lo', 'hi'}."
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    boots = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return {"value": float(x.mean()), "lo": float(lo), "hi": float(hi)}
+
+
 def bootstrap_metrics(
     scores: Sequence[Sequence[float]],
     labels: Sequence[Sequence[int]],
@@ -112,10 +132,7 @@ def bootstrap_metrics(
     out = {}
     for name, fn in (("MAP", average_precision), ("GAUC", auc)):
         per = _per_group(fn, scores, labels)
-        ok = per[~np.isnan(per)]
-        if ok.size == 0:
+        if np.isnan(per).all():
             raise ValueError(f"{name} is undefined: no group has the positives/negatives it needs")
-        boots = ok[rng.integers(0, ok.size, (n_boot, ok.size))].mean(1)
-        lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-        out[name] = {"value": float(ok.mean()), "lo": float(lo), "hi": float(hi)}
+        out[name] = bootstrap_mean(per, n_boot, level=level, rng=rng)  # one generator: MAP, then GAUC
     return out

@@ -125,7 +125,7 @@ def run_stage(
 
     def micro_step(model, step, micro):
         loss, logs = loss_fn(step)
-        return loss, {"loss": float(loss), **{k: float(v) for k, v in logs.items()}}
+        return loss, {"loss": float(loss.detach()), **{k: float(torch.as_tensor(v).detach()) for k, v in logs.items()}}
 
     log = engine.fit(micro_step, stop_after=stop_after)
     engine.use_ema()

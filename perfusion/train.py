@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
-from .data import FeatureVocab, select_rows
+from .data import FeatureVocab, pad_groups, select_rows
 from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices, warmup_constant
 from .foundation import encode_prompts
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
@@ -231,12 +231,9 @@ def encode_latent_groups(
         z = _encode_images(pipe, [im for r in rows for im in r["images"]])
         if lat is None:
             lat = torch.zeros(len(ds), n_max, *z.shape[1:])
-        k = 0
-        for b, r in enumerate(rows):
-            n = len(r["labels"])
-            lat[i + b, :n], mask[i + b, :n] = z[k : k + n], True
-            labels[i + b, :n] = torch.as_tensor(list(r["labels"]), dtype=torch.float32)
-            k += n
+        n = [len(r["labels"]) for r in rows]
+        padded = pad_groups(z.split(n), [r["labels"] for r in rows], [r["group_id"] for r in rows], n_max=n_max)
+        lat[i : i + len(rows)], labels[i : i + len(rows)], mask[i : i + len(rows)] = padded
     return LatentGroups(
         lat,
         emb,

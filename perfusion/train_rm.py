@@ -22,7 +22,7 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import CLIPModel, CLIPProcessor
 
-from .data import FeatureVocab, build_world, select_rows, shuffle_phrases, to_device, world_splits
+from .data import FeatureVocab, build_world, pad_groups, select_rows, shuffle_phrases, to_device, world_splits
 from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices, warmup_constant
 from .foundation import clip_scores, load_mini_clip
 from .losses import NonFiniteError, reward_group_loss
@@ -125,13 +125,9 @@ def encode_groups(
         max_length=processor.tokenizer.model_max_length,
     )
     n = [len(r["labels"]) for r in rows]
-    pix = torch.zeros(len(rows), max(n), *inp["pixel_values"].shape[1:])
-    labels = torch.zeros(len(rows), max(n))
-    mask = torch.zeros(len(rows), max(n), dtype=torch.bool)
-    for b, (r, p) in enumerate(zip(rows, inp["pixel_values"].split(n))):
-        pix[b, : len(p)] = p
-        mask[b, : len(p)] = True
-        labels[b, : len(p)] = torch.as_tensor(list(r["labels"]), dtype=torch.float32)
+    pix, labels, mask = pad_groups(
+        inp["pixel_values"].split(n), [r["labels"] for r in rows], [r["group_id"] for r in rows]
+    )
     return {
         "input_ids": inp["input_ids"],
         "attention_mask": inp.get("attention_mask"),
