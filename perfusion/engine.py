@@ -15,6 +15,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -179,6 +180,38 @@ class Engine:
         self.model, self.opt = self.acc.prepare(model, opt)
         if ema_decay and self.ema is None:
             self.ema = {k: v.detach().clone() for k, v in trainable.state_dict().items() if v.dtype.is_floating_point}
+
+    @classmethod
+    def from_config(
+        cls,
+        name: str,
+        model: nn.Module,
+        trainable: nn.Module,
+        opt: torch.optim.Optimizer,
+        cfg,
+        ckpt: str | Path,
+        log: dict,
+        accelerator: Accelerator | None = None,
+        progress: bool = True,
+    ):
+        "An engine for a trainer's config dataclass: warmup, steps, accumulation, clipping and cadence come from `cfg`."
+        return cls(
+            name,
+            model,
+            trainable,
+            opt,
+            warmup_constant(cfg.warmup_steps),
+            cfg.max_steps,
+            ckpt,
+            {"config": asdict(cfg), **log},
+            accelerator=accelerator,
+            grad_accum=cfg.grad_accum,
+            max_grad_norm=cfg.max_grad_norm,
+            log_every=cfg.log_every,
+            save_every=cfg.save_every,
+            config_defaults=asdict(type(cfg)()),
+            progress=progress,
+        )
 
     @property
     def device(self) -> torch.device:

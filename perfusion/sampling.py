@@ -8,6 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/sampling.html.md"""
 __all__ = ['generate', 'generate_personalized', 'pipeline_generator']
 
 # %% ../nbs/10_sampling.ipynb #9ede577c
+import contextlib
 from typing import Callable, Mapping, Sequence
 
 import torch
@@ -25,20 +26,24 @@ def generate(
     steps: int = 30,
     guidance_scale: float = 7.0,
     batch_size: int = 32,
+    before_batch: Callable[[int, int], contextlib.AbstractContextManager] | None = None,  # (start, stop) -> context
 ) -> list[Image.Image]:
-    "One image per prompt with DDIM and classifier-free guidance; seeded."
+    "One image per prompt with DDIM and classifier-free guidance; seeded. Each batch runs inside `before_batch`'s context."
     out = []
     g = torch.Generator(pipe.device).manual_seed(seed)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     for i in range(0, len(prompts), batch_size):
-        out += pipe(
-            prompts[i : i + batch_size],
-            num_inference_steps=steps,
-            guidance_scale=guidance_scale,
-            generator=g,
-            height=size,
-            width=size,
-        ).images
+        stop = min(i + batch_size, len(prompts))
+        with before_batch(i, stop) if before_batch is not None else contextlib.nullcontext():
+            images = pipe(
+                list(prompts[i:stop]),
+                num_inference_steps=steps,
+                guidance_scale=guidance_scale,
+                generator=g,
+                height=size,
+                width=size,
+            ).images
+        out += images
     return out
 
 # %% ../nbs/10_sampling.ipynb #f118f924
@@ -57,24 +62,17 @@ def generate_personalized(
     "One image per (prompt, user) with the personalized UNet, DDIM and classifier-free guidance; seeded."
     if len(feature_ids) != len(prompts):
         raise ValueError(f"{len(prompts)} prompts but {len(feature_ids)} rows of user features")
-    base, out = pipe.unet, []
-    g = torch.Generator(pipe.device).manual_seed(seed)
-    size = base.config.sample_size * pipe.vae_scale_factor
+    base = pipe.unet
+
+    def user_of(start, stop):
+        "The batch's users, as the personalized UNet's context."
+        return punet.user(feature_ids[start:stop].to(pipe.device), in_uncond=user_in_uncond)
+
     try:
         pipe.unet = punet
-        for i in range(0, len(prompts), batch_size):
-            with punet.user(feature_ids[i : i + batch_size].to(pipe.device), in_uncond=user_in_uncond):
-                out += pipe(
-                    list(prompts[i : i + batch_size]),
-                    num_inference_steps=steps,
-                    guidance_scale=guidance_scale,
-                    generator=g,
-                    height=size,
-                    width=size,
-                ).images
+        return generate(pipe, prompts, seed, steps, guidance_scale, batch_size, before_batch=user_of)
     finally:
         pipe.unet = base
-    return out
 
 # %% ../nbs/10_sampling.ipynb #65b27315
 def pipeline_generator(

@@ -428,21 +428,15 @@ def train_generator(
     t_range = (cfg.t_min, min(cfg.t_max or T, T))
     if t_range[0] >= t_range[1]:
         raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
-    engine = Engine(
+    engine = Engine.from_config(
         f"train {cfg.method}",
         punet,
         punet.adapter,
         opt,
-        warmup_constant(cfg.warmup_steps),
-        cfg.max_steps,
+        cfg,
         out / "checkpoint.safetensors",
-        {"config": asdict(cfg), "stacked": backbone is not None},
+        {"stacked": backbone is not None},
         accelerator=acc,
-        grad_accum=cfg.grad_accum,
-        max_grad_norm=cfg.max_grad_norm,
-        log_every=cfg.log_every,
-        save_every=cfg.save_every,
-        config_defaults=asdict(GenTrainConfig()),
         progress=progress,
     )
     unit = {"sft": "positives", "pairwise": "pairs", "group": "groups"}[cfg.objective]

@@ -204,21 +204,15 @@ def train_reward_model(
         adanet_hidden=cfg.adanet_hidden,
     )
     opt = torch.optim.AdamW(rm.plugins.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    engine = Engine(
+    engine = Engine.from_config(
         f"PerFusionRM ({cfg.variant})",
         rm,
         rm.plugins,
         opt,
-        warmup_constant(cfg.warmup_steps),
-        cfg.max_steps,
+        cfg,
         out / "checkpoint.safetensors",
-        {"config": asdict(cfg), "evals": []},
+        {"evals": []},
         accelerator=acc,
-        grad_accum=cfg.grad_accum,
-        max_grad_norm=cfg.max_grad_norm,
-        log_every=cfg.log_every,
-        save_every=cfg.save_every,
-        config_defaults=asdict(RMTrainConfig()),
         progress=progress,
     )
 
