@@ -9,7 +9,7 @@ e.g. python benchmarks/generation_table.py 400 1e-4 4000 150
 World data and the PerFusionRM come from `perfusion train-rm --table --regime industrial --groups 20000 --steps 1000
 --out perfusion-rm`; results go to perfusion-gen/s{STEPS}-lr{LR}-n{TRAIN_GROUPS}[-b{BATCH}]/ (table2.json, gallery.png).
 `--dpo-from` reuses a finished `dpo` run as the frozen backbone of the PerFusion variants instead of training one.
-Everything runs through `perfusion.evaluate.generation_table`. Run it alone on the machine: two training processes on
+Everything runs through `perfusion.experiments.generation_table`. Run it alone on the machine: two training processes on
 two cores slow each other down by far more than 2x.
 """
 import argparse, json

@@ -73,7 +73,7 @@ def generator_part(tiny: bool, device: str, steps: int, out: Path, sdpa: str = "
 def _generator_runs(tiny: bool, device: str, steps: int, out: Path) -> dict:
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from diffusers.models.attention_processor import AttnProcessor2_0
-    from perfusion.gpu import sd15_unet_config
+    from perfusion.gpu_cost import sd15_unet_config
     from perfusion.train import GenTrainConfig, train_generator
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
@@ -134,7 +134,7 @@ def _generator_runs(tiny: bool, device: str, steps: int, out: Path) -> dict:
 # --------------------------------------------------------------------------------------------------- PerFusionRM
 def rm_part(tiny: bool, device: str, reps: int) -> dict:
     from transformers import CLIPModel
-    from perfusion.gpu import vit_h_clip_config
+    from perfusion.gpu_cost import vit_h_clip_config
     from perfusion.losses import reward_group_loss
     from perfusion.reward import PerFusionRM
     from perfusion.foundation import clip_scores

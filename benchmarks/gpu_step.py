@@ -31,7 +31,8 @@ def build(tiny: bool, model: str | None, device: str):
     from diffusers.models.attention_processor import AttnProcessor2_0
     from perfusion.data import FeatureVocab
     from perfusion.foundation import make_schedulers
-    from perfusion.gpu import load_sd, sd15_unet_config
+    from perfusion.gpu import load_sd
+    from perfusion.gpu_cost import sd15_unet_config
     from perfusion.train import GenTrainConfig, build_generator_model
     torch.manual_seed(0)
     vocab = FeatureVocab({"user_id": [str(i) for i in range(3094)]})          # Pick-a-Pic's number of users

@@ -90,7 +90,7 @@ def main():
         if rm_dir:     # on-policy rounds: the current model proposes, the trained PerFusionRM selects
             from perfusion.foundation import load_mini_clip
             from perfusion.reward import PerFusionRM
-            from perfusion.train import OnPolicyConfig, train_on_policy
+            from perfusion.onpolicy import OnPolicyConfig, train_on_policy
             clip, proc = load_mini_clip()
             if rm_dir == "oracle":   # UPPER BOUND ONLY: the hidden taste (read through the judge) selects; never a recipe
                 class _Oracle:

@@ -23,29 +23,28 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .foundation import FoundationConfig, FoundationModelError
-from .pretrain import pretrain
+from . import __version__
 from perfusion.data import (
     BuildReport,
     GroupDataError,
-    build_log,
-    build_pickapic,
-    build_rankings,
     build_world,
     load_groups,
     save_groups,
     split_groups,
+    world_splits,
 )
-from . import __version__
-from .metrics import ranking_metrics
-from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
-from .reward import VARIANTS
-from .train import METHODS
-from .experiments import REWARD_NAMES, DemoConfig, format_table, reward_table, run_demo, write_json
-from .train_rm import RMTrainConfig, score_groups, train_reward_model
 from .engine import make_accelerator
+from .experiments import REWARD_NAMES, DemoConfig, format_table, reward_table, run_demo
+from .foundation import FoundationConfig, FoundationModelError
 from .gpu import add_gpu_arguments, run_gpu_stage
-from .data import world_splits
+from .metrics import ranking_metrics
+from .pretrain import pretrain
+from .report import write_json
+from .reward import VARIANTS
+from .sources import build_log, build_pickapic, build_rankings
+from .train import METHODS
+from .train_rm import RMTrainConfig, score_groups, train_reward_model
+from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 
 # %% ../nbs/19_cli.ipynb #19753b8b
 def _fmt_metrics(name: str, m: dict) -> str:

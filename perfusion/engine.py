@@ -292,6 +292,13 @@ class Engine:
         self.finished = end == self.max_steps
         return self.log
 
+    def finish(self, save_model: Callable[[], object]):
+        "After a finished run, on the main process: `save_model()` and the log as `log.json` beside the checkpoint."
+        if self.finished and self.acc.is_main_process:
+            save_model()
+            (self.ckpt.parent / "log.json").write_text(json.dumps(self.log, indent=1))
+        self.acc.wait_for_everyone()
+
     def use_ema(self):
         "Load the EMA weights into the trainable module (at the end of a run)."
         if self.ema is not None:

@@ -10,27 +10,24 @@ __all__ = ['TABLE2_METRICS', 'eval_pairs', 'selection_history', 'pmg_prompt', 'p
 
 # %% ../nbs/13_evaluate.ipynb #7ef4f721
 import json
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 import datasets
 import numpy as np
 import torch
+from diffusers import DDPMScheduler
 from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
-import time
-from pathlib import Path
-
-from diffusers import DDPMScheduler
-
-from .sampling import generate_personalized
 from .data import FeatureVocab, canonical_prompt
-from .metrics import bootstrap_mean
 from .foundation import AttributeJudge, load_judge, load_mini_clip, load_mini_sd
-from .sampling import generate
-from .train import METHODS, PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
+from .metrics import bootstrap_mean
 from .reward import CLIPModelScorer, PerFusionRM
+from .sampling import generate, generate_personalized
+from .train import METHODS, PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
 # %% ../nbs/13_evaluate.ipynb #d1c57334

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from tqdm.auto import tqdm
-from transformers import CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer, CLIPTextModel
+from transformers import CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextModel, CLIPTokenizer
 
 from .engine import Engine, default_device, warmup_cosine
 from perfusion.foundation import (

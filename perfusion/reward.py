@@ -24,8 +24,7 @@ from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
 from .crossing import FeatureCrossing
-from .data import FeatureVocab
-from .data import to_device
+from .data import FeatureVocab, to_device
 from .foundation import clip_scores, pooled_features
 
 # %% ../nbs/05_reward.ipynb #9b1c09f2

@@ -249,10 +249,7 @@ def train_reward_model(
             engine.model.train()
 
     log = engine.fit(micro_step, callbacks=[evaluate], stop_after=stop_after)
-    if engine.finished and acc.is_main_process:
-        rm.save_pretrained(out / "perfusion_rm")
-        (out / "log.json").write_text(json.dumps(log, indent=1))
-    acc.wait_for_everyone()
+    engine.finish(lambda: rm.save_pretrained(out / "perfusion_rm"))
     rm.eval()
     return rm, log
 
