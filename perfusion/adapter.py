@@ -40,7 +40,7 @@ class _UserInput(nn.Module):
         c = self._conv_in
         return F.conv2d(self.zero_conv(user_map), c.weight, None, c.stride, c.padding, c.dilation, c.groups)
 
-
+# %% ../nbs/09_adapter.ipynb #798a4f70
 class PersonalAdapter(ModelMixin, ConfigMixin):
     "PerFusion's personalized adaptive network: user features -> residuals for a frozen UNet2DConditionModel."
 

@@ -54,7 +54,7 @@ def pick_stores(world: World, prompt: str = CASE_PROMPT, pool: int = 60) -> tupl
     _, i, j = max(pairs)
     return ms[i], ms[j]
 
-
+# %% ../nbs/15_case_study.ipynb #8e14d2c1
 def run_case_study(
     generators: Mapping[str, Callable],  # model name -> (prompt, features, n, seed) -> n images
     world: World,
@@ -95,7 +95,7 @@ def run_case_study(
             }
     return res
 
-
+# %% ../nbs/15_case_study.ipynb #046cc4f0
 def format_case_study(res: dict) -> str:
     "A markdown table of `run_case_study` results."
     attrs = list(res["stores"][0]["favourites"])
@@ -115,7 +115,7 @@ def format_case_study(res: dict) -> str:
             )
     return "\n".join(lines)
 
-
+# %% ../nbs/15_case_study.ipynb #582af119
 def case_study_figure(res: dict, per_row: int = 8):
     "Galleries: one row per (model, store), the store's favourites in the row label."
     rows = [(name, s) for name in res["images"] for s in res["stores"]]

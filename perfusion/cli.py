@@ -78,7 +78,7 @@ def cmd_world(args) -> int:
             print(f"  gallery written to {out}")
     return 0
 
-
+# %% ../nbs/19_cli.ipynb #be763ad5
 def cmd_build_data(args) -> int:
     "Build a group dataset from one source and save it."
     if args.source == "world":
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gpu_arguments(sub.add_parser("gpu", help=gpu_help, description=gpu_help)).set_defaults(fn=cmd_gpu)
     return p
 
-
+# %% ../nbs/19_cli.ipynb #cddcfd98
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `perfusion` console script."
     args = build_parser().parse_args(argv)

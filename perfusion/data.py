@@ -146,7 +146,7 @@ def group_features(feature_names: Sequence[str]) -> datasets.Features:
         }
     )
 
-
+# %% ../nbs/02_data.ipynb #2c7dcd9f
 def _image_cell(im):
     if isinstance(im, Image.Image):
         return im
@@ -173,7 +173,7 @@ def records_to_dataset(records: Iterable[GroupRecord]) -> datasets.Dataset:
     ]
     return datasets.Dataset.from_list(rows, features=group_features(names))
 
-
+# %% ../nbs/02_data.ipynb #f2ab0cbf
 def dataset_to_records(ds: datasets.Dataset) -> list[GroupRecord]:
     "Records back from a group dataset (images decoded to PIL)."
     return [
@@ -189,7 +189,7 @@ def dataset_to_records(ds: datasets.Dataset) -> list[GroupRecord]:
         for row in ds
     ]
 
-
+# %% ../nbs/02_data.ipynb #65121956
 def save_groups(ds: datasets.Dataset, path: str | Path) -> Path:
     "Save a group dataset to `path` (Arrow directory, or a Parquet file if `path` ends in .parquet), atomically."
     path = Path(path).expanduser().resolve()
@@ -219,7 +219,7 @@ def save_groups(ds: datasets.Dataset, path: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
 
-
+# %% ../nbs/02_data.ipynb #0ce98df2
 def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
     "A Dataset from local Parquet file(s), read with pyarrow (no cache: a file rewritten in place is never read stale)."
     import pyarrow as pa
@@ -239,7 +239,7 @@ def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
         raise GroupDataError(f"no rows in {files}")
     return datasets.Dataset(pa.concat_tables(tables, promote_options="default"))
 
-
+# %% ../nbs/02_data.ipynb #235f4c8c
 def load_groups(path: str | Path) -> datasets.Dataset:
     "Load a group dataset saved by `save_groups` (Arrow directory or Parquet file) and check its columns."
     path = Path(path)
@@ -323,7 +323,7 @@ def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupR
         meta,
     )
 
-
+# %% ../nbs/02_data.ipynb #6ce65203
 def build_world(
     world: World | str = "industrial",  # a `World` or a regime name
     n_groups: int = 1000,
@@ -433,7 +433,7 @@ def shuffle_phrases(prompt: str, rng: np.random.Generator) -> str:
     phrases = [p.strip() for p in prompt.split(",") if p.strip()]
     return ", ".join(phrases[i] for i in rng.permutation(len(phrases)))
 
-
+# %% ../nbs/02_data.ipynb #ce6cf32f
 def split_groups(
     ds: datasets.Dataset,
     by: str = "user",
@@ -462,7 +462,7 @@ def split_groups(
         idx[split_of[k]].append(i)
     return datasets.DatasetDict({n: ds.select(ix) for n, ix in zip(names, idx)})
 
-
+# %% ../nbs/02_data.ipynb #4dad809f
 def unique_prompts(ds: datasets.Dataset) -> datasets.Dataset:
     "The first group of every canonical prompt."
     seen, keep = set(), []
@@ -515,7 +515,7 @@ def default_image_transform(size: int = 64):
 
     return tfm
 
-
+# %% ../nbs/02_data.ipynb #bd680730
 def pad_groups(
     per_group: Sequence[torch.Tensor],  # one tensor per group, its candidates along the first axis
     labels: Sequence[Sequence[int]],  # one 0/1 label per candidate
@@ -538,7 +538,7 @@ def pad_groups(
         mask[b, : len(x)] = True
     return out, lab, mask
 
-
+# %% ../nbs/02_data.ipynb #520e85eb
 class GroupCollator:
     "Collate group rows into padded tensors: pixel_values (B,N,C,H,W), labels (B,N), mask (B,N), feature_ids (B,F)."
 

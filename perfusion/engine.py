@@ -104,7 +104,7 @@ def save_checkpoint(
     save_file(tensors, str(tmp), metadata=meta)
     os.replace(tmp, path)
 
-
+# %% ../nbs/07_engine.ipynb #dea3b578
 def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict, dict]:
     "Restore weights and optimizer state saved by `save_checkpoint`; returns (step, EMA weights, extra)."
     with safe_open(str(path), framework="pt") as f:

@@ -47,7 +47,7 @@ def eval_pairs(ds: datasets.Dataset, n: int = 100, seed: int = 0) -> list[dict]:
         raise ValueError("no (user, prompt) pairs to evaluate")
     return pairs
 
-
+# %% ../nbs/13_evaluate.ipynb #4f494d95
 def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
     """user_id -> the free attributes (those the group's prompt did not name) of the candidates the user selected, from
     the ground truth in `meta`."""
@@ -59,7 +59,7 @@ def selection_history(ds: datasets.Dataset) -> dict[str, list[dict]]:
         )
     return hist
 
-
+# %% ../nbs/13_evaluate.ipynb #1d503798
 def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> str:
     """The prompt extended with the user's most frequently selected values of free taste attributes (a PMG-style keyword
     prompt)."""
@@ -122,7 +122,7 @@ def score_generations(
         ]
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
-
+# %% ../nbs/13_evaluate.ipynb #e20bedb0
 def summarize_generations(per_image: dict[str, dict[str, np.ndarray]], n_boot: int = 1000, seed: int = 0) -> dict:
     "{model: {metric: {'value', 'lo', 'hi'}}} with bootstrap intervals over pairs."
     return {name: {k: bootstrap_mean(v, n_boot, seed) for k, v in m.items()} for name, m in per_image.items()}

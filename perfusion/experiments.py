@@ -116,7 +116,7 @@ def reward_table(
     (out / regime / "table1.json").write_text(json.dumps(res, indent=1))
     return res
 
-
+# %% ../nbs/16_experiments.ipynb #4612333b
 def format_table(results: Sequence[dict]) -> str:
     "A markdown Table 1 from `reward_table` results (one column pair per regime)."
     names = list(dict.fromkeys(k for r in results for k in r["table"]))
@@ -161,7 +161,7 @@ def _world_of(ds: datasets.Dataset) -> World:
         raise ValueError("these groups carry no world ground truth in `meta`; pass `world=`")
     return World(w["regime"], seed=w["seed"])
 
-
+# %% ../nbs/16_experiments.ipynb #b4783aae
 def generation_table(
     splits: datasets.DatasetDict,
     out: str | Path,
@@ -335,7 +335,7 @@ class DemoConfig:
             n_boot=200,
         )
 
-
+# %% ../nbs/16_experiments.ipynb #63d48f22
 def _gen_recipe(cfg: DemoConfig) -> dict:
     "The GenTrainConfig fields every trained generation method of the demo shares."
     return {
@@ -345,7 +345,7 @@ def _gen_recipe(cfg: DemoConfig) -> dict:
         "t_min": cfg.gen_t_min,
     }
 
-
+# %% ../nbs/16_experiments.ipynb #9c267a33
 def _stage(out: Path, name: str, key: dict, fn, log=print) -> dict:
     "Run `fn()` unless `out/stages/name.json` holds a result computed with the same `key`."
     path, key = out / "stages" / f"{name}.json", json.loads(json.dumps(key))  # compare as stored (tuples become lists)
@@ -360,7 +360,7 @@ def _stage(out: Path, name: str, key: dict, fn, log=print) -> dict:
     write_json(path, {"key": key, "result": res})
     return res
 
-
+# %% ../nbs/16_experiments.ipynb #397c266d
 def run_demo(
     out: str | Path = "perfusion-demo",
     seed: int = 0,

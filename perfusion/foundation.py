@@ -175,7 +175,7 @@ def make_vae(cfg: FoundationConfig) -> AutoencoderKL:
         sample_size=cfg.image_size,
     )
 
-
+# %% ../nbs/04_foundation.ipynb #1f8a0ef9
 def _text_config(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextConfig:
     return CLIPTextConfig(
         vocab_size=len(tok),
@@ -190,7 +190,7 @@ def _text_config(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextConfig:
         pad_token_id=tok.convert_tokens_to_ids(EOS),
     )
 
-
+# %% ../nbs/04_foundation.ipynb #f7c9d53a
 def make_text_encoder(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextModel:
     return CLIPTextModel(_text_config(cfg, tok))
 
@@ -210,7 +210,7 @@ def make_unet(cfg: FoundationConfig) -> UNet2DConditionModel:
         norm_num_groups=min(16, cfg.unet_channels[0]),
     )
 
-
+# %% ../nbs/04_foundation.ipynb #5b4e138c
 def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
     "SD 1.5's noise schedule (scaled-linear betas 0.00085-0.012, 1000 steps): DDPM for training, DDIM for sampling."
     kw = dict(
@@ -285,7 +285,7 @@ class AttributeJudge(ModelMixin, ConfigMixin):
             for i in range(len(images))
         ]
 
-
+# %% ../nbs/04_foundation.ipynb #c8d3b5e4
 def pil_to_tensor(images: list[Image.Image], size: int = 64) -> torch.Tensor:
     "PIL images -> float tensor (B, 3, size, size) in [-1, 1]."
     arr = np.stack(
@@ -315,7 +315,7 @@ MINI_SD, MINI_CLIP, JUDGE = "mini-sd", "mini-clip", "judge"
 class FoundationModelError(RuntimeError):
     "A foundation model folder is missing or unreadable."
 
-
+# %% ../nbs/04_foundation.ipynb #6ff1b7e2
 def _resolve(name_or_path: str | Path | None, default: str) -> str:
     "A shipped model name, a local folder, or a Hub id (returned unchanged)."
     if name_or_path is None:
@@ -333,7 +333,7 @@ def _resolve(name_or_path: str | Path | None, default: str) -> str:
         )
     return str(name_or_path)
 
-
+# %% ../nbs/04_foundation.ipynb #a7daf806
 def _check_weights(path: str):
     "Fail early, naming the file, if a local model folder has missing or unreadable safetensors weights."
     p = Path(path)
@@ -353,7 +353,7 @@ def _check_weights(path: str):
                 f"{f}: unreadable weight file ({type(e).__name__}: {e}); rebuild with `perfusion pretrain`"
             ) from None
 
-
+# %% ../nbs/04_foundation.ipynb #361ce154
 def save_mini_sd(path, vae, text_encoder, unet, tok) -> Path:
     "Save mini-SD as a diffusers StableDiffusionPipeline folder."
     _, ddim = make_schedulers()
@@ -370,7 +370,7 @@ def save_mini_sd(path, vae, text_encoder, unet, tok) -> Path:
     pipe.save_pretrained(str(path), safe_serialization=True)
     return Path(path)
 
-
+# %% ../nbs/04_foundation.ipynb #50842ba8
 def load_mini_sd(name_or_path: str | Path | None = None, **kw) -> StableDiffusionPipeline:
     "mini-SD (default: the shipped copy) or any SD 1.x pipeline, e.g. 'runwayml/stable-diffusion-v1-5'."
     path = _resolve(name_or_path, MINI_SD)
@@ -385,7 +385,7 @@ def save_mini_clip(path, model: CLIPModel, processor: CLIPProcessor) -> Path:
     processor.save_pretrained(str(path))
     return Path(path)
 
-
+# %% ../nbs/04_foundation.ipynb #665cc150
 def load_mini_clip(
     name_or_path: str | Path | None = None, processor: str | Path | None = None
 ) -> tuple[CLIPModel, CLIPProcessor]:
@@ -420,7 +420,7 @@ def text_encoder_from_clip(cfg: FoundationConfig, clip: CLIPModel, tok: CLIPToke
     )  # transformers 4 nests the transformer under .text_model, 5 does not
     return te.requires_grad_(False).eval()
 
-
+# %% ../nbs/04_foundation.ipynb #113a99c1
 def pooled_features(out) -> torch.Tensor:
     """Projected features from `get_text_features`/`get_image_features` (a tensor in transformers 4, an output object in
     5)."""
@@ -444,7 +444,7 @@ def clip_scores(
         return model.logit_scale.exp() * t @ v.T
     return model.logit_scale.exp() * (t[:, None, :] * v.view(len(t), group_size, -1)).sum(-1)
 
-
+# %% ../nbs/04_foundation.ipynb #7116d463
 @torch.no_grad()
 def clip_group_scores(model: CLIPModel, processor: CLIPProcessor, prompt: str, images: list[Image.Image]) -> np.ndarray:
     "Scores of N images for one prompt: logit_scale.exp() * cosine, as PickScore."

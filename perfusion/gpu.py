@@ -77,7 +77,7 @@ def hub_offline() -> bool:
 
     return env or bool(huggingface_hub.constants.HF_HUB_OFFLINE)
 
-
+# %% ../nbs/18_gpu_training.ipynb #cebc617f
 def _load(what: str, name, suggestion: str, fn):
     "Call fn(local_files_only=...); turn any failure to find `name` into a MissingSourceError naming `suggestion`."
     local = Path(str(name)).expanduser().exists()
@@ -96,7 +96,7 @@ def _load(what: str, name, suggestion: str, fn):
             f"or another Hub id, e.g. {suggestion}"
         ) from None
 
-
+# %% ../nbs/18_gpu_training.ipynb #00ffe0b8
 def load_sd(
     model: str | Path = SD15,  # Hub id or local folder of an SD 1.x pipeline
     ddim: bool = True,  # sample with DDIM (SD 1.5 ships PNDM); training uses DDPM noise either way
@@ -113,7 +113,7 @@ def load_sd(
         pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     return pipe
 
-
+# %% ../nbs/18_gpu_training.ipynb #9823e383
 def load_reward_backbone(
     model: str | Path = PICKSCORE, processor: str | Path | None = PICKSCORE_PROCESSOR
 ) -> tuple[CLIPModel, CLIPProcessor]:
@@ -139,7 +139,7 @@ ACCELERATE_KEYS = (
     "machine_rank",
 )
 
-
+# %% ../nbs/18_gpu_training.ipynb #23cfa6e8
 def check_accelerate_config(path: str | Path) -> dict:
     """Read an accelerate config file and check what the recipe relies on (bf16, process counts, a main node, no
     DeepSpeed accumulation)."""
@@ -207,7 +207,7 @@ def pickapic_splits(
         os.replace(tmp, stamp)
     return datasets.DatasetDict(res), {s: state["reports"][s] for s in splits}
 
-
+# %% ../nbs/18_gpu_training.ipynb #0804036c
 def pickapic_vocab(train: datasets.Dataset, out: str | Path) -> FeatureVocab:
     "The user-id vocabulary of the training split, saved to `out/feature_vocab.json` once and read back afterwards."
     p = Path(out) / "feature_vocab.json"
@@ -235,7 +235,7 @@ BASELINES = {
     "aesthetic": lambda: AestheticScorer.from_pretrained(),
 }
 
-
+# %% ../nbs/18_gpu_training.ipynb #0b126d7e
 def baseline_scorers(names: Sequence[str], device: str | torch.device = "cpu") -> dict:
     "The named Table 1 baselines (their weights are downloaded), on `device`."
     unknown = [n for n in names if n not in BASELINES]
@@ -250,7 +250,7 @@ def baseline_scorers(names: Sequence[str], device: str | torch.device = "cpu") -
         out[n] = s
     return out
 
-
+# %% ../nbs/18_gpu_training.ipynb #589e19ca
 def table1_pickapic(
     test: datasets.Dataset,
     rm: PerFusionRM,
@@ -374,7 +374,7 @@ def _overrides(pairs: Sequence[str]) -> dict:
             out[k] = v
     return out
 
-
+# %% ../nbs/18_gpu_training.ipynb #0176f174
 def _preset(cls, overrides: dict, **base):
     "cls.gpu(**base, **overrides), naming unknown fields."
     unknown = set(overrides) - {f.name for f in fields(cls)}
@@ -385,7 +385,7 @@ def _preset(cls, overrides: dict, **base):
 
 GPU_STAGES = ("data", "rm", "table1", "latents", "generator", "table2")
 
-
+# %% ../nbs/18_gpu_training.ipynb #ed077930
 def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     "The options of the recipe's stages, shared by `perfusion gpu` and its alias `python -m perfusion.gpu`."
     p.add_argument("stage", choices=GPU_STAGES, help="data -> rm -> table1; data -> latents -> generator -> table2")
@@ -423,7 +423,7 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
-
+# %% ../nbs/18_gpu_training.ipynb #d44b07c3
 def build_parser() -> argparse.ArgumentParser:
     "The arguments of `python -m perfusion.gpu` (the same as `perfusion gpu`)."
     description = "PerFusion on Pick-a-Pic: SD 1.5 + PickScore, stage by stage."
@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None):
     "`python -m perfusion.gpu STAGE ...`: run one stage of the recipe; returns what it produced."
     return run_gpu_stage(build_parser().parse_args(argv))
 
-
+# %% ../nbs/18_gpu_training.ipynb #f704943c
 def run_gpu_stage(a: argparse.Namespace):
     "Run the stage `a.stage` with the parsed options (what `perfusion gpu` and `python -m perfusion.gpu` call)."
     out, prog = Path(a.out), not a.quiet

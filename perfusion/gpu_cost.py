@@ -52,7 +52,7 @@ def sd15_unet_config(tiny: bool = False) -> dict:
         act_fn="silu",
     )
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #e82292e3
 def sd15_vae_config(tiny: bool = False) -> dict:
     "SD 1.5's AutoencoderKL config (512 px -> 64x64x4 latents); `tiny`: 64 px -> 8x8x4 with width 32."
     return dict(
@@ -68,7 +68,7 @@ def sd15_vae_config(tiny: bool = False) -> dict:
         scaling_factor=0.18215,
     )
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #3e1904ad
 def sd15_text_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPTextConfig:
     "SD 1.5's text encoder (CLIP ViT-L/14's text tower, 12 layers); `tiny`: width 48."
     w = 48 if tiny else 768
@@ -83,7 +83,7 @@ def sd15_text_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPTextCon
         projection_dim=w,
     )
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #0ffb5b2c
 def vit_h_clip_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPConfig:
     """PickScore's CLIP ViT-H-14 (vision 32 x 1280, text 24 x 1024, 16 heads, projection 1024); `tiny`: width 32 at 28
     px."""
@@ -161,7 +161,7 @@ _FLASH_FLOPS = {
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_bwd_flops,
 }
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #9dfe5681
 @contextmanager
 def _flash_attention():
     """Route unmasked F.scaled_dot_product_attention calls to a flash kernel on any device: it keeps no attention
@@ -179,7 +179,7 @@ def _flash_attention():
     finally:
         F.scaled_dot_product_attention = orig
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #e912cd38
 def _tracker(exclude: set):
     "A saved-tensor pack hook that records the bytes of distinct storages not in `exclude`, and the dict it fills."
     seen: dict = {}
@@ -192,7 +192,7 @@ def _tracker(exclude: set):
 
     return seen, pack
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #1be90b29
 def _block_peaks(modules: Sequence[nn.Module], seen: dict) -> tuple[list, list]:
     "Hooks recording how many saved bytes each module's forward adds; returns (handles, deltas)."
     deltas, start, handles = [], {}, []
@@ -248,7 +248,7 @@ def generator_step_cost(
         "trainable_parameters": sum(p.numel() for p in ad.parameters()),
     }
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #79ce78a0
 def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> dict:
     """FLOPs and float32 bytes saved for backward of one PerFusionRM step on a group of `n_images` (gradients reach
     every layer of both towers)."""
@@ -326,7 +326,7 @@ def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: d
     }
     return {"params": params, "state_gb": state_gb, "generator": rows, "reward": reward, "n": n, "mfu": list(mfu)}
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #e52e6142
 def format_cost_report(r: dict) -> str:
     "The cost report as markdown tables."
     lo, hi = r["mfu"]

@@ -36,7 +36,7 @@ def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.
         raise ValueError(f"labels must be 0 or 1, got values {sorted(set(lab.tolist()))}")
     return mask
 
-
+# %% ../nbs/06_group_dpo.ipynb #62477192
 def reward_group_loss(
     scores: torch.Tensor,  # (B, N) reward-model scores s(txt, x_i)
     labels: torch.Tensor,  # (B, N) 0/1 selections
@@ -85,7 +85,7 @@ def diffusion_dpo_loss(
     "Diffusion-DPO (Wallace et al.): mean of -log sigmoid(-beta * ((m_w - m_l) - (r_w - r_l)))."
     return -F.logsigmoid(-beta * ((model_err_w - model_err_l) - (ref_err_w - ref_err_l))).mean()
 
-
+# %% ../nbs/06_group_dpo.ipynb #54fa1e5a
 def group_preference_loss(
     model_err: torch.Tensor,  # (B, N) per-candidate denoising errors of the trained model
     ref_err: torch.Tensor,  # (B, N) the same for the frozen reference (no grad needed)

@@ -26,7 +26,7 @@ def _check_group(scores, labels, where: str = "group"):
         raise ValueError(f"{where}: labels must be 0 or 1, got {y.tolist()}")
     return s, y.astype(np.int64)
 
-
+# %% ../nbs/00_metrics.ipynb #850561db
 def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     "Average precision of one group (NaN if it has no positive); equals sklearn's `average_precision_score`."
     s, y = _check_group(scores, labels)
@@ -40,7 +40,7 @@ def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     precision, recall = tp / (last + 1), tp / n_pos
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
-
+# %% ../nbs/00_metrics.ipynb #ed2f5e3a
 def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     "AUC of one group (NaN without both a positive and a negative); ties count 1/2, as sklearn's `roc_auc_score`."
     s, y = _check_group(scores, labels)
@@ -61,7 +61,7 @@ def _per_group(fn, scores, labels) -> np.ndarray:
         out.append(fn(s, y))
     return np.asarray(out, dtype=float)
 
-
+# %% ../nbs/00_metrics.ipynb #5455b98d
 def mean_average_precision(
     scores: Sequence[Sequence[float]],  # one sequence of scores per group; lengths may differ
     labels: Sequence[Sequence[int]],  # matching 0/1 labels
@@ -72,7 +72,7 @@ def mean_average_precision(
         raise ValueError("MAP is undefined: no group has a positive label")
     return float(np.nanmean(ap))
 
-
+# %% ../nbs/00_metrics.ipynb #5b8f43a4
 def gauc(
     scores: Sequence[Sequence[float]],  # one sequence of scores per group; lengths may differ
     labels: Sequence[Sequence[int]],  # matching 0/1 labels
@@ -117,7 +117,7 @@ def bootstrap_mean(
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
     return {"value": float(x.mean()), "lo": float(lo), "hi": float(hi)}
 
-
+# %% ../nbs/00_metrics.ipynb #bcd087b2
 def bootstrap_metrics(
     scores: Sequence[Sequence[float]],
     labels: Sequence[Sequence[int]],

@@ -55,7 +55,7 @@ class OnPolicyConfig:
                 f"k_selected must be between 1 and n_candidates - 1 = {self.n_candidates - 1}, got {self.k_selected}"
             )
 
-
+# %% ../nbs/12a_on_policy.ipynb #da9f62ed
 @torch.no_grad()
 def propose_and_select(
     pipe: StableDiffusionPipeline,
@@ -103,7 +103,7 @@ def propose_and_select(
         [f"round-request-{i}" for i in range(len(requests))],
     )
 
-
+# %% ../nbs/12a_on_policy.ipynb #0074027b
 def train_on_policy(
     pipe: StableDiffusionPipeline,
     requests: Sequence[dict],  # the pool of {"prompt", "features"} requests (e.g. from the training groups)

@@ -61,7 +61,7 @@ def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
 def _torch_gen(cfg: FoundationConfig, stage: str, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(_rng(cfg, stage, step).integers(2**62)))
 
-
+# %% ../nbs/11_pretrain.ipynb #1058ee50
 class ItemBank:
     """A seeded bank of rendered training items: attribute dicts, qualities and images as a (n, 3, H, W) tensor in [-1,
     1]."""
@@ -302,7 +302,7 @@ def judge_accuracy(
     acc = {a: float(np.mean([r[a] == it[a] for r, it in zip(reads, items)])) for a in ATTRIBUTES}
     return {**acc, "quality_mae": float(np.mean(np.abs([r["quality"] for r in reads] - q)))}
 
-
+# %% ../nbs/11_pretrain.ipynb #f8f996e7
 def reward_metrics(model: CLIPModel, processor: CLIPProcessor, regime: str, n_groups: int = 600, seed: int = 0) -> dict:
     "MAP/GAUC of mini-CLIP, the oracle and the general oracle on world groups (seed 0 = the evaluation world)."
     w = World(regime, seed=seed)
@@ -348,7 +348,7 @@ def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metric
         ]
     )
 
-
+# %% ../nbs/11_pretrain.ipynb #1b06ef4c
 def pretrain(
     out: str | Path, cfg: FoundationConfig | None = None, progress: bool = True, command: str = "perfusion pretrain"
 ) -> dict:

@@ -69,7 +69,7 @@ def md_table_html(md: str) -> str:
         + "</tbody></table>"
     )
 
-
+# %% ../nbs/15a_report.ipynb #0c1d60d7
 def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md: str, paired_md: str = "") -> Path:
     "Write `out/report.html`: tables, training curves and galleries in one self-contained file."
     out = Path(out)

@@ -59,7 +59,7 @@ def _encoder_layers(tower: nn.Module) -> nn.ModuleList:
             return mod
     raise ValueError(f"{type(tower).__name__} has no `encoder.layers`; PerFusionRM needs a CLIP-style tower")
 
-
+# %% ../nbs/05_reward.ipynb #fb106f7f
 def clip_tower_shapes(backbone: CLIPModel) -> dict[str, tuple[int, int]]:
     "(hidden size, number of layers) of the text and vision towers of a CLIPModel."
     return {
@@ -271,7 +271,7 @@ AESTHETIC_REPO, AESTHETIC_FILE = "camenduru/improved-aesthetic-predictor", "sac+
 def _device_of(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
-
+# %% ../nbs/05_reward.ipynb #d6260805
 class CLIPModelScorer:
     "A transformers CLIPModel as a general preference scorer (PickScore, mini-CLIP): logit_scale.exp() * cosine."
 
@@ -298,7 +298,7 @@ class CLIPModelScorer:
         s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
         return s[0].float().cpu().numpy()
 
-
+# %% ../nbs/05_reward.ipynb #2caaf55d
 class OpenCLIPScorer:
     "An open_clip model as a scorer: CLIP-H (logit_scale.exp() * cosine) or HPSv2 (cosine)."
 
@@ -342,7 +342,7 @@ class OpenCLIPScorer:
         s = v @ t[0]
         return ((self.model.logit_scale.exp() * s) if self.use_logit_scale else s).float().cpu().numpy()
 
-
+# %% ../nbs/05_reward.ipynb #d8583f1e
 class AestheticHead(nn.Module):
     "The LAION improved-aesthetic-predictor MLP (layer indices match its checkpoint)."
 
@@ -362,7 +362,7 @@ class AestheticHead(nn.Module):
     def forward(self, x):
         return self.layers(x)
 
-
+# %% ../nbs/05_reward.ipynb #de747fa8
 class AestheticScorer:
     "LAION aesthetic score: CLIP ViT-L/14 image embedding (L2-normalised) -> MLP; the prompt is ignored."
 

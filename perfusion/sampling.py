@@ -26,9 +26,10 @@ def generate(
     steps: int = 30,
     guidance_scale: float = 7.0,
     batch_size: int = 32,
-    before_batch: Callable[[int, int], contextlib.AbstractContextManager] | None = None,  # (start, stop) -> context
+    # (start, stop) of a batch -> the context it runs in (e.g. its users)
+    before_batch: Callable[[int, int], contextlib.AbstractContextManager] | None = None,
 ) -> list[Image.Image]:
-    "One image per prompt with DDIM and classifier-free guidance; seeded. Each batch runs inside `before_batch`'s context."
+    "One image per prompt with DDIM and classifier-free guidance, seeded; a batch runs in `before_batch`'s context."
     out = []
     g = torch.Generator(pipe.device).manual_seed(seed)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor

@@ -45,7 +45,7 @@ def _split_names(f: Path, root: Path) -> set:
     rel = f.relative_to(root)
     return set(rel.parts[:-1]) | {rel.name.split("-")[0].removesuffix(".parquet")}
 
-
+# %% ../nbs/02a_sources.ipynb #c9791a9f
 def load_table(
     source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO, max_rows: int | None = None
 ) -> datasets.Dataset:
@@ -85,7 +85,7 @@ def load_table(
             f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}."
         ) from None
 
-
+# %% ../nbs/02a_sources.ipynb #a4000ed8
 def _check_columns(table: datasets.Dataset, required: Sequence[str], source):
     missing = [c for c in required if c not in table.column_names]
     if missing:
@@ -99,7 +99,7 @@ def _fingerprint(*parts) -> str:
         h.update(b"\x00")
     return h.hexdigest()
 
-
+# %% ../nbs/02a_sources.ipynb #7cbcc520
 def build_pickapic(
     source: str | Path = DEFAULT_PICKAPIC_REPO,  # local Parquet file/dir or a Hub repo id
     split: str = "train",
@@ -275,7 +275,7 @@ def _log_rows(path: Path):
                 raise GroupDataError(f"{path.name} line {n}: expected a JSON object, got {type(obj).__name__}")
             yield f"{path.name} line {n}", obj
 
-
+# %% ../nbs/02a_sources.ipynb #e72e10cb
 def build_log(
     path: str | Path,  # a .jsonl or .parquet log of groups
     image_root: str | Path | None = None,  # where relative image paths start (default: the log's directory)

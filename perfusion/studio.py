@@ -39,7 +39,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS rounds (
     features TEXT NOT NULL, prompt TEXT NOT NULL, images TEXT NOT NULL, labels TEXT NOT NULL, model_id TEXT NOT NULL,
     created REAL NOT NULL, usable INTEGER NOT NULL, flag TEXT)"""
 
-
+# %% ../nbs/14_studio.ipynb #20afa527
 def _png(im) -> bytes:
     if isinstance(im, (bytes, bytearray)):
         return bytes(im)
@@ -53,7 +53,7 @@ def selection_flag(labels: Sequence[int]) -> str | None:
     k = sum(labels)
     return "nothing selected" if k == 0 else "everything selected" if k == len(labels) else None
 
-
+# %% ../nbs/14_studio.ipynb #5c75a452
 class FeedbackStore:
     """Durable group feedback: SQLite (WAL) rows + content-addressed PNG files, written so that a crash never leaves
     half a round."""

@@ -46,7 +46,7 @@ METHODS = {
 }  # personalized SFT: a rung of the diagnosis ladder in 08a, not a row of Table 2
 USER_PATHS = ("map", "text", "map+text")
 
-
+# %% ../nbs/12_train.ipynb #a9aeaee0
 @dataclass
 class GenTrainConfig:
     "Hyperparameters of a generation-model training run (defaults = the CPU preset)."
@@ -194,7 +194,7 @@ class LatentGroups:
         t = load_file(str(path))
         return cls(**t, group_ids=json.loads(meta["group_ids"]))
 
-
+# %% ../nbs/12_train.ipynb #2595e9f4
 @torch.no_grad()
 def encode_images(pipe: StableDiffusionPipeline, images: Sequence) -> torch.Tensor:
     "VAE latents (latent_dist mean x scaling_factor) of PIL images, as float32 on the CPU."
@@ -204,7 +204,7 @@ def encode_images(pipe: StableDiffusionPipeline, images: Sequence) -> torch.Tens
     )
     return (vae.encode(x).latent_dist.mean * vae.config.scaling_factor).float().cpu()
 
-
+# %% ../nbs/12_train.ipynb #b24e384b
 @torch.no_grad()
 def encode_latent_groups(
     ds: datasets.Dataset,
@@ -244,7 +244,7 @@ def encode_latent_groups(
         list(ds["group_id"]),
     )
 
-
+# %% ../nbs/12_train.ipynb #52ff9f61
 def cache_latents(
     ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path, progress: bool = True
 ) -> LatentGroups:
@@ -278,7 +278,7 @@ def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator
     noise = torch.stack([torch.randn((1, *shape), generator=g) for g in gens])
     return noise, torch.cat([torch.randint(*t_range, (1,), generator=g) for g in gens])
 
-
+# %% ../nbs/12_train.ipynb #3501fb54
 def candidate_errors(
     model,
     data: dict,
@@ -341,7 +341,7 @@ def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.
         ) from None
     return bnb.optim.AdamW8bit(params, lr=lr, weight_decay=cfg.weight_decay)
 
-
+# %% ../nbs/12_train.ipynb #42bb7dc4
 def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> torch.Tensor:
     """(B,) how many terms each group adds to the loss's mean: positives (SFT), (winner, loser) pairs, or 1 for a usable
     group."""
@@ -352,7 +352,7 @@ def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> tor
         return pos * neg
     return ((pos > 0) & (neg > 0)).long()
 
-
+# %% ../nbs/12_train.ipynb #6438d3ab
 def build_generator_model(
     pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig, backbone: PersonalizedUNet | None = None
 ) -> PersonalizedUNet:

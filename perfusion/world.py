@@ -101,7 +101,7 @@ def _silhouette(item, jitter):
         cut = ("rectangle", [cx - 11, top - 2, cx + 11, top + 13])
     return [jitter(p) for p in polys], cut, body_bottom
 
-
+# %% ../nbs/01_world.ipynb #ea54e9fe
 def _pattern_layer(item, S, rng):
     "A full-canvas RGB layer with the garment's colour and pattern."
     base = COLOUR_RGB[item["colour"]]
@@ -123,7 +123,7 @@ def _pattern_layer(item, S, rng):
             d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
     return layer
 
-
+# %% ../nbs/01_world.ipynb #46a4d334
 def render_item(
     item: dict[str, str],  # attribute -> value, see `ATTRIBUTES`
     quality: float = 1.0,  # 1 = flawless, 0 = heavy render defects
@@ -343,7 +343,7 @@ class WorldGroup:
     general_utilities: np.ndarray  # (N,) the part every merchant shares: consistency + quality
     labels: np.ndarray  # (N,) 0/1 selection
 
-
+# %% ../nbs/01_world.ipynb #9541f6eb
 class World:
     "The built-in AIGI fashion world: merchants with hidden tastes who select K of N candidates."
 
