@@ -89,7 +89,8 @@ def test_pretrain_tiny_then_load(tmp_path):
     assert "mini-SD prompt consistency" in r.stdout
     for name in ("mini-sd", "mini-clip", "judge"):
         assert (out / name / "README.md").exists()
-    code = ("from perfusion.foundation import load_mini_sd, load_mini_clip, load_judge, generate; import sys; d = sys.argv[1]; "
+    code = ("from perfusion.foundation import load_mini_sd, load_mini_clip, load_judge; from perfusion.sampling import generate; "
+            "import sys; d = sys.argv[1]; "
             "pipe = load_mini_sd(d + '/mini-sd'); load_mini_clip(d + '/mini-clip'); j = load_judge(d + '/judge'); "
             "print(sorted(j.read(generate(pipe, ['dress, red'], steps=2))[0]))")
     r = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=3600,
