@@ -13,13 +13,11 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ControlNetModel, ModelMixin, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import ConfigMixin, ControlNetModel, ModelMixin, UNet2DConditionModel
 from diffusers.configuration_utils import register_to_config
-from PIL import Image
 
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
@@ -219,18 +217,28 @@ class PersonalizedUNet(nn.Module):
         """Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer
         adapter) are added to this one's."""
         f = feature_ids if feature_ids is not None else self._features
-        if f is None or self._off:
-            if isinstance(self.unet, PersonalizedUNet):
-                kw["feature_ids"] = f
-            return self.unet(
-                sample,
-                timestep,
-                encoder_hidden_states,
-                return_dict=return_dict,
-                down_block_additional_residuals=down_block_additional_residuals,
-                mid_block_additional_residual=mid_block_additional_residual,
-                **kw,
+        down, mid = down_block_additional_residuals, mid_block_additional_residual
+        if f is not None and not self._off:
+            encoder_hidden_states, f, ours_down, ours_mid = self._user_residuals(
+                sample, timestep, encoder_hidden_states, f
             )
+            if down is not None:  # an outer adapter's residuals add to this one's
+                ours_down, ours_mid = [a + b for a, b in zip(ours_down, down)], ours_mid + mid
+            down, mid = ours_down, ours_mid
+        if isinstance(self.unet, PersonalizedUNet):
+            kw["feature_ids"] = f
+        return self.unet(
+            sample,
+            timestep,
+            encoder_hidden_states,
+            down_block_additional_residuals=down,
+            mid_block_additional_residual=mid,
+            return_dict=return_dict,
+            **kw,
+        )
+
+    def _user_residuals(self, sample, timestep, encoder_hidden_states, f):
+        "The adapter's residuals for users `f` (user-free rows zeroed), with the text path's shift applied."
         B = sample.shape[0]
         if len(f) == B:
             use = torch.ones(B, dtype=torch.bool, device=sample.device)
@@ -248,20 +256,7 @@ class PersonalizedUNet(nn.Module):
         down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
         if not use.all():
             down, mid = [d * keep for d in down], mid * keep
-        if down_block_additional_residuals is not None:
-            down = [a + b for a, b in zip(down, down_block_additional_residuals)]
-            mid = mid + mid_block_additional_residual
-        if isinstance(self.unet, PersonalizedUNet):
-            kw["feature_ids"] = f
-        return self.unet(
-            sample,
-            timestep,
-            encoder_hidden_states,
-            down_block_additional_residuals=down,
-            mid_block_additional_residual=mid,
-            return_dict=return_dict,
-            **kw,
-        )
+        return encoder_hidden_states, f, down, mid
 
 # %% ../nbs/09_adapter.ipynb #7732e790
 def base_unet(model: nn.Module) -> UNet2DConditionModel:

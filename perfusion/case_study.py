@@ -12,7 +12,6 @@ from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from PIL import Image
 
 from .foundation import AttributeJudge
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, Merchant, World, parse_prompt

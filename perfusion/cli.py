@@ -10,22 +10,14 @@ __all__ = ['cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain', 'cmd_train
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
-import base64
-import html
 import io
 import json
-import os
 import sys
-import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-from . import __version__
 from perfusion.data import (
-    BuildReport,
     GroupDataError,
     build_world,
     load_groups,
@@ -34,7 +26,7 @@ from perfusion.data import (
     world_splits,
 )
 from .engine import make_accelerator
-from .experiments import REWARD_NAMES, DemoConfig, format_table, reward_table, run_demo
+from .experiments import format_table, reward_table, run_demo
 from .foundation import FoundationConfig, FoundationModelError
 from .gpu import add_gpu_arguments, run_gpu_stage
 from .metrics import ranking_metrics
@@ -193,7 +185,7 @@ def cmd_train_rm(args) -> int:
 # %% ../nbs/19_cli.ipynb #00544404
 def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
-    from perfusion.adapter import PersonalAdapter, PersonalizedUNet
+    from perfusion.adapter import PersonalizedUNet
     from perfusion.data import FeatureVocab
     from perfusion.foundation import load_mini_sd
     from perfusion.train import GenTrainConfig, cache_latents, train_generator

@@ -12,11 +12,9 @@ __all__ = ['GROUP_COLUMNS', 'is_missing', 'normalize_id', 'GroupDataError', 'Gro
            'pad_groups', 'GroupCollator']
 
 # %% ../nbs/02_data.ipynb #4190f0e0
-import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections import Counter

@@ -10,24 +10,19 @@ __all__ = ['TABLE2_METRICS', 'eval_pairs', 'selection_history', 'pmg_prompt', 'p
 
 # %% ../nbs/13_evaluate.ipynb #7ef4f721
 import json
-import time
 from collections import Counter
-from pathlib import Path
 from typing import Sequence
 
 import datasets
 import numpy as np
 import torch
-from diffusers import DDPMScheduler
 from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
-from .data import FeatureVocab, canonical_prompt
-from .foundation import AttributeJudge, load_judge, load_mini_clip, load_mini_sd
+from .data import canonical_prompt
+from .foundation import AttributeJudge, load_judge, load_mini_clip
 from .metrics import bootstrap_mean
 from .reward import CLIPModelScorer, PerFusionRM
-from .sampling import generate, generate_personalized
-from .train import METHODS, PF_METHODS, GenTrainConfig, cache_latents, implicit_accuracy, train_generator
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, World, make_prompt, parse_prompt
 
 # %% ../nbs/13_evaluate.ipynb #d1c57334

@@ -8,21 +8,16 @@ Docs: https://perfusion-dev.github.io/perfusion/experiments.html.md"""
 __all__ = ['REWARD_NAMES', 'GENERATION_ORDER', 'reward_table', 'format_table', 'generation_table', 'DemoConfig', 'run_demo']
 
 # %% ../nbs/16_experiments.ipynb #d4ca9cb0
-import base64
-import html
 import io
 import json
 import os
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 import datasets
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from diffusers import DDPMScheduler
 from transformers import CLIPProcessor
 
@@ -42,8 +37,8 @@ from perfusion.evaluate import (
 )
 from .foundation import load_judge, load_mini_clip, load_mini_sd
 from .metrics import bootstrap_metrics, ranking_metrics
-from .report import curves_figure, png_b64, save_fig, write_json, write_report
-from .reward import VARIANTS, CLIPModelScorer, PerFusionRM
+from .report import curves_figure, save_fig, write_json, write_report
+from .reward import VARIANTS, PerFusionRM
 from .sampling import generate, generate_personalized, pipeline_generator
 from perfusion.train import (
     METHODS,

@@ -13,13 +13,9 @@ __all__ = ['BOS', 'EOS', 'MODEL_DIR', 'MINI_SD', 'MINI_CLIP', 'JUDGE', 'build_wo
 
 # %% ../nbs/04_foundation.ipynb #4d2b4fa8
 import json
-import math
-import os
 import re
-import shutil
 import tempfile
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +37,7 @@ from transformers import (
     CLIPVisionConfig,
 )
 
-from .world import ATTRIBUTES, World, make_prompt, parse_prompt, random_item, render_item
+from .world import ATTRIBUTES, parse_prompt, random_item, render_item
 
 # %% ../nbs/04_foundation.ipynb #77ba163f
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")

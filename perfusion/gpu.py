@@ -15,32 +15,23 @@ import argparse
 import json
 import os
 import sys
-from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
 
 import datasets
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 import yaml
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import DDIMScheduler, StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
-from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 from tqdm.auto import tqdm
 from transformers import (
-    CLIPConfig,
-    CLIPImageProcessor,
     CLIPModel,
     CLIPProcessor,
-    CLIPTextConfig,
-    CLIPTextModel,
-    CLIPTokenizer,
 )
 
-from .adapter import PersonalAdapter, PersonalizedUNet
+from .adapter import PersonalizedUNet
 from .data import FeatureVocab, load_groups, save_groups
 from .engine import default_device
 from .evaluate import eval_pairs, format_generation_table, summarize_generations

@@ -18,7 +18,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-from diffusers.models.attention_processor import AttnProcessor2_0
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 from transformers import (
     CLIPConfig,
@@ -30,7 +29,7 @@ from transformers import (
     CLIPTokenizer,
 )
 
-from .adapter import PersonalAdapter, PersonalizedUNet
+from .adapter import PersonalAdapter
 from .data import FeatureVocab
 from .reward import PerFusionRM
 

@@ -16,10 +16,18 @@ class NonFiniteError(FloatingPointError):
     "Raised when scores, errors or a loss are NaN or infinite."
 
 
+def _check_beta(beta: float):
+    "The DPO temperature must be a positive number."
+    if not beta > 0:  # also catches NaN
+        raise ValueError(f"beta must be positive, got {beta}")
+
+
 def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str = "scores"):
     "Validate (B, N) scores/labels/mask and return the mask as a bool tensor."
     if scores.ndim != 2:
         raise ValueError(f"{name} must have shape (groups, candidates), got {tuple(scores.shape)}")
+    if scores.numel() == 0:
+        raise ValueError(f"an empty batch: {name} have shape {tuple(scores.shape)}, so there is no group to learn from")
     if labels.shape != scores.shape:
         raise ValueError(f"{name} have shape {tuple(scores.shape)} but labels have shape {tuple(labels.shape)}")
     mask = (
@@ -83,6 +91,18 @@ def diffusion_dpo_loss(
     beta: float,
 ) -> torch.Tensor:  # diffusers' beta_dpo convention
     "Diffusion-DPO (Wallace et al.): mean of -log sigmoid(-beta * ((m_w - m_l) - (r_w - r_l)))."
+    _check_beta(beta)
+    errs = {"model_err_w": model_err_w, "model_err_l": model_err_l, "ref_err_w": ref_err_w, "ref_err_l": ref_err_l}
+    shapes = {k: tuple(v.shape) for k, v in errs.items()}
+    if len(set(shapes.values())) > 1 or model_err_w.ndim != 1:
+        raise ValueError(f"the four error vectors must have the same shape (pairs,), got {shapes}")
+    if model_err_w.numel() == 0:
+        raise ValueError("an empty batch: no (winner, loser) pair to learn from")
+    for k, v in errs.items():
+        if not torch.isfinite(v).all():
+            raise NonFiniteError(
+                f"{k} contains NaN or infinity at pair(s) {torch.nonzero(~torch.isfinite(v)).flatten().tolist()[:10]}"
+            )
     return -F.logsigmoid(-beta * ((model_err_w - model_err_l) - (ref_err_w - ref_err_l))).mean()
 
 # %% ../nbs/06_group_dpo.ipynb #54fa1e5a
@@ -96,6 +116,7 @@ def group_preference_loss(
 ):
     """PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p -
     s_n)), s = model_err - ref_err; mean over groups."""
+    _check_beta(beta)
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
     if ref_err.shape != model_err.shape:
         raise ValueError(
@@ -139,6 +160,7 @@ def pairwise_dpo_loss(
     return_stats: bool = False,
 ):
     "Diffusion-DPO averaged over every (positive, negative) pair of every group; no pair -> attached zero."
+    _check_beta(beta)
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
     _check_group_inputs(ref_err, labels, mask, "ref errors")
     s = (model_err - ref_err.to(model_err.dtype)).masked_fill(~mask, 0.0)

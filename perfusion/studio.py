@@ -26,7 +26,6 @@ from PIL import Image
 
 from .data import GroupRecord, records_to_dataset
 from .foundation import AttributeJudge
-from .sampling import generate
 from .world import ATTRIBUTES, PROFILE_FEATURES, World, gumbel_top_k, parse_prompt
 
 # %% ../nbs/14_studio.ipynb #9c6a9857

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -29,10 +29,9 @@ from tqdm.auto import tqdm
 
 from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
 from .data import FeatureVocab, pad_groups, select_rows
-from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices, warmup_constant
+from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices
 from .foundation import encode_prompts
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
-from .sampling import generate_personalized
 
 # %% ../nbs/12_train.ipynb #3bfdabb2
 METHODS = {

@@ -8,9 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train_rm.html.md"""
 __all__ = ['RMTrainConfig', 'encode_groups', 'score_groups', 'train_reward_model', 'plot_training']
 
 # %% ../nbs/08_train_rm.ipynb #3a26ede0
-import json
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -22,11 +20,11 @@ from accelerate import Accelerator
 from tqdm.auto import tqdm
 from transformers import CLIPModel, CLIPProcessor
 
-from .data import FeatureVocab, build_world, pad_groups, select_rows, shuffle_phrases, to_device, world_splits
-from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices, warmup_constant
+from .data import FeatureVocab, build_world, pad_groups, select_rows, shuffle_phrases, to_device
+from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices
 from .foundation import clip_scores, load_mini_clip
 from .losses import NonFiniteError, reward_group_loss
-from .metrics import bootstrap_metrics, ranking_metrics
+from .metrics import ranking_metrics
 from .reward import VARIANTS, PerFusionRM
 
 # %% ../nbs/08_train_rm.ipynb #77620470

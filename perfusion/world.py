@@ -12,7 +12,7 @@ __all__ = ['ATTRIBUTES', 'PHRASE_TO_ATTRIBUTE', 'COLOUR_RGB', 'PROFILE_FEATURES'
 # %% ../nbs/01_world.ipynb #b175eb1a
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
