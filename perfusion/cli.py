@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from . import __version__
 from perfusion.data import (
     GroupDataError,
     build_world,
@@ -271,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="perfusion", description="Personalized group-level preference alignment for diffusion models."
     )
+    p.add_argument("--version", action="version", version=f"perfusion {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     d = sub.add_parser("demo", help="the main job on the built-in world (see README)")
     d.add_argument("--out", default="perfusion-demo", help="output directory (default: perfusion-demo)")

@@ -13,6 +13,11 @@ def run(*args, cwd=None):
     return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=cwd, timeout=3600)   # a guard against hangs, not a speed test
 
 
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("perfusion "), r.stderr
+
+
 def test_console_script_is_installed():
     assert EXE.exists(), f"{EXE} not found: install the package with pip install -e ."
 
