@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain',
-           'cmd_train_rm', 'cmd_train', 'cmd_gpu', 'build_parser', 'main']
+           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_gpu', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -242,6 +242,56 @@ def cmd_train(args) -> int:
     print(f"model in {out / cfg.method / 'model'}")
     return 0
 
+# %% ../nbs/19_cli.ipynb #611c2693
+def cmd_generate(args) -> int:
+    "Images for one prompt and one user from a trained generator (or the base model): a grid and the single images."
+    from perfusion.adapter import PersonalizedUNet
+    from perfusion.foundation import load_mini_sd
+    from perfusion.sampling import generate, generate_personalized
+
+    if not args.prompt.strip():
+        raise ValueError("--prompt is empty")
+    features = {}
+    for kv in args.features or []:
+        if "=" not in kv:
+            raise ValueError(f"--features expects KEY=VALUE, got {kv!r}")
+        key, value = kv.split("=", 1)
+        features[key] = value
+    if args.user:
+        features["user_id"] = args.user
+    if args.sd:
+        from diffusers import StableDiffusionPipeline
+
+        pipe = StableDiffusionPipeline.from_pretrained(args.sd, safety_checker=None)
+    else:
+        pipe = load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
+    prompts = [args.prompt] * args.n
+    if args.model:
+        if not (Path(args.model) / "personalized_unet.json").exists():
+            raise FileNotFoundError(f"--model {args.model}: no trained model there (expected OUT/<method>/model)")
+        punet = PersonalizedUNet.from_pretrained(args.model, pipe.unet)
+        vocab = punet.vocab
+        unknown = sorted(set(features) - set(vocab.fields))
+        if unknown:
+            raise ValueError(f"--features: the model knows the fields {vocab.fields}, not {unknown}")
+        unseen = {k: v for k, v in features.items() if v not in vocab.values[k]}
+        if unseen:
+            print(f"not seen in training, generated as an unknown user: {unseen}")
+        ids = vocab.encode_batch([features] * args.n)
+        images = generate_personalized(pipe, punet.eval(), prompts, ids, seed=args.seed, steps=args.steps)
+    else:
+        images = generate(pipe, prompts, seed=args.seed, steps=args.steps)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for k, im in enumerate(images):
+        im.save(out.with_name(f"{out.stem}-{k}.png"))
+    fig = gallery(images, [f"seed {args.seed}, #{k}" for k in range(args.n)], ncols=min(args.n, 8), title=args.prompt)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    print(f"{args.n} images for {features or 'the base model'}: grid {out}, single images {out.stem}-0.png ...")
+    return 0
+
 # %% ../nbs/19_cli.ipynb #62245efc
 def _number(kind, low: float, strict: bool):
     "An argparse type: a number of `kind` above (strict) or at least `low`, refused with a message naming the rule."
@@ -361,6 +411,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--seed", type=nonnegative_int, default=0)
     g.set_defaults(fn=cmd_train)
+    n = sub.add_parser("generate", help="images for a prompt and a user from a trained model (or the base model)")
+    n.add_argument("--model", help="a trained model folder, OUT/<method>/model (default: the base model)")
+    n.add_argument("--prompt", required=True, help="the request, e.g. 'dress, v-neck, red'")
+    n.add_argument("--user", help="the user id (a merchant of the world, or one of your data)")
+    n.add_argument("--features", nargs="*", metavar="KEY=VALUE", help="other profile features, e.g. style=street")
+    n.add_argument("--n", type=positive_int, default=4, help="how many images (default: 4)")
+    n.add_argument("--seed", type=nonnegative_int, default=0)
+    n.add_argument("--steps", type=positive_int, default=30, help="DDIM steps (default: 30)")
+    n.add_argument("--sd", help="a Stable Diffusion pipeline name or path (default: the shipped mini-SD)")
+    n.add_argument(
+        "--out", default="perfusion-images/grid.png", help="the grid's path (default: perfusion-images/grid.png)"
+    )
+    n.set_defaults(fn=cmd_generate)
     gpu_help = "the GPU recipe, stage by stage: SD 1.5 + PickScore on Pick-a-Pic (see 18_gpu_training)"
     add_gpu_arguments(sub.add_parser("gpu", help=gpu_help, description=gpu_help)).set_defaults(fn=cmd_gpu)
     return p
