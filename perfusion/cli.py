@@ -217,8 +217,12 @@ def cmd_train(args) -> int:
         pipe = load_mini_sd()
     pipe.to(acc.device)
     pipe.set_progress_bar_config(disable=True)
-    with acc.main_process_first():
-        train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+    with acc.main_process_first():  # one process builds the data, the others then read it
+        if args.data:
+            train = split_groups(load_groups(args.data), by="group", seed=args.seed)["train"]
+        else:
+            train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+    source = Path(args.data).name if args.data else args.regime
     backbone = None
     if args.on:
         on = Path(args.on)
@@ -231,7 +235,7 @@ def cmd_train(args) -> int:
     else:
         vocab = FeatureVocab.fit(train)
     with acc.main_process_first():
-        data = cache_latents(train, pipe, vocab, out / "latents" / f"{args.regime}-train.safetensors")
+        data = cache_latents(train, pipe, vocab, out / "latents" / f"{source}-train.safetensors")
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     last = log["history"][-1]
     print(
@@ -382,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("train", help="train PerFusion, its ablations, SFT or DPO on world groups (resumable)")
     g.add_argument("--method", choices=list(METHODS), default="perfusion")
     g.add_argument("--out", default="perfusion-train", help="output directory (default: perfusion-train)")
+    g.add_argument(
+        "--data", help="a saved group dataset (perfusion build-data, or the studio's export); default: world groups"
+    )
     g.add_argument("--on", help="the model folder of a trained run to build on (e.g. OUT/dpo/model)")
     g.add_argument("--model", help="a Stable Diffusion pipeline name or path (default: the shipped mini-SD)")
     g.add_argument("--regime", choices=sorted(REGIMES), default="industrial")
