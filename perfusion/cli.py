@@ -94,7 +94,8 @@ def cmd_build_data(args) -> int:
 
 # %% ../nbs/19_cli.ipynb #f50096c8
 def cmd_demo(args) -> int:
-    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick)
+    command = " ".join(["perfusion", *sys.argv[1:]])
+    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick, command=command)
     print(f"{r['regime']} world: {r['world']['groups']} groups ({r['world']['splits']}), {r['world']['users']} users")
     print("held-out test groups (MAP / GAUC):")
     for k, m in r["reward"].items():

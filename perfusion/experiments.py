@@ -37,7 +37,7 @@ from perfusion.evaluate import (
 )
 from .foundation import load_judge, load_mini_clip, load_mini_sd
 from .metrics import bootstrap_metrics, ranking_metrics
-from .report import curves_figure, save_fig, write_json, write_report
+from .report import curves_figure, environment, save_fig, write_json, write_report
 from .reward import VARIANTS, PerFusionRM
 from .sampling import generate, generate_personalized, pipeline_generator
 from perfusion.train import (
@@ -363,6 +363,7 @@ def run_demo(
     quick: bool = False,
     cfg: DemoConfig | None = None,
     progress: bool = True,
+    command: str | None = None,  # how this run was started, recorded in results.json and the report
 ) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
     if regime not in REGIMES:
@@ -549,6 +550,8 @@ def run_demo(
         }
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     results["timing_s"]["this_call"] = round(time.time() - t0, 1)
+    results["command"] = command or f"run_demo({str(out)!r}, seed={seed}, regime={regime!r}, quick={quick})"
+    results["environment"] = environment()
     write_json(out / "results.json", results)
     trained = [m for m in GENERATION_ORDER if m in generation["paired_delta"] and m not in ("base", "sft", "dpo")]
     write_report(
