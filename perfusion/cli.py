@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain',
-           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_gpu', 'build_parser', 'main']
+           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_studio', 'cmd_gpu', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -297,6 +297,28 @@ def cmd_generate(args) -> int:
     print(f"{args.n} images for {features or 'the base model'}: grid {out}, single images {out.stem}-0.png ...")
     return 0
 
+# %% ../nbs/19_cli.ipynb #2bd5acab
+def cmd_studio(args) -> int:
+    "Open the studio notebook in JupyterLab (`--dry-run`: print the command instead)."
+    import shutil
+    import subprocess
+
+    nb = (
+        Path(__file__).resolve().parent.parent / "nbs" / "14_studio.ipynb"
+        if "__file__" in globals()
+        else Path("14_studio.ipynb").resolve()
+    )
+    if not nb.exists():
+        raise FileNotFoundError(f"{nb}: the studio notebook comes with the repository; run this from a clone of it")
+    lab = shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-lab")
+    if lab is None:
+        raise FileNotFoundError("JupyterLab is not installed: pip install -e '.[dev]' (or pip install jupyterlab)")
+    cmd = [lab, str(nb)]
+    if args.dry_run:
+        print(" ".join(cmd))
+        return 0
+    return subprocess.call(cmd)
+
 # %% ../nbs/19_cli.ipynb #62245efc
 def _number(kind, low: float, strict: bool):
     "An argparse type: a number of `kind` above (strict) or at least `low`, refused with a message naming the rule."
@@ -432,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="perfusion-images/grid.png", help="the grid's path (default: perfusion-images/grid.png)"
     )
     n.set_defaults(fn=cmd_generate)
+    st = sub.add_parser("studio", help="open the preference studio notebook in JupyterLab")
+    st.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    st.set_defaults(fn=cmd_studio)
     gpu_help = "the GPU recipe, stage by stage: SD 1.5 + PickScore on Pick-a-Pic (see 18_gpu_training)"
     add_gpu_arguments(sub.add_parser("gpu", help=gpu_help, description=gpu_help)).set_defaults(fn=cmd_gpu)
     return p
