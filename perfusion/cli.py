@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain',
-           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_studio', 'cmd_gpu', 'build_parser', 'main']
+           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_studio', 'cmd_gpu', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -297,6 +297,58 @@ def cmd_generate(args) -> int:
     print(f"{args.n} images for {features or 'the base model'}: grid {out}, single images {out.stem}-0.png ...")
     return 0
 
+# %% ../nbs/19_cli.ipynb #641f050b
+def cmd_evaluate(args) -> int:
+    "Table 2 metrics of trained generators on held-out world pairs, with paired intervals: JSON and a table."
+    from perfusion.evaluate import format_generation_table, format_paired_table
+    from perfusion.experiments import evaluate_generators, world_of
+    from perfusion.foundation import load_mini_sd
+    from perfusion.train import load_generator
+
+    runs = Path(args.runs)
+    methods = (
+        args.methods.split(",")
+        if args.methods
+        else sorted(p.parent.parent.name for p in runs.glob("*/model/personalized_unet.json"))
+    )
+    if not methods:
+        raise FileNotFoundError(f"--runs {runs}: no finished model there (expected {runs}/<method>/model)")
+    if args.data:
+        splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
+    else:
+        splits = world_splits(args.regime, args.groups, runs, seed=args.seed)
+    pipe = load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
+    models = {}
+    for m in methods:
+        models[m], vocab = load_generator(pipe, runs, m)
+    print(f"evaluating {', '.join(methods)} on {args.pairs} held-out pairs ...")
+    ev = evaluate_generators(
+        models,
+        splits,
+        pipe,
+        vocab,
+        world_of(splits["test"]),
+        n_pairs=args.pairs,
+        sample_steps=args.sample_steps,
+        n_boot=args.n_boot,
+        seed=args.seed,
+    )
+    res = {
+        "command": " ".join(["perfusion", *sys.argv[1:]]),
+        "methods": methods,
+        "pairs": len(ev["pairs"]),
+        "summary": ev["summary"],
+        "paired_delta": ev["paired_delta"],
+    }
+    out = Path(args.out or runs)
+    write_json(out / "evaluation.json", res)
+    table = format_generation_table(ev["summary"])
+    paired = format_paired_table(ev["paired_delta"], rows=methods, cols=[k for k in ev["summary"] if k not in methods])
+    (out / "evaluation.md").write_text(table + "\n\n" + paired + "\n")
+    print(table, paired, f"written to {out / 'evaluation.json'} and {out / 'evaluation.md'}", sep="\n\n")
+    return 0
+
 # %% ../nbs/19_cli.ipynb #2bd5acab
 def cmd_studio(args) -> int:
     "Open the studio notebook in JupyterLab (`--dry-run`: print the command instead)."
@@ -454,6 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="perfusion-images/grid.png", help="the grid's path (default: perfusion-images/grid.png)"
     )
     n.set_defaults(fn=cmd_generate)
+    e = sub.add_parser("evaluate", help="Table 2 metrics of trained generators on held-out world pairs")
+    e.add_argument("--runs", required=True, help="the --out of perfusion train: models in RUNS/<method>/model")
+    e.add_argument("--methods", help="comma-separated methods (default: every finished model in --runs)")
+    e.add_argument("--data", help="a world dataset from build-data (default: the world split perfusion train made)")
+    e.add_argument("--regime", choices=sorted(REGIMES), default="industrial")
+    e.add_argument("--groups", type=positive_int, default=5000, help="world groups, as given to perfusion train")
+    e.add_argument("--pairs", type=positive_int, default=100, help="held-out (user, prompt) pairs (default: 100)")
+    e.add_argument("--sample-steps", type=positive_int, default=20, help="DDIM steps per image (default: 20)")
+    e.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples (default: 1000)")
+    e.add_argument("--seed", type=nonnegative_int, default=0)
+    e.add_argument("--out", help="where evaluation.json and evaluation.md go (default: --runs)")
+    e.set_defaults(fn=cmd_evaluate)
     st = sub.add_parser("studio", help="open the preference studio notebook in JupyterLab")
     st.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     st.set_defaults(fn=cmd_studio)

@@ -22,12 +22,12 @@ def test_console_script_is_installed():
     assert EXE.exists(), f"{EXE} not found: install the package with pip install -e ."
 
 
-@pytest.mark.parametrize("sub", [None, "demo", "world", "build-data", "pretrain", "train-rm", "train", "generate", "studio", "gpu"])
+@pytest.mark.parametrize("sub", [None, "demo", "world", "build-data", "pretrain", "train-rm", "train", "generate", "evaluate", "studio", "gpu"])
 def test_help(sub):
     r = run(*([sub] if sub else []), "--help")
     assert r.returncode == 0, r.stderr
     if sub is None:
-        for name in ("demo", "world", "build-data", "pretrain", "train-rm", "train", "generate", "studio", "gpu"):
+        for name in ("demo", "world", "build-data", "pretrain", "train-rm", "train", "generate", "evaluate", "studio", "gpu"):
             assert name in r.stdout
 
 
