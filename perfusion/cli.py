@@ -18,21 +18,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from . import __version__
-from perfusion.data import (
-    GroupDataError,
-    build_world,
-    load_groups,
-    save_groups,
-    split_groups,
-    world_splits,
-)
+from .data import GroupDataError, build_world, load_groups, save_groups, split_groups, world_splits
 from .engine import make_accelerator
-from .experiments import format_table, reward_table, run_demo
+from .experiments import reward_table, run_demo
 from .foundation import FoundationConfig, FoundationModelError
 from .gpu import add_gpu_arguments, run_gpu_stage
 from .metrics import ranking_metrics
 from .pretrain import pretrain
-from .report import write_json
+from .report import format_table, write_json
 from .reward import VARIANTS
 from .sources import build_log, build_pickapic, build_rankings
 from .train import METHODS

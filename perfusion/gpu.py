@@ -35,9 +35,9 @@ from .adapter import PersonalizedUNet
 from .data import FeatureVocab, load_groups, save_groups
 from .engine import default_device
 from .evaluate import eval_pairs, format_generation_table, summarize_generations
-from .experiments import format_table
 from .foundation import FoundationModelError, load_mini_sd
 from .metrics import bootstrap_metrics
+from .report import format_table
 from perfusion.reward import (
     PICKSCORE,
     PICKSCORE_PROCESSOR,
