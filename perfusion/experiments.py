@@ -258,17 +258,9 @@ def generation_table(
     ev = evaluate_generators(
         models, splits, pipe, vocab, world, n_pairs, sample_steps, guidance_scale, rm, user_in_uncond, n_boot, seed
     )
-    summary, paired, per, order = ev["summary"], ev["paired_delta"], ev["per_image"], list(ev["summary"])
-    images, pairs, others, other_images = ev["images"], ev["pairs"], ev["other_users"], ev["other_images"]
     timing["evaluation"] = round(time.time() - t1, 1)
     return {
-        "summary": summary,
-        "paired_delta": paired,
-        "per_image": {k: per[k] for k in order},
-        "images": {k: images[k] for k in order},
-        "pairs": pairs,
-        "other_users": others,
-        "other_images": other_images,
+        **ev,  # summary, paired_delta, per_image, images, pairs, other_users, other_images
         "models": models,
         "vocab": vocab,
         "curves": {k: l["history"] for k, l in logs.items()},
@@ -277,7 +269,7 @@ def generation_table(
             "steps": steps,
             "lr": lr,
             "batch_size": batch_size,
-            "n_pairs": len(pairs),
+            "n_pairs": len(ev["pairs"]),
             "train_groups": len(splits["train"]),
             "sample_steps": sample_steps,
             "guidance_scale": guidance_scale,
