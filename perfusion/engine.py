@@ -170,6 +170,7 @@ class Engine:
         self.ckpt, self.progress, self.ema_decay = Path(ckpt), progress, ema_decay
         self.params = [p for p in trainable.parameters() if p.requires_grad]
         self.log, self.start, self.ema = {"history": [], "seconds": 0.0, **log}, 0, None
+        self.finished = False  # set by fit: did this call reach max_steps
         if self.ckpt.exists():
             saved_log = dict(log)
             self.start, ema, self.log = load_checkpoint(self.ckpt, trainable, opt)
