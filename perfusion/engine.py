@@ -30,9 +30,15 @@ from tqdm.auto import tqdm
 from .losses import NonFiniteError
 
 # %% ../nbs/07_engine.ipynb #bc2b6d1d
-def make_accelerator(mixed_precision: str = "no") -> Accelerator:
+def make_accelerator(
+    mixed_precision: str = "no",
+    log_with: str | None = None,  # an accelerate tracker ("tensorboard", "wandb", ...); the engine logs each record
+    project_dir: str | Path | None = None,  # where a local tracker writes
+) -> Accelerator:
     "An Accelerator that also sees CPU-only multi-process launches (gloo); fails loudly if processes go unseen."
-    acc = Accelerator(mixed_precision=mixed_precision, cpu=not torch.cuda.is_available())
+    acc = Accelerator(
+        mixed_precision=mixed_precision, cpu=not torch.cuda.is_available(), log_with=log_with, project_dir=project_dir
+    )
     launched = int(os.environ.get("WORLD_SIZE", "1"))
     if launched != acc.num_processes:
         raise RuntimeError(

@@ -241,9 +241,9 @@ def train_reward_model(
         if (step + 1) % cfg.eval_every == 0 or step == cfg.max_steps - 1:
             if acc.is_main_process:
                 few = eval_ds.select(range(min(cfg.eval_groups, len(eval_ds))))
-                engine.log["evals"].append(
-                    {"step": step + 1, **ranking_metrics(*score_groups(rm, few, processor, vocab))}
-                )
+                metrics = ranking_metrics(*score_groups(rm, few, processor, vocab))
+                engine.log["evals"].append({"step": step + 1, **metrics})
+                acc.log({f"validation_{k}": v for k, v in metrics.items()}, step=step)  # to a tracker, if any
             engine.model.train()
 
     log = engine.fit(micro_step, callbacks=[evaluate], stop_after=stop_after)

@@ -32,6 +32,10 @@ def test_console_script_is_installed():
 def test_help(sub):
     r = run(*([sub] if sub else []), "--help")
     assert r.returncode == 0, r.stderr
+    if sub in ("pretrain", "train-rm", "train"):
+        assert "--checkpointing-steps" in r.stdout and "--resume-from-checkpoint" in r.stdout
+    if sub in ("demo", "train", "evaluate"):
+        assert "(default: " in r.stdout  # every option shows its default
     if sub is None:
         for name in (
             "demo",
