@@ -232,7 +232,7 @@ def cmd_train_rm(args) -> int:
     from perfusion.data import load_groups, split_groups, world_splits
     from perfusion.experiments import reward_table
     from perfusion.metrics import ranking_metrics
-    from perfusion.report import format_table, write_json
+    from perfusion.report import format_table, write_json, write_model_card
     from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
 
     kw = {
@@ -289,6 +289,23 @@ def cmd_train_rm(args) -> int:
     }
     acc.end_training()
     write_json(out / "results.json", res)
+    test, dataset = res["test"], Path(args.data).name if args.data else f"world-{args.regime}"
+    write_model_card(
+        out / "run" / "perfusion_rm",
+        f"PerFusionRM ({cfg.variant})",
+        f"Feature-crossing plug-ins that make the CLIP model below a personalized reward model. On the test split "
+        f"({len(splits['test'])} groups) the general model scores MAP {test['general']['MAP']:.4f} / GAUC "
+        f"{test['general']['GAUC']:.4f}; with the plug-ins, MAP {test['perfusion_rm']['MAP']:.4f} / GAUC "
+        f"{test['perfusion_rm']['GAUC']:.4f}.",
+        args.backbone or "perfusion/models/mini_clip",
+        dataset,
+        res["config"],
+        metrics=test["perfusion_rm"],
+        usage="```python\nfrom perfusion.reward import PerFusionRM\n\nrm = PerFusionRM.from_pretrained(FOLDER, clip)  "
+        "# clip: the CLIPModel above\n```",
+        command=" ".join(["perfusion", *sys.argv[1:]]),
+        tags=["reward-model"],
+    )
     for k, m in res["test"].items():
         print(_fmt_metrics(k, m))
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
@@ -355,6 +372,23 @@ def cmd_train(args) -> int:
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
     acc.end_training()
     last = log["history"][-1]
+    if acc.is_main_process and (out / cfg.method / "model").exists():
+        from perfusion.report import write_model_card
+
+        folder = out / cfg.method / "model"
+        write_model_card(
+            folder,
+            f"PerFusion generator ({cfg.method})",
+            f"A side network (`{cfg.method}`) trained for {cfg.max_steps} steps on {len(train)} groups"
+            + (f", stacked on {args.on}" if args.on else "")
+            + f"; its last logged training loss was {last['loss']:.4f}. For test figures run `perfusion evaluate`.",
+            args.model or "perfusion/models/mini_sd",
+            source,
+            asdict(cfg),
+            usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID\n```",
+            command=" ".join(["perfusion", *sys.argv[1:]]),
+            tags=["diffusion-dpo", "text-to-image"],
+        )
     print(
         f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit "
         f"accuracy "

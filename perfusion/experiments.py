@@ -401,8 +401,13 @@ def run_demo(
             n_boot=cfg.n_boot,
             progress=progress,
         )
+        # the training loss and the validation GAUC that training computes every eval_every steps, one panel each
+        curves = {
+            k: v["history"] + [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
+            for k, v in res["curves"].items()
+        }
         save_fig(
-            curves_figure({k: v["history"] for k, v in res["curves"].items()}, ("loss",), "PerFusionRM training"),
+            curves_figure(curves, ("loss", "validation GAUC"), "PerFusionRM training"),
             out / "figures" / "rm_curves.png",
         )
         return {"table": res["table"], "summary": res["summary"], "timing_s": res["timing_s"]}

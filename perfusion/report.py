@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/report.html.md"""
 
 # %% auto #0
 __all__ = ['write_json', 'png_b64', 'save_fig', 'curves_figure', 'verdicts', 'environment', 'format_table', 'md_table_html',
-           'write_report']
+           'write_report', 'write_model_card']
 
 # %% ../nbs/15a_report.ipynb #3b70bbd3
 import base64
@@ -200,6 +200,12 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
         img("gallery.png"),
         "<h2>Table 1 — reward models (test MAP / GAUC, 95% bootstrap intervals)</h2>",
         md_table_html(reward_md),
+        "<p>MAP: mean over test groups of the average precision of the selected candidates in the model's ranking; "
+        "GAUC: the mean, over groups with both a selected and an unselected candidate, of the share of (selected, not "
+        "selected) pairs ranked correctly (0.5 = chance). "
+        "oracle: the world's hidden utility (the ceiling); general: mini-CLIP's prompt-image score, which knows no "
+        "user; perfusion_rm: PerFusionRM, trained on the training groups. Curves: training loss, and GAUC on "
+        "validation groups as training went.</p>",
         img("figures/rm_curves.png"),
         f"<p class='verdict'>{html.escape(says['reward'])}</p>" if "reward" in says else "",
         "<h2>Table 2 — generation (held-out user, prompt pairs; 95% bootstrap intervals)</h2>",
@@ -237,4 +243,51 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
     tmp = path.with_name(".report.html.tmp")
     tmp.write_text(doc)
     os.replace(tmp, path)
+    return path
+
+# %% ../nbs/15a_report.ipynb #56396dc7
+def write_model_card(
+    folder: str | Path,  # the saved model's folder; the card becomes its README.md
+    title: str,
+    summary: str,  # one paragraph: what the model is and how it was trained
+    base_model: str,  # the frozen backbone it plugs into (a Hub id or a path)
+    dataset: str,  # what it was trained on
+    config: dict,  # the training configuration (shown as a table)
+    metrics: dict[str, float] | None = None,  # test figures, recorded as the card's eval results
+    usage: str = "",  # a code block showing how to load it
+    command: str = "",
+    tags: Sequence[str] = (),
+) -> Path:
+    "Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path."
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    results = [
+        EvalResult(
+            task_type="text-to-image",
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split="test",
+            metric_type=k,
+            metric_value=round(float(v), 6),
+        )
+        for k, v in (metrics or {}).items()
+    ]
+    data = ModelCardData(
+        library_name="perfusion",
+        base_model=base_model,
+        datasets=[dataset],
+        tags=["perfusion", "personalization", *tags],
+        model_name=title,
+        eval_results=results or None,
+    )
+    rows = "\n".join(f"| {k} | {v} |" for k, v in config.items())
+    body = [f"# {title}", summary, "## Use", usage] if usage else [f"# {title}", summary]
+    if metrics:
+        body += ["## Test figures", "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v:.4f} |" for k, v in metrics.items())]
+    body += ["## Training configuration", "| setting | value |\n|---|---|\n" + rows]
+    if command:
+        body += ["## Command", f"```\n{command}\n```"]
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
+    path = Path(folder) / "README.md"
+    card.save(path)
     return path
