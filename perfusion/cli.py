@@ -297,7 +297,7 @@ def cmd_train_rm(args) -> int:
         f"({len(splits['test'])} groups) the general model scores MAP {test['general']['MAP']:.4f} / GAUC "
         f"{test['general']['GAUC']:.4f}; with the plug-ins, MAP {test['perfusion_rm']['MAP']:.4f} / GAUC "
         f"{test['perfusion_rm']['GAUC']:.4f}.",
-        args.backbone or "perfusion/models/mini_clip",
+        args.backbone or "perfusion/models/mini-clip",
         dataset,
         res["config"],
         metrics=test["perfusion_rm"],
@@ -382,7 +382,7 @@ def cmd_train(args) -> int:
             f"A side network (`{cfg.method}`) trained for {cfg.max_steps} steps on {len(train)} groups"
             + (f", stacked on {args.on}" if args.on else "")
             + f"; its last logged training loss was {last['loss']:.4f}. For test figures run `perfusion evaluate`.",
-            args.model or "perfusion/models/mini_sd",
+            args.model or "perfusion/models/mini-sd",
             source,
             asdict(cfg),
             usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID\n```",
