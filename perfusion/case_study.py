@@ -12,6 +12,7 @@ from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tqdm.auto import tqdm
 
 from .foundation import AttributeJudge
 from .world import ATTRIBUTES, TASTE_ATTRIBUTES, Merchant, World, parse_prompt
@@ -62,6 +63,7 @@ def run_case_study(
     stores: Sequence[Merchant] | None = None,
     n: int = 8,
     seed: int = 0,
+    progress: bool = True,  # a bar over (model, store) pairs
 ) -> dict:
     """Every model generates `n` images for each store; the judge reads them; shares of each store's favourites, taste
     and true utility."""
@@ -77,10 +79,13 @@ def run_case_study(
         "results": {},
         "images": {},
     }
+    bar = tqdm(total=len(generators) * len(stores), desc="case study", disable=not progress)
     for name, gen in generators.items():
         res["results"][name], res["images"][name] = {}, {}
         for m, s in zip(stores, res["stores"]):
+            bar.set_postfix_str(f"{name}, {m.user_id}")
             ims = gen(prompt, m.features, n, seed)
+            bar.update()
             reads = judge.read(ims)
             items = [{a: r[a] for a in ATTRIBUTES} for r in reads]
             res["images"][name][m.user_id] = ims
@@ -92,6 +97,7 @@ def run_case_study(
                 ),
                 "consistency": float(np.mean([np.mean([it[a] == v for a, v in named.items()]) for it in items])),
             }
+    bar.close()
     return res
 
 # %% ../nbs/15_case_study.ipynb #046cc4f0

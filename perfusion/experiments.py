@@ -20,6 +20,7 @@ from typing import Sequence
 import datasets
 import matplotlib.pyplot as plt
 from diffusers import DDPMScheduler
+from tqdm.auto import tqdm
 from transformers import CLIPProcessor
 
 from . import __version__
@@ -136,6 +137,7 @@ def evaluate_generators(
     user_in_uncond: bool = False,
     n_boot: int = 1000,
     seed: int = 0,
+    progress: bool = True,  # a bar over the sampling jobs and the scoring
 ) -> dict:
     """Table 2 for trained models: images for held-out (user, prompt) pairs from each model, the base model and the
     PMG-style prompt, scored by the world; the own-vs-other-user gap; paired differences of true utility."""
@@ -146,22 +148,38 @@ def evaluate_generators(
     hist = selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     pmg = lambda users: [pmg_prompt(p["prompt"], hist.get(u["user_id"], [])) for p, u in zip(pairs, users)]
-    images = {"base": generate(pipe, prompts, **kw), "pmg": generate(pipe, pmg(pairs), **kw)}
-    other_images = {"pmg": generate(pipe, pmg(others), **kw)}  # the same prompts and seeds, another merchant's keywords
+    jobs = 4 + sum(
+        1 + METHODS[m][1] for m in models
+    )  # base, pmg twice, each model (twice if it sees the user), scoring
+    bar = tqdm(total=jobs, desc=f"Table 2 on {len(pairs)} pairs", disable=not progress)
+
+    def done(what: str, result):
+        "Count one job on the bar and hand its result on."
+        bar.set_postfix_str(what)
+        bar.update()
+        return result
+
+    images = {"base": done("base", generate(pipe, prompts, **kw)), "pmg": done("pmg", generate(pipe, pmg(pairs), **kw))}
+    # the same prompts and seeds, another merchant's keywords
+    other_images = {"pmg": done("pmg, other user", generate(pipe, pmg(others), **kw))}
     for m, punet in models.items():
-        done = next((k for k in images if models.get(k) is punet), None)  # the same model under two names: sampled once
-        if done is not None:
-            images[m] = images[done]
+        same = next((k for k in images if models.get(k) is punet), None)  # the same model under two names: sampled once
+        if same is not None:
+            images[m] = images[same]
+            bar.update(1 + METHODS[m][1])
             continue
-        images[m] = generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw)
+        images[m] = done(m, generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw))
         if METHODS[m][1]:  # a model that sees the user: generate again for the other merchant
-            other_images[m] = generate_personalized(
-                pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw
+            other_images[m] = done(
+                f"{m}, other user",
+                generate_personalized(pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw),
             )
     judge, clip = load_judge(), load_mini_clip()
     per = {k: score_generations(v, pairs, world, judge, clip=clip, rm=rm) for k, v in images.items()}
     # a model that ignores the user makes the same image for the other merchant: its gap is 0 by construction
     other_util = {k: score_generations(v, pairs, world, judge)["true_utility"] for k, v in other_images.items()}
+    done("scored", None)
+    bar.close()
     order = [k for k in GENERATION_ORDER if k in per]
     summary = summarize_generations({k: per[k] for k in order}, n_boot=n_boot, seed=seed)
     for k in order:
@@ -256,7 +274,19 @@ def generation_table(
         held = {m: implicit_accuracy(p, test_data, sched, draws=4) for m, p in models.items()}
     t1 = time.time()
     ev = evaluate_generators(
-        models, splits, pipe, vocab, world, n_pairs, sample_steps, guidance_scale, rm, user_in_uncond, n_boot, seed
+        models,
+        splits,
+        pipe,
+        vocab,
+        world,
+        n_pairs,
+        sample_steps,
+        guidance_scale,
+        rm,
+        user_in_uncond,
+        n_boot,
+        seed,
+        progress=progress,
     )
     timing["evaluation"] = round(time.time() - t1, 1)
     return {
@@ -488,7 +518,7 @@ def run_demo(
             ),
         }
         stores = [m for m in pick_stores(world)]
-        res = run_case_study(gens, world, judge, stores=stores, n=cfg.case_n, seed=seed)
+        res = run_case_study(gens, world, judge, stores=stores, n=cfg.case_n, seed=seed, progress=progress)
         save_fig(case_study_figure(res), out / "figures" / "case_study.png")
         return {
             "prompt": res["prompt"],

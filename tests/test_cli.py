@@ -194,6 +194,7 @@ def test_user_path_from_data_to_images_and_a_table(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert (out / "perfusion" / "model" / "base" / "personalized_unet.json").exists()  # stacked on DPO, saved with it
+    assert (out / "perfusion" / "model" / "README.md").exists()  # its model card
     r = run(
         "generate",
         "--model",
@@ -215,5 +216,6 @@ def test_user_path_from_data_to_images_and_a_table(tmp_path):
         "evaluate", "--runs", str(out), "--data", str(data), "--pairs", "3", "--sample-steps", "2", "--n-boot", "20"
     )
     assert r.returncode == 0, r.stderr
+    assert "Table 2 on 3 pairs" in r.stderr  # evaluation shows its progress
     ev = json.loads((out / "evaluation.json").read_text())
     assert ev["methods"] == ["dpo", "perfusion"] and sorted(ev["summary"]) == ["base", "dpo", "perfusion", "pmg"]
