@@ -6,9 +6,9 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'TRACKERS', 'METHOD_NAMES', 'VARIANT_NAMES', 'GPU_HELP',
-           'add_training_options', 'check_training_options', 'apply_resume', 'tracked_accelerator', 'cmd_world',
-           'cmd_build_data', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_evaluate',
-           'cmd_studio', 'cmd_gpu', 'HelpWithDefaults', 'build_parser', 'main']
+           'add_training_options', 'check_training_options', 'apply_resume', 'tracked_accelerator', 'load_named',
+           'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm', 'cmd_train', 'cmd_generate',
+           'cmd_evaluate', 'cmd_studio', 'cmd_gpu', 'HelpWithDefaults', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -113,6 +113,19 @@ def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config
     acc = make_accelerator(mixed_precision, log_with=args.report_to, project_dir=out / "logs")
     acc.init_trackers(name, config={k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))})
     return acc
+
+# %% ../nbs/19_cli.ipynb #6caf8bd7
+def load_named(flag: str, name: str, load):
+    """`load(name)` for a model named by a command-line flag (a Hub id or a folder); a missing folder, or any failure
+    to load (a truncated weights file, an unknown id, no network), becomes one line naming the flag."""
+    looks_local = name.startswith((".", "~", "/")) or Path(name).expanduser().exists() or name.count("/") > 1
+    if looks_local and not Path(name).expanduser().is_dir():
+        raise FileNotFoundError(f"{flag} {name}: no such folder")
+    try:
+        return load(str(Path(name).expanduser()) if looks_local else name)
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [""])[0]
+        raise ValueError(f"{flag} {name}: cannot be loaded ({type(e).__name__}: {why})") from e
 
 # %% ../nbs/19_cli.ipynb #19753b8b
 def _fmt_metrics(name: str, m: dict) -> str:
@@ -250,6 +263,9 @@ def cmd_train_rm(args) -> int:
     cfg = (RMTrainConfig.gpu if args.preset == "gpu" else RMTrainConfig.cpu)(**kw)
     out = Path(args.out)
     if args.table:
+        given = [f for f, v in (("--backbone", args.backbone), ("--data", args.data), ("--variant", args.variant)) if v]
+        if given:
+            raise ValueError(f"--table trains every variant on world groups with the shipped mini-CLIP; drop {given}")
         if args.report_to != "none":
             raise ValueError("--report-to: not available with --table (it trains four models); train one at a time")
         apply_resume(args, sorted((out / args.regime).glob("*/checkpoint.safetensors")))
@@ -257,6 +273,19 @@ def cmd_train_rm(args) -> int:
         print(format_table([r]))
         print(f"wrote {out / args.regime / 'table1.json'}")
         return 0
+    if args.backbone:  # loaded before the data is built: a bad name fails in seconds
+        from transformers import CLIPModel, CLIPProcessor
+
+        clip = load_named("--backbone", args.backbone, CLIPModel.from_pretrained)
+        proc = load_named(
+            "--processor" if args.processor else "--backbone",
+            args.processor or args.backbone,
+            CLIPProcessor.from_pretrained,
+        )
+    else:
+        from perfusion.foundation import load_mini_clip
+
+        clip, proc = load_mini_clip()
     apply_resume(args, [out / "run" / "checkpoint.safetensors"])
     acc = tracked_accelerator(args, cfg.mixed_precision, out, "perfusion-train-rm", asdict(cfg))
     with acc.main_process_first():  # one process builds the data, the others then read it
@@ -264,17 +293,6 @@ def cmd_train_rm(args) -> int:
             splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
         else:
             splits = world_splits(args.regime, args.groups, out, seed=args.seed)
-    if args.backbone:
-        from transformers import CLIPModel, CLIPProcessor
-
-        clip, proc = (
-            CLIPModel.from_pretrained(args.backbone),
-            CLIPProcessor.from_pretrained(args.processor or args.backbone),
-        )
-    else:
-        from perfusion.foundation import load_mini_clip
-
-        clip, proc = load_mini_clip()
     rm, log = train_reward_model(
         clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc
     )
@@ -345,7 +363,9 @@ def cmd_train(args) -> int:
     if args.model:
         from diffusers import StableDiffusionPipeline
 
-        pipe = StableDiffusionPipeline.from_pretrained(args.model, safety_checker=None)
+        pipe = load_named(
+            "--model", args.model, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None)
+        )
     else:
         pipe = load_mini_sd()
     pipe.to(acc.device)
@@ -419,7 +439,7 @@ def cmd_generate(args) -> int:
     if args.sd:
         from diffusers import StableDiffusionPipeline
 
-        pipe = StableDiffusionPipeline.from_pretrained(args.sd, safety_checker=None)
+        pipe = load_named("--sd", args.sd, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None))
     else:
         pipe = load_mini_sd()
     pipe.set_progress_bar_config(disable=True)

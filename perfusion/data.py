@@ -224,8 +224,12 @@ def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
     import pyarrow.parquet as pq
 
     tables, n = [], 0
-    for f in [files] if isinstance(files, (str, Path)) else files:
-        pf = pq.ParquetFile(str(f))
+    files = [files] if isinstance(files, (str, Path)) else list(files)
+    for f in files:
+        try:
+            pf = pq.ParquetFile(str(f))
+        except (pa.ArrowInvalid, OSError) as e:  # an empty or truncated file, or not Parquet at all
+            raise GroupDataError(f"{f}: not a readable Parquet file ({e})") from e
         for batch in pf.iter_batches(batch_size=1024):
             if max_rows is not None and n >= max_rows:
                 break
@@ -234,7 +238,7 @@ def read_parquet(files, max_rows: int | None = None) -> datasets.Dataset:
             tables.append(pa.Table.from_batches([batch]))
             n += batch.num_rows
     if not tables:
-        raise GroupDataError(f"no rows in {files}")
+        raise GroupDataError(f"no rows in {', '.join(map(str, files))}")
     return datasets.Dataset(pa.concat_tables(tables, promote_options="default"))
 
 # %% ../nbs/02_data.ipynb #235f4c8c
