@@ -71,7 +71,8 @@ def pmg_prompt(prompt: str, history: Sequence[dict], max_phrases: int = 2) -> st
 
 # %% ../nbs/13_evaluate.ipynb #89db59f1
 def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
-    "Mean of a - b over the same items, with a paired bootstrap interval: {'mean', 'ci': [lo, hi]}."
+    """Mean of a - b over the same items, with a paired bootstrap interval: {'mean', 'ci': [lo, hi]}. An item where
+    either value is NaN (does not apply) is left out, as `bootstrap_mean` leaves it out."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired scores need the same items: got {a.shape} and {b.shape}")

@@ -109,7 +109,11 @@ def bootstrap_mean(
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
+    if x.size == 0:
+        raise ValueError("bootstrap_mean needs at least one item, got none")
+    if np.isinf(x).any():
+        raise ValueError(f"values are infinite at items {np.flatnonzero(np.isinf(x))[:10].tolist()}")
+    x = x[~np.isnan(x)]  # items the value does not apply to: a column of them all has no mean (NaN)
     if len(x) == 0:
         return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
     rng = rng if rng is not None else np.random.default_rng(seed)

@@ -30,6 +30,10 @@ def generate(
     before_batch: Callable[[int, int], contextlib.AbstractContextManager] | None = None,
 ) -> list[Image.Image]:
     "One image per prompt with DDIM and classifier-free guidance, seeded; a batch runs in `before_batch`'s context."
+    if steps < 1 or batch_size < 1:
+        raise ValueError(f"steps and batch_size must be at least 1, got {steps} and {batch_size}")
+    if isinstance(prompts, str):
+        raise TypeError("prompts is a list of prompts, one image each; got a single string")
     out = []
     g = torch.Generator(pipe.device).manual_seed(seed)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
