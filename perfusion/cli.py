@@ -1,4 +1,4 @@
-"""The `perfusion` console script: `perfusion demo` (the main job), `perfusion world`, `perfusion build-data`.
+"""The `perfusion` console script: the main job (`demo`), and the user path from data to images (`build-data`, `train-rm`, `train`, `generate`, `evaluate`, `studio`), with `world`, `pretrain` and the GPU recipe (`gpu`).
 
 Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 
