@@ -48,7 +48,7 @@ def curves_figure(curves: dict, keys=("loss",), title: str = ""):
         for name, hist in curves.items():
             pts = [(h["step"], h[k]) for h in hist if h.get(k) is not None]
             if pts:
-                ax.plot(*zip(*pts), label=name)
+                ax.plot(*zip(*pts), label=name, marker="." if len(pts) < 30 else None)  # sparse points shown
         ax.set_xlabel("step")
         ax.set_title(k, fontsize=9)
         ax.legend(fontsize=7)
@@ -226,6 +226,9 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
         img("figures/gen_curves.png"),
         f"<h2>Case study — two stores, one prompt: {html.escape(results['case_study']['prompt'])}</h2>",
         md_table_html(case_md),
+        "<p>Each model generates the same number of images for each store, from the same prompt and seeds. share of its "
+        "favourite colour / pattern: the share of those images in the store's favourite, as the judge reads them; "
+        "taste, true utility and consistency as in Table 2, under that store's hidden taste.</p>",
         img("figures/case_study.png"),
         "<h2>How this was made</h2>",
         f"<p>Command: <code>{html.escape(results.get('command', ''))}</code></p>",
