@@ -331,6 +331,8 @@ def cmd_train_rm(args) -> int:
     }
     acc.end_training()
     write_json(out / "results.json", res)
+    if not acc.is_main_process:
+        return 0
     test, dataset = res["test"], Path(args.data).name if args.data else f"world-{args.regime}"
     write_model_card(
         out / "run" / "perfusion_rm",
@@ -427,9 +429,11 @@ def cmd_train(args) -> int:
             + (f", stacked on {args.on}" if args.on else "")
             + f"; its last logged training loss was {last['loss']:.4f}. For test figures run `perfusion evaluate`.",
             args.model or "perfusion/models/mini-sd",
-            source,
+            source if args.data else f"world-{args.regime}",
             asdict(cfg),
-            usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID\n```",
+            usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID"
+            + (f" --sd {args.model}" if args.model else "")
+            + "\n```",
             command=" ".join(["perfusion", *sys.argv[1:]]),
             tags=["diffusion-dpo", "text-to-image"],
         )
