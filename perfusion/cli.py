@@ -7,9 +7,9 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'finite_float', 'TRACKERS', 'IMAGE_SUFFIXES', 'METHOD_NAMES',
            'VARIANT_NAMES', 'GPU_HELP', 'add_training_options', 'check_training_options', 'apply_resume',
-           'tracked_accelerator', 'load_named', 'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain',
-           'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_studio', 'cmd_gpu', 'HelpWithDefaults',
-           'build_parser', 'main']
+           'tracked_accelerator', 'preset_config', 'load_named', 'cmd_world', 'cmd_build_data', 'cmd_demo',
+           'cmd_pretrain', 'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_studio', 'cmd_gpu',
+           'HelpWithDefaults', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -118,6 +118,11 @@ def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config
     acc = make_accelerator(mixed_precision, log_with=args.report_to, project_dir=out / "logs")
     acc.init_trackers(name, config={k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))})
     return acc
+
+
+def preset_config(cls, preset: str, **options):
+    "A trainer's preset (`cls.cpu` or `cls.gpu`) with the options given on the command line (None: not given)."
+    return (cls.gpu if preset == "gpu" else cls.cpu)(**{k: v for k, v in options.items() if v is not None})
 
 # %% ../nbs/19_cli.ipynb #6caf8bd7
 def load_named(flag: str, name: str, load):
@@ -272,19 +277,16 @@ def cmd_train_rm(args) -> int:
     from perfusion.report import format_table, write_json, write_model_card
     from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
 
-    kw = {
-        k: v
-        for k, v in dict(
-            max_steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            variant=args.variant,
-            seed=args.seed,
-            save_every=args.checkpointing_steps,
-        ).items()
-        if v is not None
-    }
-    cfg = (RMTrainConfig.gpu if args.preset == "gpu" else RMTrainConfig.cpu)(**kw)
+    cfg = preset_config(
+        RMTrainConfig,
+        args.preset,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        variant=args.variant,
+        seed=args.seed,
+        save_every=args.checkpointing_steps,
+    )
     out = Path(args.out)
     if args.table:
         given = [f for f, v in (("--backbone", args.backbone), ("--data", args.data), ("--variant", args.variant)) if v]
@@ -365,24 +367,21 @@ def cmd_train(args) -> int:
     from perfusion.foundation import load_mini_sd
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
 
-    kw = {
-        k: v
-        for k, v in dict(
-            method=args.method,
-            max_steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            beta=args.beta,
-            seed=args.seed,
-            t_min=args.t_min,
-            user_lr_mult=args.user_lr_mult,
-            user_init=args.user_init,
-            user_path=args.user_path,
-            save_every=args.checkpointing_steps,
-        ).items()
-        if v is not None
-    }
-    cfg = (GenTrainConfig.gpu if args.preset == "gpu" else GenTrainConfig.cpu)(**kw)
+    cfg = preset_config(
+        GenTrainConfig,
+        args.preset,
+        method=args.method,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        beta=args.beta,
+        seed=args.seed,
+        t_min=args.t_min,
+        user_lr_mult=args.user_lr_mult,
+        user_init=args.user_init,
+        user_path=args.user_path,
+        save_every=args.checkpointing_steps,
+    )
     out = Path(args.out)
     apply_resume(args, [out / cfg.method / "checkpoint.safetensors"])
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
