@@ -286,7 +286,10 @@ def write_model_card(
     rows = "\n".join(f"| {k} | {v} |" for k, v in config.items())
     body = [f"# {title}", summary, "## Use", usage] if usage else [f"# {title}", summary]
     if metrics:
-        body += ["## Test figures", "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v:.4f} |" for k, v in metrics.items())]
+        body += [
+            "## Test figures",
+            "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v:.4f} |" for k, v in metrics.items()),
+        ]
     body += ["## Training configuration", "| setting | value |\n|---|---|\n" + rows]
     if command:
         body += ["## Command", f"```\n{command}\n```"]
