@@ -21,7 +21,8 @@ CASES = {
     "perfusion --help": ["--help"],
     "perfusion train --help": ["train", "--help"],
     "perfusion train --steps ten (argument error)": ["train", "--steps", "ten"],
-    "perfusion gpu --help (imports the recipe: torch)": ["gpu", "--help"],
+    "perfusion gpu --help": ["gpu", "--help"],
+    "perfusion gpu rm --pairs x (argument error)": ["gpu", "rm", "--pairs", "x"],
 }
 
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .gpu_options import add_gpu_arguments
 from .world import REGIMES, World, gallery, oracle_metrics, summarize_groups
 
 # %% ../nbs/19_cli.ipynb #04fe69af
@@ -581,12 +582,10 @@ GPU_HELP = "the GPU recipe, stage by stage: SD 1.5 + PickScore on Pick-a-Pic (se
 
 
 def cmd_gpu(args) -> int:
-    """One stage of the GPU recipe (`python -m perfusion.gpu` is the same command). Its options live with the recipe
-    (`gpu.add_gpu_arguments`) and are parsed here, after the recipe's module is imported."""
-    from perfusion.gpu import add_gpu_arguments, run_gpu_stage
+    "One stage of the GPU recipe (`python -m perfusion.gpu` is the same command, with the same options)."
+    from perfusion.gpu import run_gpu_stage
 
-    parser = add_gpu_arguments(argparse.ArgumentParser(prog="perfusion gpu", description=GPU_HELP))
-    run_gpu_stage(parser.parse_args(args.gpu_argv))
+    run_gpu_stage(args)
     return 0
 
 
@@ -749,8 +748,7 @@ def build_parser() -> argparse.ArgumentParser:
     st = command("studio", "open the preference studio notebook in JupyterLab")
     st.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
     st.set_defaults(fn=cmd_studio)
-    # `perfusion gpu` takes its options from the recipe's module: they are passed through unparsed (see main)
-    sub.add_parser("gpu", help=GPU_HELP, add_help=False).set_defaults(fn=cmd_gpu)
+    add_gpu_arguments(command("gpu", GPU_HELP)).set_defaults(fn=cmd_gpu)  # the recipe's options (17b_gpu_options)
     return p
 
 # %% ../nbs/19_cli.ipynb #cddcfd98
@@ -766,9 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     "Entry point of the `perfusion` console script."
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command == "gpu":
-        args.gpu_argv = rest
-    elif rest:
+    if rest:
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(rest)}")
     out, command = getattr(args, "out", None), parser.commands.get(args.command, parser)
     if args.command == "generate":  # --out is the grid's file name
