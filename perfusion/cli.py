@@ -29,9 +29,9 @@ def _number(kind, low: float, strict: bool):
     def parse(text: str):
         try:
             v = kind(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected a {'whole number' if kind is int else 'number'}, got {text!r}")
-        if not math.isfinite(v):
+        if kind is float and not math.isfinite(v):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if not (v > low if strict else v >= low):
             raise argparse.ArgumentTypeError(f"must be {'above' if strict else 'at least'} {low:g}, got {text!r}")
@@ -90,24 +90,28 @@ def check_training_options(args, available: list[str] | None = None) -> None:
         raise FileNotFoundError(f"--resume-from-checkpoint {resume}: no such checkpoint file")
 
 
-def apply_resume(args, ckpts: list[Path]) -> None:
-    "Carry out --resume-from-checkpoint on the run's checkpoint files `ckpts` before training starts."
+def apply_resume(args, ckpts: list[Path], single: bool = True, accelerator=None) -> None:
+    """Carry out --resume-from-checkpoint on the run's checkpoint files `ckpts` before training starts: on the main
+    process only when an `accelerator` is given (the others wait). `single`: the command trains one model, so a PATH
+    has one place to go."""
     import shutil
 
     resume = args.resume_from_checkpoint
-    if resume == "none":
-        gone = [c for c in ckpts if c.exists()]
-        for c in gone:
-            c.unlink()
-        if gone:
-            print(f"starting over: removed {len(gone)} checkpoint(s) ({', '.join(map(str, gone))})")
-    elif resume != "latest":
-        if len(ckpts) != 1:
-            raise ValueError(f"--resume-from-checkpoint {resume}: this command runs {len(ckpts)} trainings; use latest")
-        if Path(resume).resolve() != ckpts[0].resolve():
+    if resume not in ("latest", "none") and not single:
+        raise ValueError(f"--resume-from-checkpoint {resume}: this command trains several models; use latest or none")
+    if accelerator is None or accelerator.is_main_process:
+        if resume == "none":
+            gone = [c for c in ckpts if c.exists()]
+            for c in gone:
+                c.unlink(missing_ok=True)
+            if gone:
+                print(f"starting over: removed {len(gone)} checkpoint(s) ({', '.join(map(str, gone))})")
+        elif resume != "latest" and Path(resume).resolve() != ckpts[0].resolve():
             ckpts[0].parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(resume, ckpts[0])
             print(f"starting from {resume}")
+    if accelerator is not None:
+        accelerator.wait_for_everyone()
 
 
 def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config: dict):
@@ -131,7 +135,8 @@ def load_named(flag: str, name: str, load):
     to load (a truncated weights file, an unknown id, no network), becomes one line naming the flag."""
     looks_local = name.startswith((".", "~", "/")) or Path(name).expanduser().exists() or name.count("/") > 1
     if looks_local and not Path(name).expanduser().is_dir():
-        raise FileNotFoundError(f"{flag} {name}: no such folder")
+        what = "is a file, not a model folder" if Path(name).expanduser().exists() else "no such folder"
+        raise FileNotFoundError(f"{flag} {name}: {what}")
     try:
         return load(str(Path(name).expanduser()) if looks_local else name)
     except Exception as e:
@@ -186,16 +191,16 @@ def cmd_build_data(args) -> int:
     from perfusion.sources import build_log, build_pickapic, build_rankings
 
     applies = {
-        "world": ("regime", "groups"),
-        "pickapic": ("path", "split", "ties", "max_rows"),
-        "rankings": ("path", "images", "split"),
-        "log": ("path", "image_root"),
+        "world": ("regime", "groups", "seed"),
+        "pickapic": ("path", "split", "ties", "max_rows", "on_bad_image"),
+        "rankings": ("path", "images", "split", "on_bad_image"),
+        "log": ("path", "image_root", "on_bad_image"),
     }
     others = {k for ks in applies.values() for k in ks} - set(applies[args.source])
     given = sorted("--" + k.replace("_", "-") for k in others if getattr(args, k) is not None)
     if given:
         raise ValueError(f"{', '.join(given)}: not used by --source {args.source}")
-    defaults = dict(regime="industrial", groups=1000, split="train", ties="skip")
+    defaults = dict(regime="industrial", groups=1000, seed=0, split="train", ties="skip", on_bad_image="error")
     for k, v in defaults.items():
         setattr(args, k, v if getattr(args, k) is None else getattr(args, k))
     if args.source == "world":
@@ -249,7 +254,7 @@ def cmd_pretrain(args) -> int:
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
     if args.checkpointing_steps:
         cfg = replace(cfg, checkpoint_every=args.checkpointing_steps)
-    apply_resume(args, sorted((Path(args.out) / "checkpoints").glob("*.safetensors")))
+    apply_resume(args, sorted((Path(args.out) / "checkpoints").glob("*.safetensors")), single=False)
     cmd = (
         "perfusion pretrain --out "
         + str(args.out)
@@ -290,12 +295,20 @@ def cmd_train_rm(args) -> int:
     )
     out = Path(args.out)
     if args.table:
-        given = [f for f, v in (("--backbone", args.backbone), ("--data", args.data), ("--variant", args.variant)) if v]
+        options = {
+            "--backbone": args.backbone,
+            "--processor": args.processor,
+            "--data": args.data,
+            "--variant": args.variant,
+        }
+        given = [flag for flag, value in options.items() if value]
         if given:
-            raise ValueError(f"--table trains every variant on world groups with the shipped mini-CLIP; drop {given}")
+            raise ValueError(
+                f"--table trains every variant on world groups with the shipped mini-CLIP; drop {', '.join(given)}"
+            )
         if args.report_to != "none":
             raise ValueError("--report-to: not available with --table (it trains four models); train one at a time")
-        apply_resume(args, sorted((out / args.regime).glob("*/checkpoint.safetensors")))
+        apply_resume(args, sorted((out / args.regime).glob("*/checkpoint.safetensors")), single=False)
         r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed)
         print(format_table([r]))
         print(f"wrote {out / args.regime / 'table1.json'}")
@@ -313,8 +326,8 @@ def cmd_train_rm(args) -> int:
         from perfusion.foundation import load_mini_clip
 
         clip, proc = load_mini_clip()
-    apply_resume(args, [out / "run" / "checkpoint.safetensors"])
     acc = tracked_accelerator(args, cfg.mixed_precision, out, "perfusion-train-rm", asdict(cfg))
+    apply_resume(args, [out / "run" / "checkpoint.safetensors"], accelerator=acc)
     with acc.main_process_first():  # one process builds the data, the others then read it
         if args.data:
             splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
@@ -352,6 +365,7 @@ def cmd_train_rm(args) -> int:
         "# clip: the CLIPModel above\n```",
         command=" ".join(["perfusion", *sys.argv[1:]]),
         tags=["reward-model"],
+        task="zero-shot-image-classification",  # the Hub's task of CLIP models
     )
     for k, m in res["test"].items():
         print(_fmt_metrics(k, m))
@@ -384,7 +398,6 @@ def cmd_train(args) -> int:
         save_every=args.checkpointing_steps,
     )
     out = Path(args.out)
-    apply_resume(args, [out / cfg.method / "checkpoint.safetensors"])
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
     if args.model:
         from diffusers import StableDiffusionPipeline
@@ -396,6 +409,7 @@ def cmd_train(args) -> int:
         pipe = load_mini_sd()
     pipe.to(acc.device)
     pipe.set_progress_bar_config(disable=True)
+    apply_resume(args, [out / cfg.method / "checkpoint.safetensors"], accelerator=acc)  # after the model loaded
     with acc.main_process_first():  # one process builds the data, the others then read it
         if args.data:
             train = split_groups(load_groups(args.data), by="group", seed=args.seed)["train"]
@@ -648,13 +662,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--on-bad-image",
         choices=["error", "skip"],
-        default="error",
-        help="an image that cannot be decoded: stop, or skip its group and count it",
+        help="pickapic, rankings, log: an image that cannot be decoded: stop, or skip its group and count it "
+        "(default: error)",
     )
     b.add_argument("--max-rows", type=positive_int, help="pickapic: read at most this many rows (default: all)")
     b.add_argument("--regime", choices=sorted(REGIMES), help="world: which built-in world (default: industrial)")
     b.add_argument("--groups", type=positive_int, help="world: how many groups (default: 1000)")
-    seed(b, "world")
+    b.add_argument("--seed", type=nonnegative_int, help="world: random seed of the world (default: 0)")
     b.add_argument("--out", required=True, help="where to save (a directory, or a .parquet file)")
     b.set_defaults(fn=cmd_build_data)
 
@@ -764,8 +778,10 @@ def main(argv: list[str] | None = None) -> int:
     "Entry point of the `perfusion` console script."
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest:
-        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(rest)}")
+    if rest:  # reported by the command's parser, unless it came before the command
+        given = sys.argv[1:] if argv is None else list(argv)
+        before = rest[0] in given and given.index(rest[0]) < given.index(args.command)
+        (parser if before else parser.commands[args.command]).error(f"unrecognized arguments: {' '.join(rest)}")
     out, command = getattr(args, "out", None), parser.commands.get(args.command, parser)
     if args.command == "generate":  # --out is the grid's file name
         if Path(out).suffix.lower() not in IMAGE_SUFFIXES or Path(out).is_dir():
@@ -779,7 +795,12 @@ def main(argv: list[str] | None = None) -> int:
             check_training_options(args)
         return args.fn(args)
     except FloatingPointError as e:  # losses.NonFiniteError: training diverged
-        print(f"perfusion {args.command}: error: {e} (try a lower --lr or --beta)", file=sys.stderr)
+        hint = {
+            "train": " (try a lower --lr or --beta)",
+            "train-rm": " (try a lower --lr)",
+            "gpu": " (lower lr with --set)",
+        }
+        print(f"perfusion {args.command}: error: {e}{hint.get(args.command, '')}", file=sys.stderr)
         return 1
     except Exception as e:
         if not isinstance(e, _user_errors()):

@@ -32,7 +32,7 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="Pick-a-Pic: Hub repo id with the original schema, or a local Parquet folder",
     )
     p.add_argument("--max-rows", type=int, help="rows per split (default: all)")
-    p.add_argument("--ties", choices=["skip", "keep"], default="skip")
+    p.add_argument("--ties", choices=["skip", "keep"], default="skip", help="what to do with tied pairs")
     p.add_argument("--sd", default=DEFAULTS["sd"], help="SD 1.x pipeline: Hub id or folder")
     p.add_argument("--backbone", default=DEFAULTS["backbone"], help="CLIPModel of PerFusionRM: Hub id or folder")
     p.add_argument("--processor", default=DEFAULTS["processor"], help="its CLIPProcessor")

@@ -254,19 +254,24 @@ def write_model_card(
     title: str,
     summary: str,  # one paragraph: what the model is and how it was trained
     base_model: str,  # the frozen backbone it plugs into (a Hub id or a path)
-    dataset: str,  # what it was trained on
+    dataset: str,  # what it was trained on (a Hub id, or a name)
     config: dict,  # the training configuration (shown as a table)
     metrics: dict[str, float] | None = None,  # test figures, recorded as the card's eval results
     usage: str = "",  # a code block showing how to load it
     command: str = "",
     tags: Sequence[str] = (),
+    task: str = "text-to-image",  # the Hub task of the eval results
 ) -> Path:
-    "Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path."
+    """Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path. The
+    metadata's `base_model` and `datasets` take Hub ids only; a local path or a name is given in the text instead."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
+    cell = lambda v: str(v).replace("|", "\\|")  # a value inside a markdown table
 
     results = [
         EvalResult(
-            task_type="text-to-image",
+            task_type=task,
             dataset_type=dataset,
             dataset_name=dataset,
             dataset_split="test",
@@ -277,14 +282,15 @@ def write_model_card(
     ]
     data = ModelCardData(
         library_name="perfusion",
-        base_model=base_model,
-        datasets=[dataset],
+        base_model=base_model if hub_id(base_model) else None,
+        datasets=[dataset] if hub_id(dataset) else None,
         tags=["perfusion", "personalization", *tags],
         model_name=title,
         eval_results=results or None,
     )
-    rows = "\n".join(f"| {k} | {v} |" for k, v in config.items())
-    body = [f"# {title}", summary, "## Use", usage] if usage else [f"# {title}", summary]
+    rows = "\n".join(f"| {k} | {cell(v)} |" for k, v in config.items())
+    about = f"Base model: `{base_model}`. Trained on: `{dataset}`."
+    body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
     if metrics:
         body += [
             "## Test figures",
