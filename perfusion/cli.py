@@ -313,6 +313,8 @@ def cmd_train_rm(args) -> int:
         print(format_table([r]))
         print(f"wrote {out / args.regime / 'table1.json'}")
         return 0
+    if args.processor and not args.backbone:
+        raise ValueError("--processor goes with --backbone (the shipped mini-CLIP brings its own processor)")
     if args.backbone:  # loaded before the data is built: a bad name fails in seconds
         from transformers import CLIPModel, CLIPProcessor
 
