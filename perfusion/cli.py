@@ -7,9 +7,9 @@ Docs: https://perfusion-dev.github.io/perfusion/cli.html.md"""
 # %% auto #0
 __all__ = ['positive_int', 'nonnegative_int', 'positive_float', 'finite_float', 'TRACKERS', 'IMAGE_SUFFIXES', 'METHOD_NAMES',
            'VARIANT_NAMES', 'GPU_HELP', 'add_training_options', 'check_training_options', 'apply_resume',
-           'tracked_accelerator', 'preset_config', 'load_named', 'cmd_world', 'cmd_build_data', 'cmd_demo',
-           'cmd_pretrain', 'cmd_train_rm', 'cmd_train', 'cmd_generate', 'cmd_evaluate', 'cmd_studio', 'cmd_gpu',
-           'HelpWithDefaults', 'build_parser', 'main']
+           'tracked_accelerator', 'preset_config', 'load_named', 'load_pipeline', 'command_splits', 'dataset_name',
+           'command_line', 'cmd_world', 'cmd_build_data', 'cmd_demo', 'cmd_pretrain', 'cmd_train_rm', 'cmd_train',
+           'cmd_generate', 'cmd_evaluate', 'cmd_studio', 'cmd_gpu', 'HelpWithDefaults', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #a8f8c2d4
 import argparse
@@ -73,15 +73,13 @@ def add_training_options(p: argparse.ArgumentParser, trackers: bool = True) -> a
     return p
 
 
-def check_training_options(args, available: list[str] | None = None) -> None:
+def check_training_options(args) -> None:
     "Refuse, before any work, a tracker whose package is missing or a checkpoint file that is not there."
-    report_to = getattr(args, "report_to", "none")
+    report_to = getattr(args, "report_to", "none")  # pretrain has no trackers
     if report_to != "none":
-        if available is None:
-            from accelerate.tracking import get_available_trackers
+        from accelerate.tracking import get_available_trackers
 
-            available = [str(t) for t in get_available_trackers()]
-        if report_to not in available:
+        if report_to not in [str(t) for t in get_available_trackers()]:
             raise ValueError(
                 f"--report-to {report_to}: the {report_to} package is not installed (pip install {report_to})"
             )
@@ -118,7 +116,7 @@ def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config
     "The accelerator of a training command, with the tracker of --report-to started (logs in OUT/logs)."
     from perfusion.engine import make_accelerator
 
-    if getattr(args, "report_to", "none") == "none":
+    if args.report_to == "none":
         return make_accelerator(mixed_precision)
     acc = make_accelerator(mixed_precision, log_with=args.report_to, project_dir=out / "logs")
     acc.init_trackers(name, config={k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))})
@@ -142,6 +140,36 @@ def load_named(flag: str, name: str, load):
     except Exception as e:
         why = (str(e).strip().splitlines() or [""])[0]
         raise ValueError(f"{flag} {name}: cannot be loaded ({type(e).__name__}: {why})") from e
+
+
+def load_pipeline(flag: str, name: str | None):
+    "The Stable Diffusion pipeline named by `flag` (through `load_named`), or the shipped mini-SD when none is named."
+    if not name:
+        from perfusion.foundation import load_mini_sd
+
+        return load_mini_sd()
+    from diffusers import StableDiffusionPipeline
+
+    return load_named(flag, name, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None))
+
+
+def command_splits(args, out: Path):
+    "The 80/10/10 group splits a command works on: of `--data` when given, else of the world groups it builds in `out`."
+    from perfusion.data import load_groups, split_groups, world_splits
+
+    if args.data:
+        return split_groups(load_groups(args.data), by="group", seed=args.seed)
+    return world_splits(args.regime, args.groups, out, seed=args.seed)
+
+
+def dataset_name(args) -> str:
+    "What a command trained on, as its model card names it."
+    return Path(args.data).name if args.data else f"world-{args.regime}"
+
+
+def command_line() -> str:
+    "The command as typed, for the records a command writes."
+    return " ".join(["perfusion", *sys.argv[1:]])
 
 # %% ../nbs/19_cli.ipynb #19753b8b
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".pdf", ".svg")  # what --gallery and generate --out may write
@@ -226,8 +254,7 @@ def cmd_demo(args) -> int:
     "The main job: the paper on the built-in world, with a report."
     from perfusion.experiments import run_demo
 
-    command = " ".join(["perfusion", *sys.argv[1:]])
-    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick, command=command)
+    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick, command=command_line())
     print(f"{r['regime']} world: {r['world']['groups']} groups ({r['world']['splits']}), {r['world']['users']} users")
     print("held-out test groups (MAP / GAUC):")
     for k, m in r["reward"].items():
@@ -277,7 +304,6 @@ def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     from dataclasses import asdict
 
-    from perfusion.data import load_groups, split_groups, world_splits
     from perfusion.experiments import reward_table
     from perfusion.metrics import ranking_metrics
     from perfusion.report import format_table, write_json, write_model_card
@@ -331,10 +357,7 @@ def cmd_train_rm(args) -> int:
     acc = tracked_accelerator(args, cfg.mixed_precision, out, "perfusion-train-rm", asdict(cfg))
     apply_resume(args, [out / "run" / "checkpoint.safetensors"], accelerator=acc)
     with acc.main_process_first():  # one process builds the data, the others then read it
-        if args.data:
-            splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
-        else:
-            splits = world_splits(args.regime, args.groups, out, seed=args.seed)
+        splits = command_splits(args, out)
     rm, log = train_reward_model(
         clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc
     )
@@ -351,7 +374,7 @@ def cmd_train_rm(args) -> int:
     write_json(out / "results.json", res)
     if not acc.is_main_process:
         return 0
-    test, dataset = res["test"], Path(args.data).name if args.data else f"world-{args.regime}"
+    test = res["test"]
     write_model_card(
         out / "run" / "perfusion_rm",
         f"PerFusionRM ({cfg.variant})",
@@ -360,12 +383,12 @@ def cmd_train_rm(args) -> int:
         f"{test['general']['GAUC']:.4f}; with the plug-ins, MAP {test['perfusion_rm']['MAP']:.4f} / GAUC "
         f"{test['perfusion_rm']['GAUC']:.4f}.",
         args.backbone or "perfusion/models/mini-clip",
-        dataset,
+        dataset_name(args),
         res["config"],
         metrics=test["perfusion_rm"],
         usage="```python\nfrom perfusion.reward import PerFusionRM\n\nrm = PerFusionRM.from_pretrained(FOLDER, clip)  "
         "# clip: the CLIPModel above\n```",
-        command=" ".join(["perfusion", *sys.argv[1:]]),
+        command=command_line(),
         tags=["reward-model"],
         task="zero-shot-image-classification",  # the Hub's task of CLIP models
     )
@@ -380,8 +403,7 @@ def cmd_train(args) -> int:
     from dataclasses import asdict
 
     from perfusion.adapter import PersonalizedUNet
-    from perfusion.data import FeatureVocab, load_groups, split_groups, world_splits
-    from perfusion.foundation import load_mini_sd
+    from perfusion.data import FeatureVocab
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
 
     cfg = preset_config(
@@ -401,22 +423,11 @@ def cmd_train(args) -> int:
     )
     out = Path(args.out)
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
-    if args.model:
-        from diffusers import StableDiffusionPipeline
-
-        pipe = load_named(
-            "--model", args.model, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None)
-        )
-    else:
-        pipe = load_mini_sd()
-    pipe.to(acc.device)
+    pipe = load_pipeline("--model", args.model).to(acc.device)
     pipe.set_progress_bar_config(disable=True)
     apply_resume(args, [out / cfg.method / "checkpoint.safetensors"], accelerator=acc)  # after the model loaded
     with acc.main_process_first():  # one process builds the data, the others then read it
-        if args.data:
-            train = split_groups(load_groups(args.data), by="group", seed=args.seed)["train"]
-        else:
-            train = world_splits(args.regime, args.groups, out, seed=args.seed)["train"]
+        train = command_splits(args, out)["train"]
     source = Path(args.data).name if args.data else args.regime
     backbone = None
     if args.on:
@@ -445,12 +456,12 @@ def cmd_train(args) -> int:
             + (f", stacked on {args.on}" if args.on else "")
             + f"; its last logged training loss was {last['loss']:.4f}. For test figures run `perfusion evaluate`.",
             args.model or "perfusion/models/mini-sd",
-            source if args.data else f"world-{args.regime}",
+            dataset_name(args),
             asdict(cfg),
             usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID"
             + (f" --sd {args.model}" if args.model else "")
             + "\n```",
-            command=" ".join(["perfusion", *sys.argv[1:]]),
+            command=command_line(),
             tags=["diffusion-dpo", "text-to-image"],
         )
     print(
@@ -467,7 +478,6 @@ def cmd_generate(args) -> int:
     import matplotlib.pyplot as plt
 
     from perfusion.adapter import PersonalizedUNet
-    from perfusion.foundation import load_mini_sd
     from perfusion.sampling import generate, generate_personalized
 
     if not args.prompt.strip():
@@ -480,12 +490,7 @@ def cmd_generate(args) -> int:
         features[key] = value
     if args.user:
         features["user_id"] = args.user
-    if args.sd:
-        from diffusers import StableDiffusionPipeline
-
-        pipe = load_named("--sd", args.sd, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None))
-    else:
-        pipe = load_mini_sd()
+    pipe = load_pipeline("--sd", args.sd)
     pipe.set_progress_bar_config(disable=True)
     prompts = [args.prompt] * args.n
     if args.model:
@@ -516,7 +521,6 @@ def cmd_generate(args) -> int:
 # %% ../nbs/19_cli.ipynb #641f050b
 def cmd_evaluate(args) -> int:
     "Table 2 metrics of trained generators on held-out world pairs, with paired intervals: JSON and a table."
-    from perfusion.data import load_groups, split_groups, world_splits
     from perfusion.evaluate import format_generation_table, format_paired_table
     from perfusion.experiments import evaluate_generators, world_of
     from perfusion.foundation import load_mini_sd
@@ -531,10 +535,7 @@ def cmd_evaluate(args) -> int:
     )
     if not methods:
         raise FileNotFoundError(f"--runs {runs}: no finished model there (expected {runs}/<method>/model)")
-    if args.data:
-        splits = split_groups(load_groups(args.data), by="group", seed=args.seed)
-    else:
-        splits = world_splits(args.regime, args.groups, runs, seed=args.seed)
+    splits = command_splits(args, runs)
     pipe = load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
     models = {}
@@ -553,7 +554,7 @@ def cmd_evaluate(args) -> int:
         seed=args.seed,
     )
     res = {
-        "command": " ".join(["perfusion", *sys.argv[1:]]),
+        "command": command_line(),
         "methods": methods,
         "pairs": len(ev["pairs"]),
         "summary": ev["summary"],
@@ -784,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         given = sys.argv[1:] if argv is None else list(argv)
         before = rest[0] in given and given.index(rest[0]) < given.index(args.command)
         (parser if before else parser.commands[args.command]).error(f"unrecognized arguments: {' '.join(rest)}")
-    out, command = getattr(args, "out", None), parser.commands.get(args.command, parser)
+    out, command = getattr(args, "out", None), parser.commands[args.command]
     if args.command == "generate":  # --out is the grid's file name
         if Path(out).suffix.lower() not in IMAGE_SUFFIXES or Path(out).is_dir():
             command.error(f"argument --out: {out}: give the grid's file name, ending in {', '.join(IMAGE_SUFFIXES)}")

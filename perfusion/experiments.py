@@ -148,9 +148,8 @@ def evaluate_generators(
     hist = selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     pmg = lambda users: [pmg_prompt(p["prompt"], hist.get(u["user_id"], [])) for p, u in zip(pairs, users)]
-    jobs = 4 + sum(
-        1 + METHODS[m][1] for m in models
-    )  # base, pmg twice, each model (twice if it sees the user), scoring
+    # sampling jobs: base, pmg twice, each model (twice if it sees the user); then the scoring
+    jobs = 3 + sum(1 + METHODS[m][1] for m in models) + 1
     bar = tqdm(total=jobs, desc=f"Table 2 on {len(pairs)} pairs", disable=not progress)
 
     def done(what: str, result):
