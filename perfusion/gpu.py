@@ -25,7 +25,6 @@ import torch
 import yaml
 from diffusers import DDIMScheduler, StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
-from .gpu_options import GPU_STAGES, SD15, SD15_PAPER, add_gpu_arguments
 from tqdm.auto import tqdm
 from transformers import (
     CLIPModel,
@@ -37,6 +36,7 @@ from .data import FeatureVocab, load_groups, save_groups
 from .engine import default_device
 from .evaluate import eval_pairs, format_generation_table, summarize_generations
 from .foundation import FoundationModelError, load_mini_sd
+from .gpu_options import GPU_STAGES, SD15, SD15_PAPER, add_gpu_arguments
 from .metrics import bootstrap_metrics
 from .report import format_table
 from perfusion.reward import (

@@ -267,7 +267,11 @@ def write_model_card(
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
-    cell = lambda v: str(v).replace("|", "\\|")  # a value inside a markdown table
+
+    def table(head: str, rows) -> str:
+        "A two-column markdown table of (name, value) rows, cells escaped."
+        cell = lambda v: str(v).replace("|", "\\|")
+        return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
 
     results = [
         EvalResult(
@@ -288,15 +292,11 @@ def write_model_card(
         model_name=title,
         eval_results=results or None,
     )
-    rows = "\n".join(f"| {k} | {cell(v)} |" for k, v in config.items())
     about = f"Base model: `{base_model}`. Trained on: `{dataset}`."
     body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
     if metrics:
-        body += [
-            "## Test figures",
-            "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v:.4f} |" for k, v in metrics.items()),
-        ]
-    body += ["## Training configuration", "| setting | value |\n|---|---|\n" + rows]
+        body += ["## Test figures", table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
+    body += ["## Training configuration", table("setting", config.items())]
     if command:
         body += ["## Command", f"```\n{command}\n```"]
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
