@@ -138,12 +138,17 @@ def evaluate_generators(
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,  # a bar over the sampling jobs and the scoring
+    profiles: dict | None = None,  # user_id -> the whole feature dict the models know the user by (`user_profiles`)
 ) -> dict:
     """Table 2 for trained models: images for held-out (user, prompt) pairs from each model, the base model and the
     PMG-style prompt, scored by the world; the own-vs-other-user gap; paired differences of true utility."""
     pairs = eval_pairs(splits["test"], n=n_pairs, seed=seed)
     prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     others = other_users(pairs, world, seed=seed)
+    if profiles is not None:  # both merchants as the models know them: profile and selection-history fields
+        known = lambda u: {**u, "features": {**u["features"], **profiles.get(u["user_id"], {})}}
+        pairs, others = [known(p) for p in pairs], [known(o) for o in others]
+        prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     other_fids = vocab.encode_batch([o["features"] for o in others])
     hist = selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
@@ -196,6 +201,7 @@ def evaluate_generators(
         "pairs": pairs,
         "other_users": others,
         "other_images": other_images,
+        "other_utility": other_util,  # the other merchant's images under the requesting merchant's taste
     }
 
 # %% ../nbs/16_experiments.ipynb #b4783aae
@@ -220,6 +226,7 @@ def generation_table(
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,
+    profiles: dict | None = None,  # user_id -> whole feature dict, for the evaluated and the other merchants
 ) -> dict:
     """Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of
     `splits['test']`."""
@@ -286,6 +293,7 @@ def generation_table(
         n_boot,
         seed,
         progress=progress,
+        profiles=profiles,
     )
     timing["evaluation"] = round(time.time() - t1, 1)
     return {
