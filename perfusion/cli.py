@@ -381,6 +381,7 @@ def cmd_train(args) -> int:
 
     from perfusion.adapter import PersonalizedUNet
     from perfusion.data import FeatureVocab
+    from perfusion.history import user_profiles
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
 
     cfg = preset_config(
@@ -417,6 +418,7 @@ def cmd_train(args) -> int:
         vocab = backbone.vocab
     else:
         vocab = FeatureVocab.fit(train)
+        vocab.profiles = user_profiles(train, selection_fields=False)  # `generate --user ID` looks them up
     with acc.main_process_first():
         data = cache_latents(train, pipe, vocab, out / "latents" / f"{source}-train.safetensors")
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
@@ -478,7 +480,16 @@ def cmd_generate(args) -> int:
         unknown = sorted(set(features) - set(vocab.fields))
         if unknown:
             raise ValueError(f"--features: the model knows the fields {vocab.fields}, not {unknown}")
-        unseen = {k: v for k, v in features.items() if v not in vocab.values[k]}
+        if args.user:  # a user is a whole user: the profile stored with the model, overridden by --features
+            features, missing = vocab.features_of(args.user, features)
+            if args.user in vocab.profiles:
+                print(f"user {args.user}: features stored with the model {features}; unknown: {missing or 'none'}")
+            elif missing:
+                print(
+                    f"user {args.user} is not among the {len(vocab.profiles)} users stored with the model; unknown, "
+                    f"generated with the out-of-vocabulary id: {missing} (give them with --features KEY=VALUE)"
+                )
+        unseen = {k: v for k, v in features.items() if k in vocab.values and v not in vocab.values[k]}
         if unseen:
             print(f"not seen in training, generated as an unknown user: {unseen}")
         ids = vocab.encode_batch([features] * args.n)

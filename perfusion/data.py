@@ -354,9 +354,20 @@ class FeatureVocab:
 
     OOV = "<oov>"
 
-    def __init__(self, values: Mapping[str, Sequence[str]]):
+    def __init__(
+        self,
+        values: Mapping[str, Sequence[str]],
+        profiles: Mapping[str, Mapping] | None = None,  # user_id -> whole feature dict, to look a trained user up
+    ):
         self.values = {f: [str(v) for v in vs] for f, vs in values.items()}
         self.index = {f: {v: i + 1 for i, v in enumerate(vs)} for f, vs in self.values.items()}
+        self.profiles = {str(u): dict(f) for u, f in (profiles or {}).items()}
+
+    def features_of(self, user_id: str, given: Mapping | None = None) -> tuple[dict, list[str]]:
+        """A user's features as the model knows them: the stored profile, overridden by `given`; and the fields still
+        unknown (they go to the out-of-vocabulary bucket)."""
+        f = {**self.profiles.get(str(user_id), {}), **(given or {}), "user_id": str(user_id)}
+        return f, [k for k in self.values if is_missing(f.get(k))]
 
     @classmethod
     def fit(
@@ -411,7 +422,8 @@ class FeatureVocab:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps({"oov": self.OOV, "values": self.values}, indent=1))
+        d = {"oov": self.OOV, "values": self.values, **({"profiles": self.profiles} if self.profiles else {})}
+        tmp.write_text(json.dumps(d, indent=1))
         os.replace(tmp, path)
 
     @classmethod
@@ -419,7 +431,7 @@ class FeatureVocab:
         d = json.loads(Path(path).read_text())
         if "values" not in d:
             raise ValueError(f"{path} is not a FeatureVocab file")
-        return cls(d["values"])
+        return cls(d["values"], d.get("profiles"))
 
     def __repr__(self):
         return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"

@@ -38,6 +38,7 @@ from perfusion.evaluate import (
     summarize_generations,
 )
 from .foundation import load_judge, load_mini_clip, load_mini_sd
+from .history import SELECTION_FIELDS, user_profiles
 from .metrics import bootstrap_metrics, ranking_metrics
 from .report import curves_figure, environment, format_table, save_fig, write_json, write_report
 from .reward import VARIANTS, PerFusionRM
@@ -239,6 +240,8 @@ def generation_table(
         if dpo_from
         else FeatureVocab.fit(splits["train"])
     )  # the backbone's ids
+    if not vocab.profiles:  # saved with every model: `perfusion generate --user ID` looks the merchant up
+        vocab.profiles = user_profiles(splits["train"], selection_fields=bool(set(SELECTION_FIELDS) & set(vocab.fields)))
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
     timing, models, logs = {"latents": round(time.time() - t0, 1)}, {}, {}
     if dpo_from is not None:
