@@ -3,7 +3,7 @@ reported alone and all of them pooled.
 
 Usage:
   python benchmarks/seed_sweep.py --out DIR --seeds 0 1 2 [--arm NAME] [--methods sft,dpo,perfusion,pf_wo_gobj]
-      [--steps 200] [--pairs 150] [--groups 3000] [--set key=value ...] [--history] [--report]
+      [--steps 200] [--pairs 150] [--groups 3000] [--set key=value ...] [--history] [--report] [--compare ARM REF]
 
 For every seed S: the data of `perfusion demo --seed S` (`world_splits`, 3,000 `industrial` groups), then
 `perfusion.experiments.generation_table` with the demo's recipe (`DemoConfig`'s gen_* fields; `--set` overrides a
@@ -13,7 +13,8 @@ merchant's selection-history fields (`perfusion.history.with_selection_features`
 the whole training history for the evaluated and the other merchant). Each (arm, seed) is written to
 DIR/ARM/seed{S}.json with its command and reused when asked again; `--report` prints every seed and the pooled estimate
 of every arm found in DIR (a two-level bootstrap: seeds resampled, then the held-out items inside each seed; the point
-estimate is the mean of the seeds' means). Run it alone on the machine (two torch processes on 2 cores slow each other
+estimate is the mean of the seeds' means) and where the spread comes from (the seeds' means against one seed's
+standard error); `--compare ARM REF` prints PerFusion of ARM minus PerFusion of REF on the same items. Run it alone on the machine (two torch processes on 2 cores slow each other
 down far more than 2x).
 """
 
@@ -89,16 +90,25 @@ def run_seed(a, seed: int, out: Path) -> dict:
         },
         "other_true_utility": {k: v.tolist() for k, v in res["other_utility"].items()},
         "own_true_utility": tu,
+        "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"]],
         "timing_s": {**res["timing_s"], "data": round(t_data, 1), "total": round(time.time() - t0, 1)},
     }
 
 
-def report(root: Path, n_boot: int = 2000) -> str:
+def _runs(arm: Path, seeds=None) -> list[dict]:
+    "The arm's finished seeds (only `seeds`, when given), in seed order."
+    runs = [json.loads(p.read_text()) for p in arm.glob("seed*.json")]
+    return sorted((r for r in runs if seeds is None or r["seed"] in seeds), key=lambda r: r["seed"])
+
+
+def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
     "Markdown: for every arm, PerFusion's paired differences and gap per seed, then pooled over seeds."
     f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
     lines = []
     for arm in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))):
-        runs = sorted((json.loads(p.read_text()) for p in arm.glob("seed*.json")), key=lambda r: r["seed"])
+        runs = _runs(arm, seeds)
+        if not runs:
+            continue
         pf = "perfusion"
         cols = [b for b in BASELINES if all(b in r["own_true_utility"] for r in runs)]
         lines += [f"### arm `{arm.name}`", "",
@@ -117,7 +127,39 @@ def report(root: Path, n_boot: int = 2000) -> str:
             pooled.append(f(hierarchical_bootstrap(diffs, n_boot)))
         gaps = [np.array(r["own_true_utility"][pf]) - np.array(r["other_true_utility"][pf]) for r in runs]
         lines.append(f"| **pooled ({len(runs)})** | " + " | ".join(pooled) + f" | {f(hierarchical_bootstrap(gaps, n_boot))} | | |")
+        if len(runs) > 1:  # where the spread comes from: the items inside a seed, or the seeds themselves
+            for what, xs in (("PF − base", [np.array(r["own_true_utility"][pf]) - np.array(r["own_true_utility"]["base"])
+                                            for r in runs]), ("gap", gaps)):
+                se = np.mean([x.std(ddof=1) / np.sqrt(len(x)) for x in xs])
+                sd = np.std([x.mean() for x in xs], ddof=1)
+                lines.append(f"\n{what}: standard deviation of the seeds' means {sd:.3f}; mean standard error of one "
+                             f"seed's mean over its items {se:.3f}")
         lines.append("")
+    return "\n".join(lines)
+
+
+def compare(root: Path, arm: str, ref: str, n_boot: int = 2000, seeds=None) -> str:
+    "Markdown: PerFusion of `arm` minus PerFusion of `ref` on the same items, per seed both arms ran, and pooled."
+    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    load = lambda a: {r["seed"]: r for r in _runs(root / a, seeds)}
+    A, R = load(arm), load(ref)
+    seeds = sorted(set(A) & set(R))
+    lines = [f"### `{arm}` − `{ref}` (PerFusion, same items)", "", "| seed | Δ true utility | Δ own − other gap |",
+             "|---|---|---|"]
+    du, dg = [], []
+    for s in seeds:
+        a, r = A[s], R[s]
+        pa = [(p["user_id"], p["prompt"]) for p in a.get("pairs", [])]
+        if pa and pa != [(p["user_id"], p["prompt"]) for p in r.get("pairs", [])]:
+            raise ValueError(f"seed {s}: the two arms were evaluated on different items")
+        u = np.array(a["own_true_utility"]["perfusion"]) - np.array(r["own_true_utility"]["perfusion"])
+        g = (np.array(a["own_true_utility"]["perfusion"]) - np.array(a["other_true_utility"]["perfusion"])) - (
+            np.array(r["own_true_utility"]["perfusion"]) - np.array(r["other_true_utility"]["perfusion"]))
+        du.append(u), dg.append(g)
+        lines.append(f"| {s} | {f(hierarchical_bootstrap([u], n_boot))} | {f(hierarchical_bootstrap([g], n_boot))} |")
+    if seeds:
+        lines.append(f"| **pooled ({len(seeds)})** | {f(hierarchical_bootstrap(du, n_boot))} | "
+                     f"{f(hierarchical_bootstrap(dg, n_boot))} |")
     return "\n".join(lines)
 
 
@@ -134,6 +176,8 @@ def main():
     ap.add_argument("--history", action="store_true", help="selection-history fields in the user features")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--compare", nargs=2, metavar=("ARM", "REF"), help="PerFusion of ARM minus that of REF, paired")
+    ap.add_argument("--pool", type=int, nargs="*", help="--report/--compare: only these seeds (default: all found)")
     a = ap.parse_args()
     root = Path(a.out)
     for s in a.seeds:
@@ -148,7 +192,9 @@ def main():
         print(f"[{a.arm} seed {s}] {r['timing_s']['total'] / 60:.1f} min; PF − base "
               f"{r['paired_delta'].get('perfusion', {}).get('base')}; gap {g}", flush=True)
     if a.report:
-        print(report(root))
+        print(report(root, seeds=a.pool))
+    if a.compare:
+        print(compare(root, *a.compare, seeds=a.pool))
 
 
 if __name__ == "__main__":

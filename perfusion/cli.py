@@ -379,9 +379,11 @@ def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
     from dataclasses import asdict
 
+    import datasets
+
     from perfusion.adapter import PersonalizedUNet
     from perfusion.data import FeatureVocab
-    from perfusion.history import user_profiles
+    from perfusion.history import user_profiles, with_selection_features
     from perfusion.train import GenTrainConfig, cache_latents, train_generator
 
     cfg = preset_config(
@@ -406,6 +408,8 @@ def cmd_train(args) -> int:
     apply_resume(args, [out / cfg.method / "checkpoint.safetensors"], accelerator=acc)  # after the model loaded
     with acc.main_process_first():  # one process builds the data, the others then read it
         train = command_splits(args, out)["train"]
+        if args.history:  # leave-one-out selection fields (02b_history)
+            train = with_selection_features(datasets.DatasetDict({"train": train}))["train"]
     source = Path(args.data).name if args.data else args.regime
     backbone = None
     if args.on:
@@ -418,7 +422,7 @@ def cmd_train(args) -> int:
         vocab = backbone.vocab
     else:
         vocab = FeatureVocab.fit(train)
-        vocab.profiles = user_profiles(train, selection_fields=False)  # `generate --user ID` looks them up
+        vocab.profiles = user_profiles(train, selection_fields=args.history)  # `generate --user ID` looks them up
     with acc.main_process_first():
         data = cache_latents(train, pipe, vocab, out / "latents" / f"{source}-train.safetensors")
     _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
@@ -721,6 +725,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--user-path",
         choices=["map", "text", "map+text"],
         help="how the user enters the UNet (default: map, the paper's)",
+    )
+    g.add_argument(
+        "--history",
+        action="store_true",
+        help="add each merchant's selection history to the user features (02b_history; needs the candidates' "
+        "attributes in the groups' meta, as world groups have)",
     )
     seed(g)
     add_training_options(g).set_defaults(fn=cmd_train)

@@ -38,7 +38,7 @@ from perfusion.evaluate import (
     summarize_generations,
 )
 from .foundation import load_judge, load_mini_clip, load_mini_sd
-from .history import SELECTION_FIELDS, user_profiles
+from .history import SELECTION_FIELDS, user_profiles, with_selection_features
 from .metrics import bootstrap_metrics, ranking_metrics
 from .report import curves_figure, environment, format_table, save_fig, write_json, write_report
 from .reward import VARIANTS, PerFusionRM
@@ -341,6 +341,9 @@ class DemoConfig:
     gen_t_min: int = 500
     gen_stack_on_dpo: bool = False
     gen_user_in_uncond: bool = False
+    # the merchant's selection history as user features too (02b_history): chosen on development seeds 2 and 3,
+    # confirmed on fresh seeds in 17_personalize
+    gen_history: bool = True
     n_pairs: int = 60  # held-out (user, prompt) pairs for Table 2
     sample_steps: int = 20  # DDIM steps when generating
     case_n: int = 8  # images per store and model in the case study
@@ -463,10 +466,13 @@ def run_demo(
     pipe.set_progress_bar_config(disable=True)
     clip, proc = load_mini_clip()
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
+    # the generators' user features: the profile, and with gen_history the selection fields (leak-free, 02b_history)
+    gen_splits = with_selection_features(splits) if cfg.gen_history else splits
+    profiles = user_profiles(gen_splits["train"], world, selection_fields=cfg.gen_history)
 
     def generation_stage():
         res = generation_table(
-            splits,
+            gen_splits,
             out / "gen",
             methods=cfg.gen_methods,
             steps=cfg.gen_steps,
@@ -483,6 +489,7 @@ def run_demo(
             train_kw=_gen_recipe(cfg),
             stack_on_dpo=cfg.gen_stack_on_dpo,
             user_in_uncond=cfg.gen_user_in_uncond,
+            profiles=profiles,
         )
         order = list(res["images"])
         k = min(4, len(res["pairs"]))

@@ -91,6 +91,8 @@ def pipeline_generator(
     def gen(prompt: str, features: Mapping[str, str], n: int, seed: int) -> list[Image.Image]:
         if punet is None:
             return generate(pipe, [prompt] * n, seed=seed, steps=steps, guidance_scale=guidance_scale)
+        if features.get("user_id") is not None:  # a known user: the stored profile fills in what is not given
+            features = vocab.features_of(features["user_id"], features)[0]
         return generate_personalized(
             pipe,
             punet,
