@@ -111,7 +111,7 @@ def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
             continue
         pf = "perfusion"
         cols = [b for b in BASELINES if all(b in r["own_true_utility"] for r in runs)]
-        lines += [f"### arm `{arm.name}`", "",
+        lines += [f"**arm `{arm.name}`**", "",
                   "| seed | " + " | ".join(f"PF − {b}" for b in cols) + " | own − other gap | fav. colour PF / base | "
                   "minutes |", "|---|" + "---|" * (len(cols) + 3)]
         for r in runs:
@@ -144,7 +144,7 @@ def compare(root: Path, arm: str, ref: str, n_boot: int = 2000, seeds=None) -> s
     load = lambda a: {r["seed"]: r for r in _runs(root / a, seeds)}
     A, R = load(arm), load(ref)
     seeds = sorted(set(A) & set(R))
-    lines = [f"### `{arm}` − `{ref}` (PerFusion, same items)", "", "| seed | Δ true utility | Δ own − other gap |",
+    lines = [f"**PerFusion `{arm}` − PerFusion `{ref}`, same items**", "", "| seed | Δ true utility | Δ own − other gap |",
              "|---|---|---|"]
     du, dg = [], []
     for s in seeds:

@@ -530,9 +530,15 @@ def cmd_evaluate(args) -> int:
     splits = command_splits(args, runs)
     pipe = load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
-    models = {}
+    models, vocabs = {}, {}
     for m in methods:
-        models[m], vocab = load_generator(pipe, runs, m)
+        models[m], vocabs[m] = load_generator(pipe, runs, m)
+    vocab = vocabs[methods[-1]]
+    if any(v.values != vocab.values for v in vocabs.values()):
+        raise ValueError(
+            f"--runs {runs}: the models were trained with different user features "
+            f"({ {m: v.fields for m, v in vocabs.items()} }); evaluate them in separate calls (--methods)"
+        )
     print(f"evaluating {', '.join(methods)} on {args.pairs} held-out pairs ...")
     ev = evaluate_generators(
         models,
@@ -544,6 +550,7 @@ def cmd_evaluate(args) -> int:
         sample_steps=args.sample_steps,
         n_boot=args.n_boot,
         seed=args.seed,
+        profiles=vocab.profiles,  # the merchants as the models know them (with selection history where trained so)
     )
     res = {
         "command": command_line(),
