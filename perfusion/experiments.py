@@ -144,12 +144,11 @@ def evaluate_generators(
     """Table 2 for trained models: images for held-out (user, prompt) pairs from each model, the base model and the
     PMG-style prompt, scored by the world; the own-vs-other-user gap; paired differences of true utility."""
     pairs = eval_pairs(splits["test"], n=n_pairs, seed=seed)
-    prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     others = other_users(pairs, world, seed=seed)
     if profiles is not None:  # both merchants as the models know them: profile and selection-history fields
         known = lambda u: {**u, "features": {**u["features"], **profiles.get(u["user_id"], {})}}
         pairs, others = [known(p) for p in pairs], [known(o) for o in others]
-        prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
+    prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     other_fids = vocab.encode_batch([o["features"] for o in others])
     hist = selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)

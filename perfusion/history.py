@@ -97,6 +97,6 @@ def user_profiles(
     totals = _history(train)[1] if selection_fields else {}
     extra = lambda u: liked_values(totals.get(u, {})) if selection_fields else {}
     prof = {m.user_id: {**m.features, **extra(m.user_id)} for m in world.merchants} if world is not None else {}
-    for u, f in zip(train["user_id"], train["features"]):
+    for u, f in dict(zip(train["user_id"], train["features"])).items():  # one row per merchant
         prof[u] = {**{k: v for k, v in f.items() if k not in SELECTION_FIELDS}, **extra(u)}
     return prof
