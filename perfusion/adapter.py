@@ -219,23 +219,22 @@ class PersonalizedUNet(nn.Module):
         f = feature_ids if feature_ids is not None else self._features
         down, mid = down_block_additional_residuals, mid_block_additional_residual
         if f is not None and not self._off:
-            encoder_hidden_states, f, ours_down, ours_mid = self._user_residuals(
-                sample, timestep, encoder_hidden_states, f
-            )
+            encoder_hidden_states, ours_down, ours_mid = self._user_residuals(sample, timestep, encoder_hidden_states, f)
             if down is not None:  # an outer adapter's residuals add to this one's
                 ours_down, ours_mid = [a + b for a, b in zip(ours_down, down)], ours_mid + mid
             down, mid = ours_down, ours_mid
-        if isinstance(self.unet, PersonalizedUNet):
-            kw["feature_ids"] = f
-        return self.unet(
-            sample,
-            timestep,
-            encoder_hidden_states,
-            down_block_additional_residuals=down,
-            mid_block_additional_residual=mid,
-            return_dict=return_dict,
-            **kw,
-        )
+        stacked = isinstance(self.unet, PersonalizedUNet)
+        # a model below sees the same users under the same CFG rule (one row per image, or per CFG pair)
+        with self.unet.user(f, self._user_in_uncond) if stacked else contextlib.nullcontext():
+            return self.unet(
+                sample,
+                timestep,
+                encoder_hidden_states,
+                down_block_additional_residuals=down,
+                mid_block_additional_residual=mid,
+                return_dict=return_dict,
+                **kw,
+            )
 
     def _user_residuals(self, sample, timestep, encoder_hidden_states, f):
         "The adapter's residuals for users `f` (user-free rows zeroed), with the text path's shift applied."
@@ -256,7 +255,7 @@ class PersonalizedUNet(nn.Module):
         down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
         if not use.all():
             down, mid = [d * keep for d in down], mid * keep
-        return encoder_hidden_states, f, down, mid
+        return encoder_hidden_states, down, mid
 
 # %% ../nbs/09_adapter.ipynb #7732e790
 def base_unet(model: nn.Module) -> UNet2DConditionModel:

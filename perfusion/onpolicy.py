@@ -115,9 +115,10 @@ def train_on_policy(
     vocab: FeatureVocab | None = None,
     progress: bool = True,
     stop_after_round: int | None = None,
+    backbone: PersonalizedUNet | None = None,  # a trained model to continue from: it is also the reference
 ) -> tuple[PersonalizedUNet, dict]:
     """R rounds of propose (current model) -> select (PerFusionRM) -> train (`cfg`'s objective); resumable inside a
-    round."""
+    round. With `backbone`, a fresh side network on the frozen `backbone`: round 0 proposes with it."""
     cfg, ocfg = cfg or GenTrainConfig(), ocfg or OnPolicyConfig()
     if vocab is None:
         raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")
@@ -131,7 +132,8 @@ def train_on_policy(
     cfg = replace(cfg, max_steps=ocfg.rounds * ocfg.steps_per_round)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    punet = build_generator_model(pipe, vocab, cfg).to(pipe.device).eval()  # round 0 proposes with the untrained model
+    # round 0 proposes with the untrained side network: the base model, or `backbone`
+    punet = build_generator_model(pipe, vocab, cfg, backbone).to(pipe.device).eval()
     last = ocfg.rounds if stop_after_round is None else min(ocfg.rounds, stop_after_round)
     log = {"rounds": []}
     for r in range(last):
@@ -154,7 +156,14 @@ def train_on_policy(
             )
             data.save(path)
         punet, log_r = train_generator(
-            pipe, data, out, cfg, vocab=vocab, progress=progress, stop_after=(r + 1) * ocfg.steps_per_round
+            pipe,
+            data,
+            out,
+            cfg,
+            vocab=vocab,
+            backbone=backbone,
+            progress=progress,
+            stop_after=(r + 1) * ocfg.steps_per_round,
         )
         log = {**log_r, "rounds": log["rounds"] + [{"round": r, "groups": len(data)}]}
     return punet, log
