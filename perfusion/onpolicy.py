@@ -8,6 +8,7 @@ Docs: https://perfusion-dev.github.io/perfusion/on_policy.html.md"""
 __all__ = ['OnPolicyConfig', 'propose_and_select', 'train_on_policy']
 
 # %% ../nbs/12a_on_policy.ipynb #fce45a02
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -35,11 +36,12 @@ from perfusion.train import (
 class OnPolicyConfig:
     "Settings of on-policy rounds (the generation-side ones; the training recipe is a GenTrainConfig)."
 
-    rounds: int = 3  # R: propose -> select -> train, R times
-    requests: int = 64  # (merchant, prompt) requests per round, drawn from the training groups
+    rounds: int = 4  # R: propose -> select -> train, R times
+    requests: int = 96  # (merchant, prompt) requests per round, drawn from the training groups
     n_candidates: int = 5  # N images the current model proposes per request
     k_selected: int = 2  # K of them the reward model selects
-    steps_per_round: int = 50  # S optimizer steps on each round's groups
+    # S optimizer steps on each round's groups: S x batch_size <= requests sees each group once (more memorises)
+    steps_per_round: int = 12
     sample_steps: int = 20  # DDIM steps when proposing
     guidance_scale: float = 7.0
     user_in_uncond: bool = False  # how the user enters CFG when proposing (as when evaluating)
@@ -129,6 +131,13 @@ def train_on_policy(
         )
     if not requests:
         raise ValueError("no (merchant, prompt) requests: pass the prompts and features of some training groups")
+    epochs = ocfg.steps_per_round * cfg.batch_size / min(ocfg.requests, len(requests))
+    if epochs > 1:
+        warnings.warn(
+            f"each round trains {epochs:.1f} epochs on its {min(ocfg.requests, len(requests))} groups "
+            f"(steps_per_round x batch_size = {ocfg.steps_per_round} x {cfg.batch_size}): the model memorises them "
+            "and its proposals drift; use more requests or fewer steps per round (17_personalize, on-policy rounds)"
+        )
     cfg = replace(cfg, max_steps=ocfg.rounds * ocfg.steps_per_round)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
