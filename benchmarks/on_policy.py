@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seed_sweep import hierarchical_bootstrap
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # seed_sweep, also when loaded with runpy
+from seed_sweep import hierarchical_bootstrap  # noqa: E402
 
 
 class OracleLabeller:
@@ -148,12 +149,16 @@ class LatentGroupsStats:
         return {"within_request_std": round(float(within), 4), "latent_std": round(float(g.latents.std()), 4)}
 
 
-def report(root: Path, n_boot: int = 2000) -> str:
-    "Markdown: on-policy − offline, on-policy − base and the gaps, per seed and pooled, for every run in `root`."
+def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
+    """Markdown: on-policy − offline, on-policy − base and the gaps, per seed and pooled (only `seeds`, when given), for
+    every run in `root`."""
     f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
     lines = []
     for run in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))):
         rs = sorted((json.loads(p.read_text()) for p in run.glob("seed*.json")), key=lambda r: r["seed"])
+        rs = [r for r in rs if seeds is None or r["seed"] in seeds]
+        if not rs:
+            continue
         lines += [f"**`{run.name}`** (start: {rs[0]['start']}, labeller: {rs[0]['labeller']})", "",
                   "| seed | on-policy − offline | on-policy − base | gap: on-policy | gap: offline | consistency "
                   "on-policy / offline / base | candidates' spread, round 0 → last | minutes |", "|---|" + "---|" * 7]
@@ -193,6 +198,7 @@ def main():
     ap.add_argument("--set", action="append", default=[], help="key=value: a GenTrainConfig field of the rounds")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--pool", type=int, nargs="*", help="--report: only these seeds (default: all found)")
     a = ap.parse_args()
     for s in a.seeds:
         path = Path(a.out) / a.name / f"seed{s}.json"
@@ -206,7 +212,7 @@ def main():
               f"{(u['on_policy'] - u['offline']).mean():+.3f}; consistency {r['consistency']}; rounds {r['rounds']}",
               flush=True)
     if a.report:
-        print(report(Path(a.out)))
+        print(report(Path(a.out), seeds=a.pool))
 
 
 if __name__ == "__main__":

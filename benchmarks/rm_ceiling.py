@@ -188,6 +188,82 @@ def test_scores(m, test, **enc) -> list:
     return [si[mk].tolist() for si, mk in zip(s, b["mask"])]
 
 
+def image_embeddings(clip, proc, ds) -> torch.Tensor:
+    "(groups, N, D) unit-norm image embeddings of every candidate of `ds` (padded with zeros)."
+    from perfusion.foundation import pooled_features
+
+    ims = [im.convert("RGB") for g in ds["images"] for im in g]
+    with torch.no_grad():
+        e = torch.cat([pooled_features(clip.get_image_features(**proc(images=ims[i:i + 256], return_tensors="pt")))
+                       for i in range(0, len(ims), 256)])
+    e = e / e.norm(dim=-1, keepdim=True)
+    n = [len(g) for g in ds["labels"]]
+    out, pos = torch.zeros(len(n), max(n), e.shape[1]), 0
+    for g, ng in enumerate(n):
+        out[g, :ng], pos = e[pos:pos + ng], pos + ng
+    return out
+
+
+def attribute_probe(emb: dict, rows: dict) -> dict:
+    "Test accuracy of a linear probe (logistic regression) of each attribute from the frozen image embedding."
+    from sklearn.linear_model import LogisticRegression
+
+    from perfusion.world import ATTRIBUTES
+
+    def xy(k, a):
+        x = [emb[k][g, j].numpy() for g, r in enumerate(rows[k]) for j in range(len(r["labels"]))]
+        return np.stack(x), [it[a] for r in rows[k] for it in r["items"]]
+
+    acc = {}
+    for a in ATTRIBUTES:
+        (xt, yt), (xs, ys) = xy("train", a), xy("test", a)
+        acc[a] = float(LogisticRegression(max_iter=1000, C=10.0).fit(xt, yt).score(xs, ys))
+    return acc
+
+
+def finetune_vision(clip, proc, steps: int, batch: int = 64, lr: float = 3e-4, seed: int = 0, n_items: int = 4000):
+    """A copy of mini-CLIP whose vision tower (only) continued its contrastive pretraining on full-attribute captions of
+    freshly rendered random items, each image also against its caption with one attribute changed (a hard negative, as
+    in NegCLIP): what items look like — no world's merchants, no selections."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from perfusion.foundation import clip_scores
+    from perfusion.pretrain import ItemBank
+    from perfusion.world import ATTRIBUTES, make_prompt
+
+    m = copy.deepcopy(clip).train()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    for p in [*m.vision_model.parameters(), *m.visual_projection.parameters()]:
+        p.requires_grad_(True)
+    bank = ItemBank(n_items, seed=10_000 + seed, size=64, progress=False)
+    mean = torch.tensor(proc.image_processor.image_mean).view(1, 3, 1, 1)
+    std = torch.tensor(proc.image_processor.image_std).view(1, 3, 1, 1)
+    tok = proc.tokenizer
+    opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=lr, weight_decay=1e-2)
+    rng = np.random.default_rng([seed, 99])
+    def one_off(item):
+        "The item with one attribute changed: a hard negative caption (random items differ in too much to need details)"
+        a = list(ATTRIBUTES)[rng.integers(len(ATTRIBUTES))]
+        return {**item, a: [v for v in ATTRIBUTES[a] if v != item[a]][rng.integers(len(ATTRIBUTES[a]) - 1)]}
+
+    for step in range(steps):
+        idx = rng.integers(0, len(bank), batch)
+        captions = [make_prompt(bank.items[i], rng) for i in idx] + [make_prompt(one_off(bank.items[i]), rng) for i in idx]
+        ids = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
+                  return_tensors="pt").input_ids
+        x = ((bank.images[torch.from_numpy(idx)] + 1) / 2 - mean) / std
+        sc = clip_scores(m, ids, x)  # (2B captions, B images)
+        target = torch.arange(batch)
+        loss = (F.cross_entropy(sc[:batch], target) + F.cross_entropy(sc.T, target)) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return m.eval()
+
+
 def run_seed(a, seed: int) -> dict:
     from perfusion.data import world_splits
     from perfusion.foundation import load_judge, load_mini_clip, pooled_features
@@ -234,39 +310,35 @@ def run_seed(a, seed: int) -> dict:
     m, lam = fit(tables_of("pairs"), vocab, rows["train"], rows["validation"], enc_train=enc, enc_val=enc)
     record("judge:pairs", test_scores(m, rows["test"], **enc), {"l2": lam, "judge_accuracy": acc})
     times["judge"] = round(time.time() - t, 1)
-    # perception: mini-CLIP's frozen image embedding
-    t = time.time()
-    embs = {}
-    for k in rows:
-        ims = [im.convert("RGB") for g in splits[k]["images"] for im in g]
-        with torch.no_grad():
-            e = torch.cat([pooled_features(clip.get_image_features(**proc(images=ims[i:i + 256], return_tensors="pt")))
-                           for i in range(0, len(ims), 256)])
-        e = e / e.norm(dim=-1, keepdim=True)
-        n = [len(g) for g in splits[k]["labels"]]
-        N = max(n)
-        out, pos = torch.zeros(len(n), N, e.shape[1]), 0
-        for g, ng in enumerate(n):
-            out[g, :ng], pos = e[pos:pos + ng], pos + ng
-        embs[k] = out
-    D = embs["train"].shape[-1]
-    m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=D, enc_train={"emb": embs["train"]},
-                 enc_val={"emb": embs["validation"]}, lams=(1e-3, 1e-2, 1e-1, 1.0))
-    record("clip:pairs", test_scores(m, rows["test"], emb=embs["test"]), {"l2": lam})
-    times["clip"] = round(time.time() - t, 1)
+    # perception: mini-CLIP's frozen image embedding (and, with --clip-ft, a vision tower that saw more items)
+    clips = {"clip": clip}
+    if a.clip_ft:
+        t = time.time()
+        clips["clipft"] = finetune_vision(clip, proc, a.clip_ft, seed=seed)
+        times["clip_ft"] = round(time.time() - t, 1)
+    for name, c in clips.items():
+        t = time.time()
+        embs = {k: image_embeddings(c, proc, splits[k]) for k in rows}
+        m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
+                     enc_train={"emb": embs["train"]}, enc_val={"emb": embs["validation"]}, lams=(1e-3, 1e-2, 1e-1, 1.0))
+        probe = attribute_probe(embs, rows)
+        record(f"{name}:pairs", test_scores(m, rows["test"], emb=embs["test"]), {"l2": lam, "probe_accuracy": probe})
+        print(f"  seed {seed} {name} linear probe accuracy: " + ", ".join(f"{k} {v:.2f}" for k, v in probe.items()))
+        times[name] = round(time.time() - t, 1)
     # data: the same rankers on more groups of this world (attributes only)
     for n in a.curve:
         tr = rows["train"][:n] + world_rows(world, a.groups, max(0, n - len(rows["train"])))
-        for form in ("world", "pairs"):
-            m, lam = fit(tables_of(form), vocab, tr, rows["validation"])
+        for form in ("world", "pairs"):  # one L2 weight (the data decide at these sizes): a third of the time
+            m, lam = fit(tables_of(form), vocab, tr, rows["validation"], lams=(1e-3,))
             record(f"truth:{form}@{n}", test_scores(m, rows["test"]), {"l2": lam, "train_groups": n})
     # PerFusionRM as the demo trains it, and the --rm variants
-    for spec in ["demo:", *a.rm]:
+    specs = ["demo:", *a.rm] + (["clipft:"] if a.clip_ft else [])
+    for spec in specs:
         name, _, kv = spec.partition(":")
         kw = {k: json.loads(v) for k, v in (p.split("=") for p in filter(None, kv.split(",")))}
         cfg = RMTrainConfig.cpu(**{"max_steps": 150, "eval_every": 0, "save_every": 50, "seed": seed, **kw})
         t = time.time()
-        rm, log = train_reward_model(clip, proc, splits["train"], Path(a.out) / f"seed{seed}" / f"rm_{name}", cfg,
+        rm, log = train_reward_model(clips.get(name, clip), proc, splits["train"], Path(a.out) / f"seed{seed}" / f"rm_{name}", cfg,
                                      progress=False)
         record(f"perfusion_rm:{name}", score_groups(rm, splits["test"], proc)[0], {"config": log["config"]})
         rm.remove_hooks()
@@ -308,10 +380,14 @@ def main():
     ap.add_argument("--curve", type=int, nargs="*", default=[10000])
     ap.add_argument("--rm", action="append", default=[], help="NAME:key=value,...: an RMTrainConfig variant")
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--clip-ft", type=int, default=0, help="steps of vision-tower contrastive training (0: skip)")
+    ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     for s in a.seeds:
         path = out / f"seed{s}.json"
         if path.exists():

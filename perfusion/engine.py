@@ -1,4 +1,4 @@
-"""One loop for every model of the package: micro-batches, gradient accumulation, clipping, NaN guards, warmup, logging, checkpoints and exact resume — written once, used by PerFusionRM (`08_train_rm`), the mini models (`09_pretrain`) and every generation objective (`12_train`).
+"""One loop for every model of the package: micro-batches, gradient accumulation, clipping, NaN guards, warmup, logging, checkpoints and exact resume — written once, used by PerFusionRM (`08_train_rm`), the mini models (`11_pretrain`) and every generation objective (`12_train`).
 
 Docs: https://perfusion-dev.github.io/perfusion/engine.html.md"""
 
