@@ -282,7 +282,8 @@ def run_seed(a, seed: int) -> dict:
 
     def record(name, scores, extra=None):
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=seed)["GAUC"]
-        res[name] = {"GAUC": m["value"], "lo": m["lo"], "hi": m["hi"], "per_group": scores, **(extra or {})}
+        per_group = [[round(float(x), 5) for x in g] for g in scores]  # what the pooled report resamples
+        res[name] = {"GAUC": m["value"], "lo": m["lo"], "hi": m["hi"], "per_group": per_group, **(extra or {})}
         print(f"  seed {seed} {name:16s} GAUC {m['value']:.4f} [{m['lo']:.3f}, {m['hi']:.3f}]", flush=True)
 
     record("oracle", [r["utilities"] for r in rows["test"]])
@@ -347,8 +348,8 @@ def run_seed(a, seed: int) -> dict:
             "total_s": round(time.time() - t0, 1)}
 
 
-def report(root: Path, n_boot: int = 2000) -> str:
-    "Markdown: every row's GAUC per seed, pooled, and its share of the general -> oracle gap."
+def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
+    "Markdown: every row's GAUC per seed, pooled (only `seeds`, when given), and its share of the general -> oracle gap."
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from seed_sweep import hierarchical_bootstrap
 
@@ -356,6 +357,7 @@ def report(root: Path, n_boot: int = 2000) -> str:
 
     per_group = lambda scores, labels: [auc(s, y) for s, y in zip(scores, labels) if 0 < sum(y) < len(y)]
     runs = sorted((json.loads(p.read_text()) for p in root.glob("seed*.json")), key=lambda r: r["seed"])
+    runs = [r for r in runs if seeds is None or r["seed"] in seeds]
     if not runs:
         return "no runs"
     names = [n for n in runs[0]["results"] if all(n in r["results"] for r in runs)]
@@ -383,6 +385,7 @@ def main():
     ap.add_argument("--clip-ft", type=int, default=0, help="steps of vision-tower contrastive training (0: skip)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--pool", type=int, nargs="*", help="--report: only these seeds (default: all found)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -400,7 +403,7 @@ def main():
                                                       / f"seed{s}", seed=s, progress=False)["test"]["labels"]]
         path.write_text(json.dumps(r))
     if a.report:
-        print(report(out))
+        print(report(out, seeds=a.pool))
 
 
 if __name__ == "__main__":
