@@ -42,7 +42,7 @@ METHODS = {
     "pf_wo_gobj": ("pairwise", True),
     "pf_wo_both": ("pairwise", False),
     "sft_pan": ("sft", True),
-}  # personalized SFT: a rung of the diagnosis ladder in 08a, not a row of Table 2
+}  # personalized SFT: a rung of the diagnosis ladder in 17_personalize, not a row of Table 2
 USER_PATHS = ("map", "text", "map+text")
 
 # %% ../nbs/12_train.ipynb #a9aeaee0
