@@ -181,6 +181,34 @@ def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
     return "\n".join(lines)
 
 
+def versus_longer(root: Path, name: str, longer: Path, n_boot: int = 2000) -> str:
+    """Markdown: the on-policy model of run `name` against offline training run longer instead (seed_sweep's arm folder
+    `longer`, e.g. recipe_400steps), on the same items, with the CPU each spent beyond the 200-step offline model."""
+    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    lines = [f"**`{name}` − offline `{longer.name}`, same items**", "",
+             "| seed | Δ true utility | Δ own − other gap | CPU s beyond the 200-step model: rounds / longer offline |",
+             "|---|---|---|---|"]
+    du, dg = [], []
+    for p in sorted((root / name).glob("seed*.json")):
+        r = json.loads(p.read_text())
+        q = longer / f"seed{r['seed']}.json"
+        if not q.exists():
+            continue
+        l = json.loads(q.read_text())
+        if [(x["user_id"], x["prompt"]) for x in l["pairs"]] != [(x["user_id"], x["prompt"]) for x in r["pairs"]]:
+            raise ValueError(f"seed {r['seed']}: {q} was evaluated on other items")
+        u = np.array(r["own_true_utility"]["on_policy"]) - np.array(l["own_true_utility"]["perfusion"])
+        g = u - (np.array(r["other_true_utility"]["on_policy"]) - np.array(l["other_true_utility"]["perfusion"]))
+        du.append(u), dg.append(g)
+        ref = json.loads((longer.parent / "recipe" / q.name).read_text())["timing_s"]["perfusion"]
+        lines.append(f"| {r['seed']} | {f(hierarchical_bootstrap([u], n_boot))} | {f(hierarchical_bootstrap([g], n_boot))} "
+                     f"| {r['timing_s']['rounds']:.0f} / {l['timing_s']['perfusion'] - ref:.0f} |")
+    if du:
+        lines.append(f"| **pooled ({len(du)})** | {f(hierarchical_bootstrap(du, n_boot))} | "
+                     f"{f(hierarchical_bootstrap(dg, n_boot))} | |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
