@@ -93,14 +93,8 @@ def main():
             from perfusion.onpolicy import OnPolicyConfig, train_on_policy
             clip, proc = load_mini_clip()
             if rm_dir == "oracle":   # UPPER BOUND ONLY: the hidden taste (read through the judge) selects; never a recipe
-                class _Oracle:
-                    def __init__(self): self.vocab, self.by_id = vocab, {m.user_id: m for m in world.merchants}
-                    def score(self, processor, prompt, images, features):
-                        from perfusion.world import ATTRIBUTES, parse_prompt
-                        m, named = self.by_id[features["user_id"]], parse_prompt(prompt)
-                        return np.array([world.utility(m, named, {k: r[k] for k in ATTRIBUTES}, r["quality"]) for r in judge.read(images)])
-                    def remove_hooks(self): pass
-                rm = _Oracle()
+                from on_policy import OracleLabeller
+                rm = OracleLabeller(world, judge, vocab)
             else: rm = PerFusionRM.from_pretrained(rm_dir, clip)
             reqs = [{"prompt": p, "features": dict(f)} for p, f in zip(splits["train"]["prompt"], splits["train"]["features"])]
             punet, log = train_on_policy(pipe, reqs, rm, proc, out / name, cfg, OnPolicyConfig(**op), vocab=vocab)
