@@ -90,7 +90,7 @@ def run_seed(a, seed: int) -> dict:
     else:
         from perfusion.reward import PerFusionRM
 
-        labeller = PerFusionRM.from_pretrained(a.labeller.removeprefix("rm:"), clip)
+        labeller = PerFusionRM.from_pretrained(a.labeller.removeprefix("rm:").format(seed=seed), clip)
     reqs = [{"prompt": p, "features": dict(f)} for p, f in zip(splits["train"]["prompt"], splits["train"]["features"])]
     t1 = time.time()
     model, log = train_on_policy(pipe, reqs, labeller, proc, Path(a.out) / a.name / f"seed{seed}", cfg, ocfg,
@@ -215,7 +215,7 @@ def main():
     ap.add_argument("--sweep", help="seed_sweep.py's --out folder (offline models, data, stored utilities)")
     ap.add_argument("--seeds", type=int, nargs="*", default=[])
     ap.add_argument("--name", default="oracle_from_offline", help="name of this setting (a folder under --out)")
-    ap.add_argument("--labeller", default="oracle", help="oracle (upper bound only) or rm:PATH (a PerFusionRM folder)")
+    ap.add_argument("--labeller", default="oracle", help="oracle (upper bound only) or rm:PATH (a PerFusionRM folder; {seed} in PATH is the world seed)")
     ap.add_argument("--start", choices=("offline", "base"), default="offline")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--requests", type=int, default=48)
