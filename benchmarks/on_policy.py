@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # seed_sweep, also when loaded with runpy
-from seed_sweep import hierarchical_bootstrap  # noqa: E402
+from seed_sweep import ci_text, hierarchical_bootstrap  # noqa: E402
 
 
 class OracleLabeller:
@@ -152,7 +152,7 @@ class LatentGroupsStats:
 def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
     """Markdown: on-policy − offline, on-policy − base and the gaps, per seed and pooled (only `seeds`, when given), for
     every run in `root`."""
-    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    f = ci_text
     lines = []
     for run in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))):
         rs = sorted((json.loads(p.read_text()) for p in run.glob("seed*.json")), key=lambda r: r["seed"])
@@ -184,7 +184,7 @@ def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
 def versus_longer(root: Path, name: str, longer: Path, n_boot: int = 2000) -> str:
     """Markdown: the on-policy model of run `name` against offline training run longer instead (seed_sweep's arm folder
     `longer`, e.g. recipe_400steps), on the same items, with the CPU each spent beyond the 200-step offline model."""
-    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    f = ci_text
     lines = [f"**`{name}` − offline `{longer.name}`, same items**", "",
              "| seed | Δ true utility | Δ own − other gap | CPU s beyond the 200-step model: rounds / longer offline |",
              "|---|---|---|---|"]

@@ -266,7 +266,7 @@ def finetune_vision(clip, proc, steps: int, batch: int = 64, lr: float = 3e-4, s
 
 def run_seed(a, seed: int) -> dict:
     from perfusion.data import world_splits
-    from perfusion.foundation import load_judge, load_mini_clip, pooled_features
+    from perfusion.foundation import load_judge, load_mini_clip
     from perfusion.metrics import bootstrap_metrics
     from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
     from perfusion.world import ATTRIBUTES, PROFILE_FEATURES, World
@@ -345,7 +345,7 @@ def run_seed(a, seed: int) -> dict:
         rm.remove_hooks()
         times[f"perfusion_rm:{name}"] = round(time.time() - t, 1)
     return {"seed": seed, "command": " ".join(["python", *sys.argv]), "results": res, "timing_s": times,
-            "total_s": round(time.time() - t0, 1)}
+            "total_s": round(time.time() - t0, 1), "labels": labels}
 
 
 def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
@@ -397,10 +397,6 @@ def main():
             print(f"seed {s}: finished earlier ({path})")
             continue
         r = run_seed(a, s)
-        from perfusion.data import world_splits
-
-        r["labels"] = [list(l) for l in world_splits("industrial", a.groups, (Path(a.data) if a.data else out / "data")
-                                                      / f"seed{s}", seed=s, progress=False)["test"]["labels"]]
         path.write_text(json.dumps(r))
     if a.report:
         print(report(out, seeds=a.pool))

@@ -44,6 +44,11 @@ def hierarchical_bootstrap(per_seed: list, n_boot: int = 2000, seed: int = 0, le
     return {"mean": point, "ci": [float(lo), float(hi)], "seeds": len(per_seed)}
 
 
+def ci_text(d: dict) -> str:
+    "A mean with its interval, starred when the interval is above 0."
+    return f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+
+
 def run_seed(a, seed: int, out: Path) -> dict:
     import torch
 
@@ -103,7 +108,7 @@ def _runs(arm: Path, seeds=None) -> list[dict]:
 
 def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
     "Markdown: for every arm, PerFusion's paired differences and gap per seed, then pooled over seeds."
-    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    f = ci_text
     lines = []
     for arm in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))):
         runs = _runs(arm, seeds)
@@ -140,7 +145,7 @@ def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
 
 def compare(root: Path, arm: str, ref: str, n_boot: int = 2000, seeds=None) -> str:
     "Markdown: PerFusion of `arm` minus PerFusion of `ref` on the same items, per seed both arms ran, and pooled."
-    f = lambda d: f"{d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" + (" *" if d["ci"][0] > 0 else "")
+    f = ci_text
     load = lambda a: {r["seed"]: r for r in _runs(root / a, seeds)}
     A, R = load(arm), load(ref)
     seeds = sorted(set(A) & set(R))
