@@ -3,11 +3,12 @@ reported alone and all of them pooled.
 
 Usage:
   python benchmarks/seed_sweep.py --out DIR --seeds 0 1 2 [--arm NAME] [--methods sft,dpo,perfusion,pf_wo_gobj]
-      [--steps 200] [--pairs 150] [--groups 3000] [--set key=value ...] [--history] [--report] [--compare ARM REF]
+      [--steps 200] [--pairs 150] [--groups 3000] [--set key=value ...] [--history] [--stack-on METHOD] [--report] [--compare ARM REF]
 
 For every seed S: the data of `perfusion demo --seed S` (`world_splits`, 3,000 `industrial` groups), then
 `perfusion.experiments.generation_table` with the demo's recipe (`DemoConfig`'s gen_* fields; `--set` overrides a
-`GenTrainConfig` field, e.g. `--set lr=3e-4`), no stacking, the user in the conditional CFG branch only; PerFusionRM is
+`GenTrainConfig` field, e.g. `--set lr=3e-4`), no stacking (`--stack-on sft`: the PerFusion variants continue from
+the SFT model, their reference too), the user in the conditional CFG branch only; PerFusionRM is
 not trained (it is a metric of the demo, not of this protocol). `--history` gives every model that sees the user the
 merchant's selection-history fields (`perfusion.history.with_selection_features`: leave-one-out on the training groups,
 the whole training history for the evaluated and the other merchant). Each (arm, seed) is written to
@@ -76,7 +77,7 @@ def run_seed(a, seed: int, out: Path) -> dict:
     res = generation_table(
         splits, out / f"seed{seed}", methods=a.methods.split(","), steps=a.steps, lr=demo.gen_lr,
         batch_size=demo.gen_batch, n_pairs=a.pairs, sample_steps=demo.sample_steps, world=world, n_boot=1000,
-        seed=seed, progress=False, train_kw=recipe, stack_on_dpo=False, user_in_uncond=False, profiles=profiles,
+        seed=seed, progress=False, train_kw=recipe, stack_on=a.stack_on, user_in_uncond=False, profiles=profiles,
     )
     tu = {k: v["true_utility"].tolist() for k, v in res["per_image"].items()}
     return {
@@ -85,6 +86,7 @@ def run_seed(a, seed: int, out: Path) -> dict:
         "command": " ".join(["python", *sys.argv]),
         "recipe": recipe,
         "history": a.history,
+        "stack_on": a.stack_on,
         "config": res["config"],
         "summary": res["summary"],
         "paired_delta": res["paired_delta"],
@@ -180,6 +182,7 @@ def main():
     ap.add_argument("--groups", type=int, default=3000)
     ap.add_argument("--set", action="append", default=[], help="key=value: a GenTrainConfig field (JSON value)")
     ap.add_argument("--history", action="store_true", help="selection-history fields in the user features")
+    ap.add_argument("--stack-on", default=None, help="train the PerFusion variants on this method's model (e.g. sft)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--compare", nargs=2, metavar=("ARM", "REF"), help="PerFusion of ARM minus that of REF, paired")

@@ -221,7 +221,7 @@ def generation_table(
     dpo_from: str | Path | None = None,  # a finished dpo run to build the PerFusion variants on
     heldout: int = 0,  # test groups for the held-out implicit accuracy (0: skip)
     train_kw: dict | None = None,  # more GenTrainConfig fields for every trained method
-    stack_on_dpo: bool = True,  # the paper's protocol: PerFusion variants on the trained DPO model
+    stack_on: str | None = "dpo",  # the method the PerFusion variants are trained on (the paper: "dpo"; None: none)
     user_in_uncond: bool = False,  # sampling: the user conditions the unconditional CFG branch too
     n_boot: int = 1000,
     seed: int = 0,
@@ -230,6 +230,10 @@ def generation_table(
 ) -> dict:
     """Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of
     `splits['test']`."""
+    if stack_on is not None and stack_on not in methods and not (stack_on == "dpo" and dpo_from):
+        raise ValueError(f"stack_on={stack_on!r} must be one of the trained methods {list(methods)}, or None")
+    if stack_on in PF_METHODS:
+        raise ValueError(f"stack_on={stack_on!r}: the PerFusion variants are stacked on a method without the user")
     out, t0 = Path(out), time.time()
     pipe = pipe or load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
@@ -248,7 +252,7 @@ def generation_table(
         models["dpo"], logs["dpo"] = train_generator(
             pipe, data, dpo_from, cfg, vocab=vocab, progress=False
         )  # finished: loads, trains nothing
-    for m in sorted(methods, key=lambda m: m != "dpo"):  # dpo first: the PerFusion variants build on it
+    for m in sorted(methods, key=lambda m: m != (stack_on or "dpo")):  # first the one the PerFusion variants build on
         cfg = GenTrainConfig(
             method=m,
             max_steps=steps,
@@ -260,11 +264,11 @@ def generation_table(
             seed=seed,
             **(train_kw or {}),
         )
-        if m == "pf_wo_both" and not stack_on_dpo and "dpo" in models:
+        if m == "pf_wo_both" and stack_on is None and "dpo" in models:
             # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
             models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
             continue
-        backbone = models.get("dpo") if m in PF_METHODS and stack_on_dpo else None
+        backbone = models.get(stack_on) if m in PF_METHODS and stack_on else None
         models[m], logs[m] = train_generator(
             pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress
         )
@@ -314,7 +318,7 @@ def generation_table(
             "guidance_scale": guidance_scale,
             "seed": seed,
             "train_kw": dict(train_kw or {}),
-            "stack_on_dpo": stack_on_dpo,
+            "stack_on": stack_on,
             "user_in_uncond": user_in_uncond,
         },
         "timing_s": timing,
@@ -333,12 +337,12 @@ class DemoConfig:
     gen_lr: float = 1e-4
     gen_batch: int = 8  # groups per step; every generation method gets the same steps x batch
     # the recipe of every trained generation method (17_personalize measures each choice; the paper's is
-    # user_path="map", user_lr_mult=1, user_init=0, t_min=0, stack_on_dpo=True)
+    # user_path="map", user_lr_mult=1, user_init=0, t_min=0, stack_on="dpo")
     gen_user_path: str = "map"
     gen_user_lr_mult: float = 10.0
     gen_user_init: float = 1.0
     gen_t_min: int = 500
-    gen_stack_on_dpo: bool = False
+    gen_stack_on: str | None = None  # None: every method one side network on the frozen mini-SD
     gen_user_in_uncond: bool = False
     # the merchant's selection history as user features too (02b_history): it raised the own - other gap on the
     # development seeds but not on the fresh ones (17_personalize), so the demo keeps the profile features only
@@ -486,7 +490,7 @@ def run_demo(
             seed=seed,
             progress=progress,
             train_kw=_gen_recipe(cfg),
-            stack_on_dpo=cfg.gen_stack_on_dpo,
+            stack_on=cfg.gen_stack_on,
             user_in_uncond=cfg.gen_user_in_uncond,
             profiles=profiles,
         )
