@@ -66,6 +66,11 @@ def run_seed(a, seed: int, out: Path) -> dict:
     for kv in a.set:
         k, _, v = kv.partition("=")
         recipe[k] = json.loads(v)
+    method_kw = {}
+    for mkv in a.set_method:
+        m, _, kv = mkv.partition(":")
+        k, _, v = kv.partition("=")
+        method_kw.setdefault(m, {})[k] = json.loads(v)
     t0 = time.time()
     splits = world_splits("industrial", a.groups, out.parent / "data" / f"seed{seed}", seed=seed, progress=False)
     world = World("industrial", seed=seed)
@@ -77,7 +82,7 @@ def run_seed(a, seed: int, out: Path) -> dict:
     res = generation_table(
         splits, out / f"seed{seed}", methods=a.methods.split(","), steps=a.steps, lr=demo.gen_lr,
         batch_size=demo.gen_batch, n_pairs=a.pairs, sample_steps=demo.sample_steps, world=world, n_boot=1000,
-        seed=seed, progress=False, train_kw=recipe, stack_on=a.stack_on, user_in_uncond=False, profiles=profiles,
+        seed=seed, progress=False, train_kw=recipe, method_kw=method_kw, stack_on=a.stack_on, user_in_uncond=False, profiles=profiles,
     )
     tu = {k: v["true_utility"].tolist() for k, v in res["per_image"].items()}
     return {
@@ -87,6 +92,7 @@ def run_seed(a, seed: int, out: Path) -> dict:
         "recipe": recipe,
         "history": a.history,
         "stack_on": a.stack_on,
+        "method_kw": method_kw,
         "config": res["config"],
         "summary": res["summary"],
         "paired_delta": res["paired_delta"],
@@ -182,6 +188,8 @@ def main():
     ap.add_argument("--groups", type=int, default=3000)
     ap.add_argument("--set", action="append", default=[], help="key=value: a GenTrainConfig field (JSON value)")
     ap.add_argument("--history", action="store_true", help="selection-history fields in the user features")
+    ap.add_argument("--set-method", action="append", default=[],
+                    help="method:key=value, a GenTrainConfig field for one method (e.g. perfusion:max_steps=400)")
     ap.add_argument("--stack-on", default=None, help="train the PerFusion variants on this method's model (e.g. sft)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")

@@ -221,6 +221,7 @@ def generation_table(
     dpo_from: str | Path | None = None,  # a finished dpo run to build the PerFusion variants on
     heldout: int = 0,  # test groups for the held-out implicit accuracy (0: skip)
     train_kw: dict | None = None,  # more GenTrainConfig fields for every trained method
+    method_kw: dict | None = None,  # GenTrainConfig fields for one method, e.g. {"perfusion": {"max_steps": 400}}
     stack_on: str | None = "dpo",  # the method the PerFusion variants are trained on (the paper: "dpo"; None: none)
     user_in_uncond: bool = False,  # sampling: the user conditions the unconditional CFG branch too
     n_boot: int = 1000,
@@ -253,16 +254,18 @@ def generation_table(
             pipe, data, dpo_from, cfg, vocab=vocab, progress=False
         )  # finished: loads, trains nothing
     for m in sorted(methods, key=lambda m: m != (stack_on or "dpo")):  # first the one the PerFusion variants build on
+        kw = {**(train_kw or {}), **(method_kw or {}).get(m, {})}
+        n = kw.pop("max_steps", steps)
         cfg = GenTrainConfig(
             method=m,
-            max_steps=steps,
+            max_steps=n,
             lr=lr,
             batch_size=batch_size,
-            warmup_steps=min(50, steps // 5),
-            log_every=max(1, min(10, steps // 20)),
-            save_every=max(1, min(50, steps // 2)),
+            warmup_steps=min(50, n // 5),
+            log_every=max(1, min(10, n // 20)),
+            save_every=max(1, min(50, n // 2)),
             seed=seed,
-            **(train_kw or {}),
+            **kw,
         )
         if m == "pf_wo_both" and stack_on is None and "dpo" in models:
             # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
@@ -318,6 +321,7 @@ def generation_table(
             "guidance_scale": guidance_scale,
             "seed": seed,
             "train_kw": dict(train_kw or {}),
+            "method_kw": dict(method_kw or {}),
             "stack_on": stack_on,
             "user_in_uncond": user_in_uncond,
         },
