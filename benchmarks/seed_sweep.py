@@ -114,11 +114,12 @@ def _runs(arm: Path, seeds=None) -> list[dict]:
     return sorted((r for r in runs if seeds is None or r["seed"] in seeds), key=lambda r: r["seed"])
 
 
-def report(root: Path, n_boot: int = 2000, seeds=None) -> str:
+def report(root: Path, n_boot: int = 2000, seeds=None, arms=None) -> str:
     "Markdown: for every arm, PerFusion's paired differences and gap per seed, then pooled over seeds."
     f = ci_text
     lines = []
-    for arm in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))):
+    for arm in sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("seed*.json"))
+                      and (arms is None or p.name in arms)):
         runs = _runs(arm, seeds)
         if not runs:
             continue
@@ -194,6 +195,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--compare", nargs=2, metavar=("ARM", "REF"), help="PerFusion of ARM minus that of REF, paired")
+    ap.add_argument("--arms", nargs="*", help="--report: only these arms (default: all found)")
     ap.add_argument("--pool", type=int, nargs="*", help="--report/--compare: only these seeds (default: all found)")
     a = ap.parse_args()
     root = Path(a.out)
@@ -209,7 +211,7 @@ def main():
         print(f"[{a.arm} seed {s}] {r['timing_s']['total'] / 60:.1f} min; PF − base "
               f"{r['paired_delta'].get('perfusion', {}).get('base')}; gap {g}", flush=True)
     if a.report:
-        print(report(root, seeds=a.pool))
+        print(report(root, seeds=a.pool, arms=a.arms))
     if a.compare:
         print(compare(root, *a.compare, seeds=a.pool))
 
