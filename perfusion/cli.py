@@ -231,7 +231,9 @@ def cmd_demo(args) -> int:
     "The main job: the paper on the built-in world, with a report."
     from perfusion.experiments import run_demo
 
-    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick, command=command_line())
+    r = run_demo(
+        args.out, seed=args.seed, regime=args.regime, quick=args.quick, full=args.full, command=command_line()
+    )
     print(f"{r['regime']} world: {r['world']['groups']} groups ({r['world']['splits']}), {r['world']['users']} users")
     print("held-out test groups (MAP / GAUC):")
     for k, m in r["reward"].items():
@@ -644,7 +646,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="perfusion-demo", help="output directory; rerunning resumes what is there")
     seed(d)
     regime(d, default="industrial")
-    d.add_argument("--quick", action="store_true", help="a small run for tests and a first look (minutes)")
+    sizes = d.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="a small run for tests and a first look (minutes)")
+    sizes.add_argument(
+        "--full", action="store_true", help="every trained row of Table 2, the PerFusion ablations too (about 2x time)"
+    )
     d.set_defaults(fn=cmd_demo)
 
     w = command("world", "summarize world groups and the oracle's MAP/GAUC")

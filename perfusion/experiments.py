@@ -331,13 +331,16 @@ def generation_table(
 # %% ../nbs/16_experiments.ipynb #17964a52
 @dataclass
 class DemoConfig:
-    "Sizes of a demo run (the full run is meant to take about 15 minutes on 2 CPU cores)."
+    """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; about 12 minutes on 2
+    CPU cores), `full()` every trained row of Table 2, `quick()` a first look in about 2 minutes."""
 
     groups: int = 3000
     rm_steps: int = 150
     rm_variants: tuple = ("duplicated", "shared", "vision_only", "text_only")
-    gen_methods: tuple = TABLE2_METHODS
+    gen_methods: tuple = ("dpo", "sft", "perfusion")
     gen_steps: int = 200
+    # the PerFusion variants' own steps (None: gen_steps); with gen_stack_on they come after that model's gen_steps
+    gen_pf_steps: int | None = 400
     gen_lr: float = 1e-4
     gen_batch: int = 8  # groups per step; every generation method gets the same steps x batch
     # the recipe of every trained generation method (17_personalize measures each choice; the paper's is
@@ -346,7 +349,9 @@ class DemoConfig:
     gen_user_lr_mult: float = 10.0
     gen_user_init: float = 1.0
     gen_t_min: int = 500
-    gen_stack_on: str | None = None  # None: every method one side network on the frozen mini-SD
+    # the model the PerFusion variants continue from (None: every method one side network on the frozen mini-SD);
+    # "sft" gives them the general gain that the selected images carry (17_personalize: "PerFusion on SFT")
+    gen_stack_on: str | None = "sft"
     gen_user_in_uncond: bool = False
     # the merchant's selection history as user features too (02b_history): it raised the own - other gap on the
     # development seeds but not on the fresh ones (17_personalize), so the demo keeps the profile features only
@@ -356,6 +361,15 @@ class DemoConfig:
     case_n: int = 8  # images per store and model in the case study
     n_boot: int = 1000
 
+    def __post_init__(self):
+        if self.gen_stack_on is not None and self.gen_stack_on not in self.gen_methods:
+            raise ValueError(f"gen_stack_on={self.gen_stack_on!r} must be one of gen_methods {self.gen_methods}")
+
+    @classmethod
+    def full(cls) -> "DemoConfig":
+        "Every trained row of Table 2: the ablations too (about twice the default's time)."
+        return cls(gen_methods=TABLE2_METHODS)
+
     @classmethod
     def quick(cls) -> "DemoConfig":
         return cls(
@@ -364,6 +378,7 @@ class DemoConfig:
             rm_variants=("duplicated",),
             gen_methods=("dpo", "sft", "perfusion"),
             gen_steps=30,
+            gen_pf_steps=60,
             n_pairs=16,
             sample_steps=10,
             case_n=4,
@@ -401,14 +416,17 @@ def run_demo(
     seed: int = 0,
     regime: str = "industrial",
     quick: bool = False,
-    cfg: DemoConfig | None = None,
+    cfg: DemoConfig | None = None,  # default: DemoConfig.quick() with quick, DemoConfig.full() with full, else DemoConfig()
     progress: bool = True,
     command: str | None = None,  # how this run was started, recorded in results.json and the report
+    full: bool = False,  # every trained row of Table 2 (DemoConfig.full)
 ) -> dict:
     "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
     if regime not in REGIMES:
         raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
-    cfg = cfg or (DemoConfig.quick() if quick else DemoConfig())
+    if quick and full:
+        raise ValueError("choose quick or full, not both")
+    cfg = cfg or (DemoConfig.quick() if quick else DemoConfig.full() if full else DemoConfig())
     out, t0 = Path(out), time.time()
     out.mkdir(parents=True, exist_ok=True)
     base_key = {"seed": seed, "regime": regime, "version": __version__, **asdict(cfg)}
@@ -494,6 +512,7 @@ def run_demo(
             seed=seed,
             progress=progress,
             train_kw=_gen_recipe(cfg),
+            method_kw={m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None,
             stack_on=cfg.gen_stack_on,
             user_in_uncond=cfg.gen_user_in_uncond,
             profiles=profiles,
