@@ -1,4 +1,4 @@
-"""PerFusion's UNet (paper §4.3.1, Figure 4): the feature-crossing plug-in gives a user map that is added to the noisy latent, a trainable copy of the encoder and middle blocks reads it, and zero 1×1 convolutions add its outputs into the frozen UNet's skip connections and middle block — plus personalized sampling with classifier-free guidance.
+"""PerFusion's UNet (paper §4.3.1, Figure 4): the feature-crossing plug-in gives a user map that is added to the noisy latent, a trainable copy of the encoder and middle blocks reads it, and zero 1×1 convolutions add its outputs into the frozen UNet's skip connections and middle block — and the classifier-free-guidance batches it must handle (sampling itself is in `10_sampling`).
 
 Docs: https://perfusion-dev.github.io/perfusion/adapter.html.md"""
 

@@ -1,4 +1,4 @@
-"""The paper's full recipe on GPUs with `accelerate` — PerFusionRM on PickScore, then Diffusion-DPO and PerFusion on Stable Diffusion 1.5 — with its cost worked out on paper, and the same code run on a CPU with tiny models of the same shapes.
+"""The paper's full recipe on GPUs with `accelerate` — PerFusionRM on PickScore, then Diffusion-DPO and PerFusion on Stable Diffusion 1.5 — with its cost worked out in `17a_gpu_cost`, and the same code run on a CPU with tiny models of the same shapes.
 
 Docs: https://perfusion-dev.github.io/perfusion/gpu_training.html.md"""
 
