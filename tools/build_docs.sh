@@ -53,4 +53,11 @@ if [ "${SKIP_PROC:-0}" != 1 ]; then
 fi
 
 "$venv/bin/python" tools/docs_octavo.py --src _proc --out _docs --sidebar nbs/sidebar.yml
+# The search index again, with pagefind's own command, which exits only when every file is written: the index that
+# Octavo writes through pagefind's Python service was once left truncated on a loaded machine (the page scripts then
+# failed with "Unexpected end of input").
+pagefind=$("$venv/bin/python" -c 'import pagefind_bin, pathlib; print(pathlib.Path(pagefind_bin.__file__).parent / "pagefind")')
+rm -rf _docs/pagefind
+"$pagefind" --site _docs --root-selector main --output-subdir pagefind > /tmp/perfusion-pagefind.log 2>&1 \
+  || { tail -20 /tmp/perfusion-pagefind.log; echo "docs: pagefind failed"; exit 1; }
 echo "docs: built _docs/ in $(( $(date +%s) - start )) s; read it with: python3 -m http.server -d _docs 8000"
