@@ -7,7 +7,6 @@ install, so they fail instead.
 import json
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -18,28 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import launch
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if Path(p).exists()), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("PERFUSION_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-
-
-def _browser(p):
-    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    why = None
-    if CHROMIUM is None: why = "Chromium not found (install Debian's chromium: apt-get install -y chromium)"
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: why = why or "the playwright package is not installed (pip install -e '.[dev]')"
-    if why:
-        if os.environ.get("CI") == "true": pytest.fail(f"{why}, and CI=true: the browser tests must run in CI")
-        pytest.skip(why)
-    with sync_playwright() as p: yield p
 
 
 def _free_port() -> int:
@@ -81,7 +62,7 @@ def lab(tmp_path_factory):
 
 def test_studio_click_two_and_submit(playwright, lab):
     url, token, work = lab
-    browser = _browser(playwright)
+    browser = launch(playwright)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/lab/tree/studio.ipynb?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
@@ -111,7 +92,7 @@ def test_report_renders(playwright, tmp_path):
     tiny = DemoConfig(groups=60, rm_steps=2, rm_variants=("duplicated",), gen_methods=("dpo", "sft", "perfusion"), gen_steps=2, gen_pf_steps=3, n_pairs=4,
                       sample_steps=4, case_n=2, n_boot=50)
     run_demo(tmp_path / "demo", cfg=tiny, progress=False)
-    browser = _browser(playwright)
+    browser = launch(playwright)
     page = browser.new_page()
     page.goto((tmp_path / "demo" / "report.html").as_uri())
     assert page.locator("table").count() == 4          # Table 1, Table 2, paired differences, case study

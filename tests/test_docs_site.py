@@ -17,19 +17,20 @@ import http.server
 import json
 import os
 import re
-import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import launch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from docs_sidebar import sidebar_items  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("PERFUSION_DOCS_SITE", ROOT / "_docs"))
 SHOTS = os.environ.get("PERFUSION_DOCS_SHOTS")
-CHROMIUM = shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if Path(p).exists()), None)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 BUILD = "bash tools/build_docs.sh"
 MAX_HEADING = 120
 SKIP_DIRS = {"pagefind", "_vendor", "_octavo"}
@@ -58,23 +59,13 @@ def _front_matter(nb_path: Path) -> dict:
     return dict(re.findall(r"^([\w-]+):\s*(.*?)\s*$", src, re.MULTILINE))
 
 
-def _sidebar_notebooks(contents) -> list[str]:
-    res = []
-    for o in contents or []:
-        if isinstance(o, str): res.append(o)
-        elif isinstance(o, dict):
-            if o.get("href"): res.append(o["href"])
-            res += _sidebar_notebooks(o.get("contents"))
-    return res
-
-
 @functools.cache
 def expected_sidebar() -> list[str]:
     "Page addresses in course order: nbs/sidebar.yml's notebooks, named as Quarto names them (front matter output-file)"
     import yaml
     contents = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]
     res = []
-    for nb in _sidebar_notebooks(contents):
+    for nb in sidebar_items(contents):
         out = _front_matter(ROOT / "_proc" / nb).get("output-file") or re.sub(r"^\d+[a-z]?_", "", Path(nb).stem) + ".html"
         res.append(str(Path(nb).parent / out).removeprefix("./"))
     return res
@@ -94,18 +85,10 @@ def site_url():
 
 
 @pytest.fixture(scope="module")
-def browser(site_url):
-    why = None
-    if CHROMIUM is None: why = "Chromium not found (install Debian's chromium: apt-get install -y chromium)"
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: why = why or "the playwright package is not installed (pip install -e '.[dev]')"
-    if why:
-        if os.environ.get("CI") == "true": pytest.fail(f"{why}, and CI=true: the docs site was built, so it must be tested")
-        pytest.skip(why)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+def browser(site_url, playwright):
+    b = launch(playwright)
+    yield b
+    b.close()
 
 
 # Runs in the page once it has loaded; returns what a reader would see wrong.

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from docs_sidebar import sidebar_items  # tools/, the script's own folder, is on sys.path
 from mdhtml import md2mdhtml, mdhtml2html
 from octavo.pages import GeneratedFile, scan
 from octavo.site import Site, relhref
@@ -47,17 +48,6 @@ def front_matter_cell(nb):
         cells[0].cell_type = 'markdown'
         cells[0].source = ''.join(cells[0].source).lstrip()
     return nb
-
-
-def sidebar_items(contents):
-    "Quarto sidebar `contents` (paths, `{href,text}` items, `{section,contents}` groups) as a flat list of notebook paths"
-    res = []
-    for o in contents or []:
-        if isinstance(o, str): res.append(o)
-        elif isinstance(o, dict):
-            if o.get('href'): res.append(o['href'])
-            res += sidebar_items(o.get('contents'))
-    return res
 
 
 def sidebar_links(contents, dest_of):
