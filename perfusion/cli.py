@@ -649,7 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     sizes = d.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="a small run for tests and a first look (minutes)")
     sizes.add_argument(
-        "--full", action="store_true", help="every trained row of Table 2, the PerFusion ablations too (about 2x time)"
+        "--full", action="store_true", help="every trained row of Table 2: the three PerFusion ablations too (longer)"
     )
     d.set_defaults(fn=cmd_demo)
 

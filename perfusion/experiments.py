@@ -331,8 +331,8 @@ def generation_table(
 # %% ../nbs/16_experiments.ipynb #17964a52
 @dataclass
 class DemoConfig:
-    """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; about 12 minutes on 2
-    CPU cores), `full()` every trained row of Table 2, `quick()` a first look in about 2 minutes."""
+    """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; 10.9 minutes on 2 CPU
+    cores in BENCHMARKS.md), `full()` every trained row of Table 2, `quick()` a first look (84 s of stage work)."""
 
     groups: int = 3000
     rm_steps: int = 150
@@ -367,7 +367,7 @@ class DemoConfig:
 
     @classmethod
     def full(cls) -> "DemoConfig":
-        "Every trained row of Table 2: the ablations too (about twice the default's time)."
+        "Every trained row of Table 2: the three PerFusion ablations too, each trained like PerFusion (not timed yet)."
         return cls(gen_methods=TABLE2_METHODS)
 
     @classmethod
