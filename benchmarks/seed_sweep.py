@@ -15,7 +15,8 @@ the whole training history for the evaluated and the other merchant). Each (arm,
 DIR/ARM/seed{S}.json with its command and reused when asked again; `--report` prints every seed and the pooled estimate
 of every arm found in DIR (a two-level bootstrap: seeds resampled, then the held-out items inside each seed; the point
 estimate is the mean of the seeds' means) and where the spread comes from (the seeds' means against one seed's
-standard error); `--compare ARM REF` prints PerFusion of ARM minus PerFusion of REF on the same items. Run it alone on the machine (two torch processes on 2 cores slow each other
+standard error); `--compare ARM REF` prints PerFusion of ARM minus PerFusion of REF on the same items (ARM:METHOD and
+REF:METHOD compare other models, e.g. `--compare on_sft_400 sft1600:sft`). Run it alone on the machine (two torch processes on 2 cores slow each other
 down far more than 2x).
 """
 
@@ -153,13 +154,16 @@ def report(root: Path, n_boot: int = 2000, seeds=None, arms=None) -> str:
 
 
 def compare(root: Path, arm: str, ref: str, n_boot: int = 2000, seeds=None) -> str:
-    "Markdown: PerFusion of `arm` minus PerFusion of `ref` on the same items, per seed both arms ran, and pooled."
+    """Markdown: a model of `arm` minus a model of `ref` on the same items, per seed both arms ran, and pooled. Each of
+    `arm` and `ref` is ARM or ARM:METHOD (METHOD defaults to perfusion), e.g. `on_sft_400 sft1600:sft`."""
     f = ci_text
+    (arm, ma), (ref, mr) = [(x.split(":") + ["perfusion"])[:2] for x in (arm, ref)]
     load = lambda a: {r["seed"]: r for r in _runs(root / a, seeds)}
     A, R = load(arm), load(ref)
     seeds = sorted(set(A) & set(R))
-    lines = [f"**PerFusion `{arm}` − PerFusion `{ref}`, same items**", "", "| seed | Δ true utility | Δ own − other gap |",
-             "|---|---|---|"]
+    gaps = all(ma in A[s]["other_true_utility"] and mr in R[s]["other_true_utility"] for s in seeds)
+    lines = [f"**{ma} `{arm}` − {mr} `{ref}`, same items**", "",
+             "| seed | Δ true utility |" + (" Δ own − other gap |" if gaps else ""), "|---|---|" + ("---|" if gaps else "")]
     du, dg = [], []
     for s in seeds:
         a, r = A[s], R[s]
@@ -167,14 +171,20 @@ def compare(root: Path, arm: str, ref: str, n_boot: int = 2000, seeds=None) -> s
         pr = [(p["user_id"], p["prompt"]) for p in r.get("pairs", [])]
         if pa and pr and pa != pr:  # runs written before the pairs were stored are not checked
             raise ValueError(f"seed {s}: the two arms were evaluated on different items")
-        u = np.array(a["own_true_utility"]["perfusion"]) - np.array(r["own_true_utility"]["perfusion"])
-        g = (np.array(a["own_true_utility"]["perfusion"]) - np.array(a["other_true_utility"]["perfusion"])) - (
-            np.array(r["own_true_utility"]["perfusion"]) - np.array(r["other_true_utility"]["perfusion"]))
-        du.append(u), dg.append(g)
-        lines.append(f"| {s} | {f(hierarchical_bootstrap([u], n_boot))} | {f(hierarchical_bootstrap([g], n_boot))} |")
+        if not np.allclose(a["own_true_utility"]["base"], r["own_true_utility"]["base"]):
+            raise ValueError(f"seed {s}: the base model's images differ between the two arms (not the same sampling)")
+        u = np.array(a["own_true_utility"][ma]) - np.array(r["own_true_utility"][mr])
+        du.append(u)
+        row = f"| {s} | {f(hierarchical_bootstrap([u], n_boot))} |"
+        if gaps:
+            g = (np.array(a["own_true_utility"][ma]) - np.array(a["other_true_utility"][ma])) - (
+                np.array(r["own_true_utility"][mr]) - np.array(r["other_true_utility"][mr]))
+            dg.append(g)
+            row += f" {f(hierarchical_bootstrap([g], n_boot))} |"
+        lines.append(row)
     if seeds:
-        lines.append(f"| **pooled ({len(seeds)})** | {f(hierarchical_bootstrap(du, n_boot))} | "
-                     f"{f(hierarchical_bootstrap(dg, n_boot))} |")
+        lines.append(f"| **pooled ({len(seeds)})** | {f(hierarchical_bootstrap(du, n_boot))} |"
+                     + (f" {f(hierarchical_bootstrap(dg, n_boot))} |" if gaps else ""))
     return "\n".join(lines)
 
 
@@ -194,7 +204,7 @@ def main():
     ap.add_argument("--stack-on", default=None, help="train the PerFusion variants on this method's model (e.g. sft)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--report", action="store_true")
-    ap.add_argument("--compare", nargs=2, metavar=("ARM", "REF"), help="PerFusion of ARM minus that of REF, paired")
+    ap.add_argument("--compare", nargs=2, metavar=("ARM", "REF"), help="a model of ARM minus one of REF, paired; ARM[:METHOD], METHOD defaults to perfusion")
     ap.add_argument("--arms", nargs="*", help="--report: only these arms (default: all found)")
     ap.add_argument("--pool", type=int, nargs="*", help="--report/--compare: only these seeds (default: all found)")
     a = ap.parse_args()

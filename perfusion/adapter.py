@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import ConfigMixin, ControlNetModel, ModelMixin, UNet2DConditionModel
 from diffusers.configuration_utils import register_to_config
+from fastcore.basics import patch
 
 from .crossing import FeatureCrossing
 from .data import FeatureVocab
@@ -55,8 +56,8 @@ class PersonalAdapter(ModelMixin, ConfigMixin):
         feature_fields: Sequence[str] | None = None,
         backbone: str | None = None,
         user_map: bool = True,  # the paper's user path: a latent-shaped map into the trainable copy
-        user_text: bool = False,
-    ):  # a second user path: a zero-initialised shift of the text condition
+        user_text: bool = False,  # a second user path: a zero-initialised shift of the text condition
+    ):
         super().__init__()
         self.crossing = FeatureCrossing(field_sizes, embed_dim, cross_layers)
         self.user_proj = nn.Linear(self.crossing.out_dim, latent_channels * latent_size * latent_size)
@@ -69,61 +70,68 @@ class PersonalAdapter(ModelMixin, ConfigMixin):
             nn.init.zeros_(self.user_token.weight)
             nn.init.zeros_(self.user_token.bias)
 
-    @classmethod
-    def from_unet(
-        cls, unet: UNet2DConditionModel, vocab: FeatureVocab, backbone: str | None = None, **kw
-    ) -> "PersonalAdapter":
-        "A fresh adapter whose copies start from `unet`'s weights and whose zero convs make it a no-op."
-        cn = ControlNetModel.from_unet(
-            unet, conditioning_embedding_out_channels=(16,), conditioning_channels=unet.config.in_channels
-        )
-        ad = cls(
-            vocab.sizes,
-            dict(cn.config),
-            latent_channels=unet.config.in_channels,
-            latent_size=unet.config.sample_size,
-            feature_fields=vocab.fields,
-            backbone=backbone,
-            **kw,
-        )
-        missing = ad.controlnet.load_state_dict(
-            {k: v for k, v in cn.state_dict().items() if not k.startswith("controlnet_cond_embedding.")}, strict=False
-        ).missing_keys
-        if sorted(missing) != [
-            "controlnet_cond_embedding.zero_conv.bias",
-            "controlnet_cond_embedding.zero_conv.weight",
-        ]:
-            raise RuntimeError(f"unexpected missing keys {missing}")
-        return ad
+# %% ../nbs/09_adapter.ipynb #4a7b7906
+@patch(cls_method=True)
+def from_unet(
+    cls: PersonalAdapter, unet: UNet2DConditionModel, vocab: FeatureVocab, backbone: str | None = None, **kw
+) -> "PersonalAdapter":
+    "A fresh adapter whose copies start from `unet`'s weights and whose zero convs make it a no-op."
+    cn = ControlNetModel.from_unet(
+        unet, conditioning_embedding_out_channels=(16,), conditioning_channels=unet.config.in_channels
+    )
+    ad = cls(
+        vocab.sizes,
+        dict(cn.config),
+        latent_channels=unet.config.in_channels,
+        latent_size=unet.config.sample_size,
+        feature_fields=vocab.fields,
+        backbone=backbone,
+        **kw,
+    )
+    missing = ad.controlnet.load_state_dict(
+        {k: v for k, v in cn.state_dict().items() if not k.startswith("controlnet_cond_embedding.")}, strict=False
+    ).missing_keys
+    if sorted(missing) != [
+        "controlnet_cond_embedding.zero_conv.bias",
+        "controlnet_cond_embedding.zero_conv.weight",
+    ]:
+        raise RuntimeError(f"unexpected missing keys {missing}")
+    return ad
 
-    def user_map(self, feature_ids: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        "Linear(u) reshaped to (B, C, h, w); bilinearly resized when sampling at another latent size."
-        s, C = self.config.latent_size, self.config.latent_channels
-        if not (self.config.personalized and self.config.user_map):
-            return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
-        m = self.user_proj(self.crossing(feature_ids)).view(-1, C, s, s)
-        return m if tuple(size) == (s, s) else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+# %% ../nbs/09_adapter.ipynb #91058514
+@patch
+def user_map(self: PersonalAdapter, feature_ids: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    "Linear(u) reshaped to (B, C, h, w); bilinearly resized when sampling at another latent size."
+    s, C = self.config.latent_size, self.config.latent_channels
+    if not (self.config.personalized and self.config.user_map):
+        return torch.zeros(len(feature_ids), C, *size, device=feature_ids.device)
+    m = self.user_proj(self.crossing(feature_ids)).view(-1, C, s, s)
+    return m if tuple(size) == (s, s) else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
 
-    def text_shift(self, feature_ids: torch.Tensor) -> torch.Tensor | None:
-        "(B, 1, D) shift added to every token of the text condition (None without the text path)."
-        if not (self.config.personalized and self.config.user_text):
-            return None
-        return self.user_token(self.crossing(feature_ids))[:, None, :]
+# %% ../nbs/09_adapter.ipynb #3a0be42b
+@patch
+def text_shift(self: PersonalAdapter, feature_ids: torch.Tensor) -> torch.Tensor | None:
+    "(B, 1, D) shift added to every token of the text condition (None without the text path)."
+    if not (self.config.personalized and self.config.user_text):
+        return None
+    return self.user_token(self.crossing(feature_ids))[:, None, :]
 
-    def forward(
-        self,
-        sample: torch.Tensor,
-        timestep,
-        encoder_hidden_states: torch.Tensor,
-        feature_ids: torch.Tensor,
-        scale: float = 1.0,
-    ) -> tuple[list, torch.Tensor]:
-        "(down residuals, mid residual) to add into the frozen UNet."
-        m = self.user_map(feature_ids.to(sample.device), sample.shape[-2:]).to(sample.dtype)
-        down, mid = self.controlnet(
-            sample, timestep, encoder_hidden_states, controlnet_cond=m, conditioning_scale=scale, return_dict=False
-        )
-        return list(down), mid
+# %% ../nbs/09_adapter.ipynb #190d151f
+@patch
+def forward(
+    self: PersonalAdapter,
+    sample: torch.Tensor,
+    timestep,
+    encoder_hidden_states: torch.Tensor,
+    feature_ids: torch.Tensor,
+    scale: float = 1.0,
+) -> tuple[list, torch.Tensor]:
+    "(down residuals, mid residual) to add into the frozen UNet."
+    m = self.user_map(feature_ids.to(sample.device), sample.shape[-2:]).to(sample.dtype)
+    down, mid = self.controlnet(
+        sample, timestep, encoder_hidden_states, controlnet_cond=m, conditioning_scale=scale, return_dict=False
+    )
+    return list(down), mid
 
 # %% ../nbs/09_adapter.ipynb #93b4e546
 class PersonalizedUNet(nn.Module):
@@ -135,36 +143,6 @@ class PersonalizedUNet(nn.Module):
         super().__init__()
         self.unet, self.adapter, self.vocab = unet.requires_grad_(False).eval(), adapter, vocab
         self._features, self._user_in_uncond, self._off = None, False, False
-
-    def save_pretrained(self, path: str | Path) -> Path:
-        """Save the adapter, the vocabulary and, for a stacked model, the model it is stacked on (the bottom UNet is not
-        saved)."""
-        path = Path(path)
-        self.adapter.save_pretrained(path / "adapter")
-        if self.vocab is not None:
-            self.vocab.save(path / "feature_vocab.json")
-        stacked = isinstance(self.unet, PersonalizedUNet)
-        if stacked:
-            self.unet.save_pretrained(path / "base")
-        meta = {
-            "stacked_on": "base" if stacked else None,
-            "bottom_unet": getattr(base_unet(self).config, "_name_or_path", None),
-        }
-        (path / "personalized_unet.json").write_text(json.dumps(meta, indent=1))
-        return path
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, unet: UNet2DConditionModel) -> "PersonalizedUNet":
-        """Rebuild a saved model on `unet` (the frozen bottom UNet, e.g. the pipeline's), stacking what it was stacked
-        on."""
-        path = Path(path)
-        if not (path / "personalized_unet.json").exists():
-            raise FileNotFoundError(f"{path}: no saved PersonalizedUNet (personalized_unet.json is missing)")
-        meta = json.loads((path / "personalized_unet.json").read_text())
-        below = cls.from_pretrained(path / meta["stacked_on"], unet) if meta["stacked_on"] else unet
-        vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
-        adapter = PersonalAdapter.from_pretrained(path / "adapter").to(unet.device)
-        return cls(below, adapter, vocab)
 
     @property
     def config(self):
@@ -184,78 +162,117 @@ class PersonalizedUNet(nn.Module):
         self.unet.eval()
         return self
 
-    @contextlib.contextmanager
-    def reference(self):
-        "Inside this context the model is the frozen backbone (the reference of DPO-style objectives)."
-        off, self._off = self._off, True
-        try:
-            yield self
-        finally:
-            self._off = off
+# %% ../nbs/09_adapter.ipynb #49cdcf8c
+@patch
+def forward(
+    self: PersonalizedUNet,
+    sample: torch.Tensor,
+    timestep,
+    encoder_hidden_states: torch.Tensor,
+    feature_ids: torch.Tensor | None = None,
+    return_dict: bool = True,
+    down_block_additional_residuals=None,
+    mid_block_additional_residual=None,
+    **kw,
+):
+    """Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer
+    adapter) are added to this one's."""
+    f = feature_ids if feature_ids is not None else self._features
+    down, mid = down_block_additional_residuals, mid_block_additional_residual
+    if f is not None and not self._off:
+        encoder_hidden_states, ours_down, ours_mid = self._user_residuals(sample, timestep, encoder_hidden_states, f)
+        if down is not None:  # an outer adapter's residuals add to this one's
+            ours_down, ours_mid = [a + b for a, b in zip(ours_down, down)], ours_mid + mid
+        down, mid = ours_down, ours_mid
+    stacked = isinstance(self.unet, PersonalizedUNet)
+    # a model below sees the same users under the same CFG rule (one row per image, or per CFG pair)
+    with self.unet.user(f, self._user_in_uncond) if stacked else contextlib.nullcontext():
+        return self.unet(
+            sample,
+            timestep,
+            encoder_hidden_states,
+            down_block_additional_residuals=down,
+            mid_block_additional_residual=mid,
+            return_dict=return_dict,
+            **kw,
+        )
 
-    @contextlib.contextmanager
-    def user(self, feature_ids: torch.Tensor, in_uncond: bool = False):
-        "Condition pipeline calls on users: one row of `feature_ids` per generated image."
-        old = self._features, self._user_in_uncond
-        self._features, self._user_in_uncond = feature_ids, in_uncond
-        try:
-            yield self
-        finally:
-            self._features, self._user_in_uncond = old
+# %% ../nbs/09_adapter.ipynb #088ff8b5
+@patch
+def _user_residuals(self: PersonalizedUNet, sample, timestep, encoder_hidden_states, f):
+    "The adapter's residuals for users `f` (user-free rows zeroed), with the text path's shift applied."
+    B = sample.shape[0]
+    if len(f) == B:
+        use = torch.ones(B, dtype=torch.bool, device=sample.device)
+    elif 2 * len(f) == B:  # a classifier-free-guidance batch: [unconditional, conditional]
+        f = torch.cat([f, f])
+        use = torch.arange(B, device=sample.device) >= (0 if self._user_in_uncond else B // 2)
+    else:
+        raise ValueError(f"{len(f)} rows of user features for a batch of {B} latents")
+    keep = use.view(-1, 1, 1, 1).to(sample.dtype)
+    shift = self.adapter.text_shift(f.to(sample.device))
+    if shift is not None:  # the text path: the same user vector added to every token, only where the user applies
+        encoder_hidden_states = encoder_hidden_states + shift.to(encoder_hidden_states.dtype) * keep[:, :, 0, 0, None]
+    down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
+    if not use.all():
+        down, mid = [d * keep for d in down], mid * keep
+    return encoder_hidden_states, down, mid
 
-    def forward(
-        self,
-        sample: torch.Tensor,
-        timestep,
-        encoder_hidden_states: torch.Tensor,
-        feature_ids: torch.Tensor | None = None,
-        return_dict: bool = True,
-        down_block_additional_residuals=None,
-        mid_block_additional_residual=None,
-        **kw,
-    ):
-        """Like UNet2DConditionModel.forward, with optional user features (B, F); residuals passed in (from an outer
-        adapter) are added to this one's."""
-        f = feature_ids if feature_ids is not None else self._features
-        down, mid = down_block_additional_residuals, mid_block_additional_residual
-        if f is not None and not self._off:
-            encoder_hidden_states, ours_down, ours_mid = self._user_residuals(sample, timestep, encoder_hidden_states, f)
-            if down is not None:  # an outer adapter's residuals add to this one's
-                ours_down, ours_mid = [a + b for a, b in zip(ours_down, down)], ours_mid + mid
-            down, mid = ours_down, ours_mid
-        stacked = isinstance(self.unet, PersonalizedUNet)
-        # a model below sees the same users under the same CFG rule (one row per image, or per CFG pair)
-        with self.unet.user(f, self._user_in_uncond) if stacked else contextlib.nullcontext():
-            return self.unet(
-                sample,
-                timestep,
-                encoder_hidden_states,
-                down_block_additional_residuals=down,
-                mid_block_additional_residual=mid,
-                return_dict=return_dict,
-                **kw,
-            )
+# %% ../nbs/09_adapter.ipynb #14d6d72f
+@patch
+@contextlib.contextmanager
+def reference(self: PersonalizedUNet):
+    "Inside this context the model is the frozen backbone (the reference of DPO-style objectives)."
+    off, self._off = self._off, True
+    try:
+        yield self
+    finally:
+        self._off = off
 
-    def _user_residuals(self, sample, timestep, encoder_hidden_states, f):
-        "The adapter's residuals for users `f` (user-free rows zeroed), with the text path's shift applied."
-        B = sample.shape[0]
-        if len(f) == B:
-            use = torch.ones(B, dtype=torch.bool, device=sample.device)
-        elif 2 * len(f) == B:  # a classifier-free-guidance batch: [unconditional, conditional]
-            f = torch.cat([f, f])
-            use = torch.arange(B, device=sample.device) >= (0 if self._user_in_uncond else B // 2)
-        else:
-            raise ValueError(f"{len(f)} rows of user features for a batch of {B} latents")
-        keep = use.view(-1, 1, 1, 1).to(sample.dtype)
-        shift = self.adapter.text_shift(f.to(sample.device))
-        if shift is not None:  # the text path: the same user vector added to every token, only where the user applies
-            encoder_hidden_states = (
-                encoder_hidden_states + shift.to(encoder_hidden_states.dtype) * keep[:, :, 0, 0, None]
-            )
-        down, mid = self.adapter(sample, timestep, encoder_hidden_states, f)
-        if not use.all():
-            down, mid = [d * keep for d in down], mid * keep
-        return encoder_hidden_states, down, mid
+# %% ../nbs/09_adapter.ipynb #2bff6956
+@patch
+@contextlib.contextmanager
+def user(self: PersonalizedUNet, feature_ids: torch.Tensor, in_uncond: bool = False):
+    "Condition pipeline calls on users: one row of `feature_ids` per generated image."
+    old = self._features, self._user_in_uncond
+    self._features, self._user_in_uncond = feature_ids, in_uncond
+    try:
+        yield self
+    finally:
+        self._features, self._user_in_uncond = old
+
+# %% ../nbs/09_adapter.ipynb #3c8df7a0
+@patch
+def save_pretrained(self: PersonalizedUNet, path: str | Path) -> Path:
+    """Save the adapter, the vocabulary and, for a stacked model, the model it is stacked on (the bottom UNet is not
+    saved)."""
+    path = Path(path)
+    self.adapter.save_pretrained(path / "adapter")
+    if self.vocab is not None:
+        self.vocab.save(path / "feature_vocab.json")
+    stacked = isinstance(self.unet, PersonalizedUNet)
+    if stacked:
+        self.unet.save_pretrained(path / "base")
+    meta = {
+        "stacked_on": "base" if stacked else None,
+        "bottom_unet": getattr(base_unet(self).config, "_name_or_path", None),
+    }
+    (path / "personalized_unet.json").write_text(json.dumps(meta, indent=1))
+    return path
+
+# %% ../nbs/09_adapter.ipynb #3f6f10d4
+@patch(cls_method=True)
+def from_pretrained(cls: PersonalizedUNet, path: str | Path, unet: UNet2DConditionModel) -> "PersonalizedUNet":
+    """Rebuild a saved model on `unet` (the frozen bottom UNet, e.g. the pipeline's), stacking what it was stacked
+    on."""
+    path = Path(path)
+    if not (path / "personalized_unet.json").exists():
+        raise FileNotFoundError(f"{path}: no saved PersonalizedUNet (personalized_unet.json is missing)")
+    meta = json.loads((path / "personalized_unet.json").read_text())
+    below = cls.from_pretrained(path / meta["stacked_on"], unet) if meta["stacked_on"] else unet
+    vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
+    adapter = PersonalAdapter.from_pretrained(path / "adapter").to(unet.device)
+    return cls(below, adapter, vocab)
 
 # %% ../nbs/09_adapter.ipynb #7732e790
 def base_unet(model: nn.Module) -> UNet2DConditionModel:

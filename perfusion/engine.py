@@ -23,10 +23,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 from accelerate import Accelerator
+from fastcore.basics import patch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from .data import atomic_path
 from .losses import NonFiniteError
 
 # %% ../nbs/07_engine.ipynb #bc2b6d1d
@@ -106,9 +108,8 @@ def save_checkpoint(
     for k, v in (ema or {}).items():
         tensors[f"ema.{k}"] = v.detach().contiguous()
     meta = {"step": str(step), "param_groups": json.dumps(sd["param_groups"]), "extra": json.dumps(extra or {})}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
 
 # %% ../nbs/07_engine.ipynb #dea3b578
 def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict, dict]:
@@ -188,125 +189,138 @@ class Engine:
         if ema_decay and self.ema is None:
             self.ema = {k: v.detach().clone() for k, v in trainable.state_dict().items() if v.dtype.is_floating_point}
 
-    @classmethod
-    def from_config(
-        cls,
-        name: str,
-        model: nn.Module,
-        trainable: nn.Module,
-        opt: torch.optim.Optimizer,
-        cfg,
-        ckpt: str | Path,
-        log: dict,
-        accelerator: Accelerator | None = None,
-        progress: bool = True,
-    ):
-        "An engine for a trainer's config dataclass: warmup, steps, accumulation, clipping and cadence come from `cfg`."
-        return cls(
-            name,
-            model,
-            trainable,
-            opt,
-            warmup_constant(cfg.warmup_steps),
-            cfg.max_steps,
-            ckpt,
-            {"config": asdict(cfg), **log},
-            accelerator=accelerator,
-            grad_accum=cfg.grad_accum,
-            max_grad_norm=cfg.max_grad_norm,
-            log_every=cfg.log_every,
-            save_every=cfg.save_every,
-            config_defaults=asdict(type(cfg)()),
-            progress=progress,
-        )
-
     @property
     def device(self) -> torch.device:
         return self.acc.device
 
-    def _sync(self, micro: int):
-        "Gradients are all-reduced across processes only on the last micro-step of a step."
-        return self.acc.no_sync(self.model) if micro < self.grad_accum - 1 else nullcontext()
+# %% ../nbs/07_engine.ipynb #76368229
+@patch(cls_method=True)
+def from_config(
+    cls: Engine,
+    name: str,
+    model: nn.Module,
+    trainable: nn.Module,
+    opt: torch.optim.Optimizer,
+    cfg,
+    ckpt: str | Path,
+    log: dict,
+    accelerator: Accelerator | None = None,
+    progress: bool = True,
+):
+    "An engine for a trainer's config dataclass: warmup, steps, accumulation, clipping and cadence come from `cfg`."
+    return cls(
+        name,
+        model,
+        trainable,
+        opt,
+        warmup_constant(cfg.warmup_steps),
+        cfg.max_steps,
+        ckpt,
+        {"config": asdict(cfg), **log},
+        accelerator=accelerator,
+        grad_accum=cfg.grad_accum,
+        max_grad_norm=cfg.max_grad_norm,
+        log_every=cfg.log_every,
+        save_every=cfg.save_every,
+        config_defaults=asdict(type(cfg)()),
+        progress=progress,
+    )
 
-    def _update_ema(self):
-        with torch.no_grad():
-            for k, v in self.trainable.state_dict().items():
-                if k in self.ema:
-                    self.ema[k].lerp_(v, 1 - self.ema_decay)
+# %% ../nbs/07_engine.ipynb #091f2742
+@patch
+def _sync(self: Engine, micro: int):
+    "Gradients are all-reduced across processes only on the last micro-step of a step."
+    return self.acc.no_sync(self.model) if micro < self.grad_accum - 1 else nullcontext()
 
-    def save(self, step: int):
-        "Write the checkpoint (main process only) and wait for every process."
-        self.log["seconds"] = round(time.time() - self._t0, 2)
-        if self.acc.is_main_process:
-            opt = getattr(self.opt, "optimizer", self.opt)
-            save_checkpoint(self.ckpt, self.trainable, opt, step, self.ema, extra=self.log)
-        self.acc.wait_for_everyone()
+# %% ../nbs/07_engine.ipynb #cead6884
+@patch
+def _update_ema(self: Engine):
+    with torch.no_grad():
+        for k, v in self.trainable.state_dict().items():
+            if k in self.ema:
+                self.ema[k].lerp_(v, 1 - self.ema_decay)
 
-    def fit(
-        self,
-        micro_step: Callable,  # (model, step, micro) -> (loss to back-propagate, record)
-        summarize: Callable = sum_records,  # (step, records of its micro-steps) -> the logged record
-        callbacks: Sequence[Callable] = (),  # called as cb(engine, step) after each optimizer step
-        stop_after: int | None = None,  # stop (with a checkpoint) after this step, to test resuming
-    ) -> dict:
-        "Train from the resumed step to `max_steps` (or `stop_after`); returns the run's log."
-        end = self.max_steps if stop_after is None else min(self.max_steps, stop_after)
-        self._t0 = time.time() - self.log["seconds"]
-        show = self.progress and self.acc.is_main_process
-        bar = tqdm(range(self.start, end), initial=self.start, total=self.max_steps, desc=self.name, disable=not show)
-        self.model.train()
-        for step in bar:
-            # forward and backward, micro-step by micro-step
-            records = []
-            for m in range(self.grad_accum):
-                with self._sync(m), self.acc.autocast():
-                    loss, record = micro_step(self.model, step, m)
-                    if not torch.isfinite(loss.detach()).all():
-                        raise NonFiniteError(
-                            f"{self.name}, step {step}: the loss is {float(loss.detach())}; nothing was updated"
-                        )
-                    self.acc.backward(loss)
-                records.append(record)
-            # clip; refuse a non-finite gradient before it reaches the weights
-            gnorm = self.acc.clip_grad_norm_(self.params, self.max_grad_norm)
-            if not torch.isfinite(torch.as_tensor(gnorm)):
-                raise NonFiniteError(
-                    f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; the optimizer step was not taken"
-                )
-            # update the weights, the schedule and the moving average
-            self.opt.step()
-            self.sched.step()
-            self.opt.zero_grad(set_to_none=True)
-            if self.ema is not None:
-                self._update_ema()
-            # log, call back, save
-            if step % self.log_every == 0 or step == self.max_steps - 1:
-                rec = {
-                    "step": step,
-                    **summarize(step, records),
-                    "lr": self.sched.get_last_lr()[0],
-                    "grad_norm": round(float(gnorm), 5),
-                }
-                self.log["history"].append(rec)
-                self.acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=step)
-                if rec.get("loss") is not None:
-                    bar.set_postfix(loss=f"{rec['loss']:.4f}")
-            for cb in callbacks:
-                cb(self, step)
-            if (step + 1) % self.save_every == 0 or step + 1 == end:
-                self.save(step + 1)
-        self.log["seconds"] = round(time.time() - self._t0, 2)
-        self.finished = end == self.max_steps
-        return self.log
+# %% ../nbs/07_engine.ipynb #9d4689d0
+@patch
+def save(self: Engine, step: int):
+    "Write the checkpoint (main process only) and wait for every process."
+    self.log["seconds"] = round(time.time() - self._t0, 2)
+    if self.acc.is_main_process:
+        opt = getattr(self.opt, "optimizer", self.opt)
+        save_checkpoint(self.ckpt, self.trainable, opt, step, self.ema, extra=self.log)
+    self.acc.wait_for_everyone()
 
-    def finish(self, save_model: Callable[[], object]):
-        "After a finished run, on the main process: `save_model()` and the log as `log.json` beside the checkpoint."
-        if self.finished and self.acc.is_main_process:
-            save_model()
-            (self.ckpt.parent / "log.json").write_text(json.dumps(self.log, indent=1))
-        self.acc.wait_for_everyone()
-
-    def use_ema(self):
-        "Load the EMA weights into the trainable module (at the end of a run)."
+# %% ../nbs/07_engine.ipynb #a6b967a1
+@patch
+def fit(
+    self: Engine,
+    micro_step: Callable,  # (model, step, micro) -> (loss to back-propagate, record)
+    summarize: Callable = sum_records,  # (step, records of its micro-steps) -> the logged record
+    callbacks: Sequence[Callable] = (),  # called as cb(engine, step) after each optimizer step
+    stop_after: int | None = None,  # stop (with a checkpoint) after this step, to test resuming
+) -> dict:
+    "Train from the resumed step to `max_steps` (or `stop_after`); returns the run's log."
+    end = self.max_steps if stop_after is None else min(self.max_steps, stop_after)
+    self._t0 = time.time() - self.log["seconds"]
+    show = self.progress and self.acc.is_main_process
+    bar = tqdm(range(self.start, end), initial=self.start, total=self.max_steps, desc=self.name, disable=not show)
+    self.model.train()
+    for step in bar:
+        # forward and backward, micro-step by micro-step
+        records = []
+        for m in range(self.grad_accum):
+            with self._sync(m), self.acc.autocast():
+                loss, record = micro_step(self.model, step, m)
+                if not torch.isfinite(loss.detach()).all():
+                    raise NonFiniteError(
+                        f"{self.name}, step {step}: the loss is {float(loss.detach())}; nothing was updated"
+                    )
+                self.acc.backward(loss)
+            records.append(record)
+        # clip; refuse a non-finite gradient before it reaches the weights
+        gnorm = self.acc.clip_grad_norm_(self.params, self.max_grad_norm)
+        if not torch.isfinite(torch.as_tensor(gnorm)):
+            raise NonFiniteError(
+                f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; the optimizer step was not taken"
+            )
+        # update the weights, the schedule and the moving average
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
         if self.ema is not None:
-            self.trainable.load_state_dict({**self.trainable.state_dict(), **self.ema})
+            self._update_ema()
+        # log, call back, save
+        if step % self.log_every == 0 or step == self.max_steps - 1:
+            rec = {
+                "step": step,
+                **summarize(step, records),
+                "lr": self.sched.get_last_lr()[0],
+                "grad_norm": round(float(gnorm), 5),
+            }
+            self.log["history"].append(rec)
+            self.acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=step)
+            if rec.get("loss") is not None:
+                bar.set_postfix(loss=f"{rec['loss']:.4f}")
+        for cb in callbacks:
+            cb(self, step)
+        if (step + 1) % self.save_every == 0 or step + 1 == end:
+            self.save(step + 1)
+    self.log["seconds"] = round(time.time() - self._t0, 2)
+    self.finished = end == self.max_steps
+    return self.log
+
+# %% ../nbs/07_engine.ipynb #fb37f6df
+@patch
+def finish(self: Engine, save_model: Callable[[], object]):
+    "After a finished run, on the main process: `save_model()` and the log as `log.json` beside the checkpoint."
+    if self.finished and self.acc.is_main_process:
+        save_model()
+        (self.ckpt.parent / "log.json").write_text(json.dumps(self.log, indent=1))
+    self.acc.wait_for_everyone()
+
+# %% ../nbs/07_engine.ipynb #caacda25
+@patch
+def use_ema(self: Engine):
+    "Load the EMA weights into the trainable module (at the end of a run)."
+    if self.ema is not None:
+        self.trainable.load_state_dict({**self.trainable.state_dict(), **self.ema})

@@ -48,6 +48,7 @@ from perfusion.train import (
     PF_METHODS,
     TABLE2_METHODS,
     GenTrainConfig,
+    LatentGroups,
     cache_latents,
     implicit_accuracy,
     load_generator,
@@ -204,6 +205,55 @@ def evaluate_generators(
         "other_utility": other_util,  # the other merchant's images under the requesting merchant's taste
     }
 
+# %% ../nbs/16_experiments.ipynb #3ef1e956
+def _train_methods(
+    pipe,
+    data: LatentGroups,
+    vocab: FeatureVocab,
+    out: Path,
+    methods: Sequence[str],
+    steps: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    train_kw: dict | None,
+    method_kw: dict | None,
+    stack_on: str | None,
+    dpo_from: str | Path | None,
+    progress: bool,
+) -> tuple[dict, dict, dict]:
+    "Train (or load, when finished) every method under `out/<method>`: (models, logs, seconds per method)."
+    models, logs, timing = {}, {}, {}
+    if dpo_from is not None:
+        cfg = GenTrainConfig(**json.loads((Path(dpo_from) / "log.json").read_text())["config"])
+        models["dpo"], logs["dpo"] = train_generator(
+            pipe, data, dpo_from, cfg, vocab=vocab, progress=False
+        )  # finished: loads, trains nothing
+    for m in sorted(methods, key=lambda m: m != (stack_on or "dpo")):  # first the one the PerFusion variants build on
+        kw = {**(train_kw or {}), **(method_kw or {}).get(m, {})}
+        n = kw.pop("max_steps", steps)
+        cfg = GenTrainConfig(
+            method=m,
+            max_steps=n,
+            lr=lr,
+            batch_size=batch_size,
+            warmup_steps=min(50, n // 5),
+            log_every=max(1, min(10, n // 20)),
+            save_every=max(1, min(50, n // 2)),
+            seed=seed,
+            **kw,
+        )
+        if m == "pf_wo_both" and stack_on is None and "dpo" in models:
+            # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
+            models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
+            continue
+        backbone = models.get(stack_on) if m in PF_METHODS and stack_on else None
+        models[m], logs[m] = train_generator(
+            pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress
+        )
+        timing[m] = logs[m]["seconds"]
+    return models, logs, timing
+
 # %% ../nbs/16_experiments.ipynb #b4783aae
 def generation_table(
     splits: datasets.DatasetDict,
@@ -245,37 +295,15 @@ def generation_table(
         else FeatureVocab.fit(splits["train"])
     )  # the backbone's ids
     if not vocab.profiles:  # saved with every model: `perfusion generate --user ID` looks the merchant up
-        vocab.profiles = user_profiles(splits["train"], selection_fields=bool(set(SELECTION_FIELDS) & set(vocab.fields)))
+        vocab.profiles = user_profiles(
+            splits["train"], selection_fields=bool(set(SELECTION_FIELDS) & set(vocab.fields))
+        )
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
-    timing, models, logs = {"latents": round(time.time() - t0, 1)}, {}, {}
-    if dpo_from is not None:
-        cfg = GenTrainConfig(**json.loads((Path(dpo_from) / "log.json").read_text())["config"])
-        models["dpo"], logs["dpo"] = train_generator(
-            pipe, data, dpo_from, cfg, vocab=vocab, progress=False
-        )  # finished: loads, trains nothing
-    for m in sorted(methods, key=lambda m: m != (stack_on or "dpo")):  # first the one the PerFusion variants build on
-        kw = {**(train_kw or {}), **(method_kw or {}).get(m, {})}
-        n = kw.pop("max_steps", steps)
-        cfg = GenTrainConfig(
-            method=m,
-            max_steps=n,
-            lr=lr,
-            batch_size=batch_size,
-            warmup_steps=min(50, n // 5),
-            log_every=max(1, min(10, n // 20)),
-            save_every=max(1, min(50, n // 2)),
-            seed=seed,
-            **kw,
-        )
-        if m == "pf_wo_both" and stack_on is None and "dpo" in models:
-            # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
-            models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
-            continue
-        backbone = models.get(stack_on) if m in PF_METHODS and stack_on else None
-        models[m], logs[m] = train_generator(
-            pipe, data, out / m, cfg, vocab=vocab, backbone=backbone, progress=progress
-        )
-        timing[m] = logs[m]["seconds"]
+    timing = {"latents": round(time.time() - t0, 1)}
+    models, logs, trained = _train_methods(
+        pipe, data, vocab, out, methods, steps, lr, batch_size, seed, train_kw, method_kw, stack_on, dpo_from, progress
+    )
+    timing.update(trained)
     held = {}
     if heldout:
         test_data = cache_latents(
@@ -410,168 +438,126 @@ def _stage(out: Path, name: str, key: dict, fn, log=print) -> dict:
     write_json(path, {"key": key, "result": res})
     return res
 
-# %% ../nbs/16_experiments.ipynb #397c266d
-def run_demo(
-    out: str | Path = "perfusion-demo",
-    seed: int = 0,
-    regime: str = "industrial",
-    quick: bool = False,
-    cfg: DemoConfig | None = None,  # default: DemoConfig.quick() with quick, DemoConfig.full() with full, else DemoConfig()
-    progress: bool = True,
-    command: str | None = None,  # how this run was started, recorded in results.json and the report
-    full: bool = False,  # every trained row of Table 2 (DemoConfig.full)
-) -> dict:
-    "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
-    if regime not in REGIMES:
-        raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
-    if quick and full:
-        raise ValueError("choose quick or full, not both")
-    cfg = cfg or (DemoConfig.quick() if quick else DemoConfig.full() if full else DemoConfig())
-    out, t0 = Path(out), time.time()
-    out.mkdir(parents=True, exist_ok=True)
-    base_key = {"seed": seed, "regime": regime, "version": __version__, **asdict(cfg)}
-    world = World(regime, seed=seed)
+# %% ../nbs/16_experiments.ipynb #ec60d6a4
+def _demo_data(out: Path, world: World, regime: str, cfg: DemoConfig, seed: int, progress: bool) -> dict:
+    "Stage 1: the world's groups split by group (saved under `out/rm`), a gallery of test groups, the general oracle."
+    splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=progress)
+    test = splits["test"]
+    metas, labels = [json.loads(m) for m in test["meta"]], [list(l) for l in test["labels"]]
+    ims, caps = [], []
+    for row in test.select(range(min(4, len(test)))):
+        ims += row["images"]
+        caps += [("selected" if l else "") for l in row["labels"]]
+    save_fig(gallery(ims, caps, ncols=world.regime.n_candidates, title=f"{regime} test groups"), out / "gallery.png")
+    return {
+        "world": {
+            **summarize_groups(world.groups(cfg.groups)),
+            "splits": {s: len(d) for s, d in splits.items()},
+            "split_by": "group",
+        },
+        "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels),
+    }
 
-    def data_stage():
-        splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=progress)
-        test = splits["test"]
-        metas, labels = [json.loads(m) for m in test["meta"]], [list(l) for l in test["labels"]]
-        ims, caps = [], []
-        for row in test.select(range(min(4, len(test)))):
-            ims += row["images"]
-            caps += [("selected" if l else "") for l in row["labels"]]
-        save_fig(
-            gallery(ims, caps, ncols=world.regime.n_candidates, title=f"{regime} test groups"), out / "gallery.png"
-        )
-        return {
-            "world": {
-                **summarize_groups(world.groups(cfg.groups)),
-                "splits": {s: len(d) for s, d in splits.items()},
-                "split_by": "group",
-            },
-            "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels),
-        }
-
-    data = _stage(out, "data", {k: base_key[k] for k in ("seed", "regime", "groups")}, data_stage)
-    splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=False)
-
-    def reward_stage():
-        rm_cfg = RMTrainConfig.cpu(
-            max_steps=cfg.rm_steps, eval_every=max(cfg.rm_steps // 3, 1), eval_groups=200, save_every=50, seed=seed
-        )
-        res = reward_table(
-            regime,
-            out / "rm",
-            n_groups=cfg.groups,
-            cfg=rm_cfg,
-            variants=cfg.rm_variants,
-            seed=seed,
-            n_boot=cfg.n_boot,
-            progress=progress,
-        )
-        # the training loss and the validation GAUC that training computes every eval_every steps, one panel each
-        curves = {
-            k: v["history"] + [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
-            for k, v in res["curves"].items()
-        }
-        save_fig(
-            curves_figure(curves, ("loss", "validation GAUC"), "PerFusionRM training"),
-            out / "figures" / "rm_curves.png",
-        )
-        return {"table": res["table"], "summary": res["summary"], "timing_s": res["timing_s"]}
-
-    reward = _stage(
-        out,
-        "reward",
-        {k: base_key[k] for k in ("seed", "regime", "groups", "rm_steps", "rm_variants", "n_boot")},
-        reward_stage,
+# %% ../nbs/16_experiments.ipynb #0693ee29
+def _demo_reward(out: Path, regime: str, cfg: DemoConfig, seed: int, progress: bool) -> dict:
+    "Stage 2: Table 1 (`reward_table`) and its training curves."
+    rm_cfg = RMTrainConfig.cpu(
+        max_steps=cfg.rm_steps, eval_every=max(cfg.rm_steps // 3, 1), eval_groups=200, save_every=50, seed=seed
     )
+    res = reward_table(
+        regime,
+        out / "rm",
+        n_groups=cfg.groups,
+        cfg=rm_cfg,
+        variants=cfg.rm_variants,
+        seed=seed,
+        n_boot=cfg.n_boot,
+        progress=progress,
+    )
+    curves = {
+        k: v["history"] + [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
+        for k, v in res["curves"].items()
+    }
+    save_fig(
+        curves_figure(curves, ("loss", "validation GAUC"), "PerFusionRM training"), out / "figures" / "rm_curves.png"
+    )
+    return {"table": res["table"], "summary": res["summary"], "timing_s": res["timing_s"]}
 
-    pipe = load_mini_sd()
-    pipe.set_progress_bar_config(disable=True)
+# %% ../nbs/16_experiments.ipynb #6b48c9d6
+def _demo_generation(
+    out: Path, world: World, splits: datasets.DatasetDict, pipe, regime: str, cfg: DemoConfig, seed: int, progress: bool
+) -> dict:
+    "Stage 3: Table 2 (`generation_table`), a gallery of held-out pairs and the training curves."
     clip, proc = load_mini_clip()
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
-    # the generators' user features: the profile, and with gen_history the selection fields (leak-free, 02b_history)
     gen_splits = with_selection_features(splits) if cfg.gen_history else splits
-    profiles = user_profiles(gen_splits["train"], world, selection_fields=cfg.gen_history)
-
-    def generation_stage():
-        res = generation_table(
-            gen_splits,
-            out / "gen",
-            methods=cfg.gen_methods,
-            steps=cfg.gen_steps,
-            lr=cfg.gen_lr,
-            batch_size=cfg.gen_batch,
-            n_pairs=cfg.n_pairs,
-            sample_steps=cfg.sample_steps,
-            rm=(rm, proc),
-            pipe=pipe,
-            world=world,
-            n_boot=cfg.n_boot,
-            seed=seed,
-            progress=progress,
-            train_kw=_gen_recipe(cfg),
-            method_kw={m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None,
-            stack_on=cfg.gen_stack_on,
-            user_in_uncond=cfg.gen_user_in_uncond,
-            profiles=profiles,
-        )
-        order = list(res["images"])
-        k = min(4, len(res["pairs"]))
-        fig = gallery(
-            [res["images"][m][i] for i in range(k) for m in order],
-            [m for i in range(k) for m in order],
-            ncols=len(order),
-            title="one held-out (user, prompt) pair per row, every model with the same seed",
-        )
-        save_fig(fig, out / "figures" / "generation_gallery.png")
-        save_fig(
-            curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"),
-            out / "figures" / "gen_curves.png",
-        )
-        return {
-            "summary": res["summary"],
-            "paired_delta": res["paired_delta"],
-            "config": res["config"],
-            "timing_s": res["timing_s"],
-            "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]],
-        }
-
-    gen_keys = (
-        "seed",
-        "regime",
-        "groups",
-        "sample_steps",
-        *(k for k in base_key if k.startswith("gen_")),
-    )  # every generation setting
-    generation = _stage(
-        out, "generation", {k: base_key[k] for k in ("rm_steps", "n_pairs", "n_boot", *gen_keys)}, generation_stage
+    res = generation_table(
+        gen_splits,
+        out / "gen",
+        methods=cfg.gen_methods,
+        steps=cfg.gen_steps,
+        lr=cfg.gen_lr,
+        batch_size=cfg.gen_batch,
+        n_pairs=cfg.n_pairs,
+        sample_steps=cfg.sample_steps,
+        rm=(rm, proc),
+        pipe=pipe,
+        world=world,
+        n_boot=cfg.n_boot,
+        seed=seed,
+        progress=progress,
+        train_kw=_gen_recipe(cfg),
+        method_kw={m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None,
+        stack_on=cfg.gen_stack_on,
+        user_in_uncond=cfg.gen_user_in_uncond,
+        profiles=user_profiles(gen_splits["train"], world, selection_fields=cfg.gen_history),
     )
+    order, k = list(res["images"]), min(4, len(res["pairs"]))
+    fig = gallery(
+        [res["images"][m][i] for i in range(k) for m in order],
+        [m for i in range(k) for m in order],
+        ncols=len(order),
+        title="one held-out (user, prompt) pair per row, every model with the same seed",
+    )
+    save_fig(fig, out / "figures" / "generation_gallery.png")
+    save_fig(
+        curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"),
+        out / "figures" / "gen_curves.png",
+    )
+    return {
+        "summary": res["summary"],
+        "paired_delta": res["paired_delta"],
+        "config": res["config"],
+        "timing_s": res["timing_s"],
+        "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]],
+    }
 
-    def case_stage():
-        judge, hist = load_judge(), selection_history(splits["train"])
-        base = pipeline_generator(pipe, steps=cfg.sample_steps)
-        punet, vocab = load_generator(pipe, out / "gen", "perfusion")
-        gens = {
-            "base": base,
-            "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
-            "perfusion": pipeline_generator(
-                pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond
-            ),
-        }
-        stores = [m for m in pick_stores(world)]
-        res = run_case_study(gens, world, judge, stores=stores, n=cfg.case_n, seed=seed, progress=progress)
-        save_fig(case_study_figure(res), out / "figures" / "case_study.png")
-        return {
-            "prompt": res["prompt"],
-            "stores": res["stores"],
-            "results": res["results"],
-            "table": format_case_study(res),
-        }
+# %% ../nbs/16_experiments.ipynb #3c12e625
+def _demo_case(
+    out: Path, world: World, splits: datasets.DatasetDict, pipe, cfg: DemoConfig, seed: int, progress: bool
+) -> dict:
+    "Stage 4: the case study (`15_case_study`) with the base model, the PMG-style baseline and the trained PerFusion."
+    judge, hist = load_judge(), selection_history(splits["train"])
+    base = pipeline_generator(pipe, steps=cfg.sample_steps)
+    punet, vocab = load_generator(pipe, out / "gen", "perfusion")
+    gens = {
+        "base": base,
+        "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
+        "perfusion": pipeline_generator(
+            pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond
+        ),
+    }
+    res = run_case_study(
+        gens, world, judge, stores=list(pick_stores(world)), n=cfg.case_n, seed=seed, progress=progress
+    )
+    save_fig(case_study_figure(res), out / "figures" / "case_study.png")
+    return {k: res[k] for k in ("prompt", "stores", "results")} | {"table": format_case_study(res)}
 
-    case = _stage(out, "case_study", {k: base_key[k] for k in (*gen_keys, "case_n")}, case_stage)
-
+# %% ../nbs/16_experiments.ipynb #3b385d0a
+def _demo_results(
+    cfg: DemoConfig, seed: int, regime: str, quick: bool, data: dict, reward: dict, generation: dict, case: dict
+) -> dict:
+    "The demo's `results.json` (without timing of this call, command and environment) from the four stages' results."
     gen_names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
     results = {
         "seed": seed,
@@ -602,10 +588,8 @@ def run_demo(
         "generation_intervals": generation["summary"],
         "case_study": {k: case[k] for k in ("prompt", "stores", "results")},
         "timing_s": {
-            "data": data["seconds"],
-            "reward": reward["seconds"],
-            "generation": generation["seconds"],
-            "case_study": case["seconds"],
+            s: r["seconds"]
+            for s, r in (("data", data), ("reward", reward), ("generation", generation), ("case_study", case))
         },
     }
     all_rm = {"oracle", "general", *[REWARD_NAMES[v] for v in VARIANTS]}
@@ -617,6 +601,54 @@ def run_demo(
             "why": "the default demo trains the models its headline compares, --quick fewer; --full trains all of them",
         }
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
+    return results
+
+# %% ../nbs/16_experiments.ipynb #bac78ca4
+def run_demo(
+    out: str | Path = "perfusion-demo",
+    seed: int = 0,
+    regime: str = "industrial",
+    quick: bool = False,
+    cfg: DemoConfig
+    | None = None,  # default: DemoConfig.quick() with quick, DemoConfig.full() with full, else DemoConfig()
+    progress: bool = True,
+    command: str | None = None,  # how this run was started, recorded in results.json and the report
+    full: bool = False,  # every trained row of Table 2 (DemoConfig.full)
+) -> dict:
+    "The main job: data, Table 1, Table 2, case study, report.html and results.json under `out` (resumable)."
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
+    if quick and full:
+        raise ValueError("choose quick or full, not both")
+    cfg = cfg or (DemoConfig.quick() if quick else DemoConfig.full() if full else DemoConfig())
+    out, t0 = Path(out), time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    key = {"seed": seed, "regime": regime, "version": __version__, **asdict(cfg)}
+    pick = lambda *names: {k: key[k] for k in names}
+    gen_keys = ("seed", "regime", "groups", "sample_steps", *(k for k in key if k.startswith("gen_")))
+    world = World(regime, seed=seed)
+    data = _stage(
+        out, "data", pick("seed", "regime", "groups"), lambda: _demo_data(out, world, regime, cfg, seed, progress)
+    )
+    splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=False)
+    reward = _stage(
+        out,
+        "reward",
+        pick("seed", "regime", "groups", "rm_steps", "rm_variants", "n_boot"),
+        lambda: _demo_reward(out, regime, cfg, seed, progress),
+    )
+    pipe = load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
+    generation = _stage(
+        out,
+        "generation",
+        pick("rm_steps", "n_pairs", "n_boot", *gen_keys),
+        lambda: _demo_generation(out, world, splits, pipe, regime, cfg, seed, progress),
+    )
+    case = _stage(
+        out, "case_study", pick(*gen_keys, "case_n"), lambda: _demo_case(out, world, splits, pipe, cfg, seed, progress)
+    )
+    results = _demo_results(cfg, seed, regime, quick, data, reward, generation, case)
     results["timing_s"]["this_call"] = round(time.time() - t0, 1)
     results["command"] = command or f"run_demo({str(out)!r}, seed={seed}, regime={regime!r}, quick={quick})"
     results["environment"] = environment()

@@ -32,7 +32,7 @@ from transformers import (
 )
 
 from .adapter import PersonalizedUNet
-from .data import FeatureVocab, load_groups, save_groups
+from .data import FeatureVocab, atomic_path, load_groups, save_groups
 from .engine import default_device
 from .evaluate import eval_pairs, format_generation_table, summarize_generations
 from .foundation import FoundationModelError, load_mini_sd
@@ -191,10 +191,8 @@ def pickapic_splits(
         save_groups(ds, d / s)
         res[s] = ds
         state["reports"][s] = report.as_dict()
-        d.mkdir(parents=True, exist_ok=True)
-        tmp = stamp.with_name(".config.json.tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, stamp)
+        with atomic_path(stamp) as tmp:
+            tmp.write_text(json.dumps(state, indent=1))
     return datasets.DatasetDict(res), {s: state["reports"][s] for s in splits}
 
 # %% ../nbs/18_gpu_training.ipynb #0804036c

@@ -20,13 +20,13 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 
+from .data import atomic_path
+
 # %% ../nbs/15a_report.ipynb #082a7fc1
 def write_json(path: Path, obj):
     "Write JSON atomically (temporary file + rename)."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2))
 
 # %% ../nbs/15a_report.ipynb #5ea76ca9
 def png_b64(fig) -> str:
@@ -243,9 +243,8 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
     head = f"<head><meta charset='utf-8'><title>PerFusion demo report</title><style>{style}</style></head>"
     doc = f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"
     path = out / "report.html"
-    tmp = path.with_name(".report.html.tmp")
-    tmp.write_text(doc)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(doc)
     return path
 
 # %% ../nbs/15a_report.ipynb #56396dc7

@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
+from fastcore.basics import patch
 from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
@@ -134,130 +135,142 @@ class PerFusionRM(nn.Module):
                 self._handles.append(layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True))
                 self._handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
 
-    def remove_hooks(self):
-        "Detach the plug-ins from the backbone (to reuse the backbone in another PerFusionRM)."
-        for h in self._handles:
-            h.remove()
-        self._handles = []
-
-    def _hook(self, tower: str, slot: int):
-        def add_user(module, args, kwargs):
-            if self._deltas is None:
-                return None
-            d = self._deltas[tower][:, slot, None, :]
-            if args:
-                return (args[0] + d.to(args[0].dtype), *args[1:]), kwargs
-            return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + d.to(kwargs["hidden_states"].dtype)}
-
-        return add_user
-
     def train(self, mode: bool = True):
         "Only the plug-ins switch mode; the frozen backbone stays in eval mode."
         super().train(mode)
         self.backbone.eval()
         return self
 
-    @classmethod
-    def from_backbone(
-        cls,
-        backbone: CLIPModel,
-        vocab: FeatureVocab,
-        variant: str = "duplicated",
-        backbone_name: str | None = None,
+# %% ../nbs/05_reward.ipynb #eb02eba9
+@patch
+def _hook(self: PerFusionRM, tower: str, slot: int):
+    def add_user(module, args, kwargs):
+        if self._deltas is None:
+            return None
+        d = self._deltas[tower][:, slot, None, :]
+        if args:
+            return (args[0] + d.to(args[0].dtype), *args[1:]), kwargs
+        return args, {**kwargs, "hidden_states": kwargs["hidden_states"] + d.to(kwargs["hidden_states"].dtype)}
+
+    return add_user
+
+# %% ../nbs/05_reward.ipynb #d2115c51
+@patch
+def forward(
+    self: PerFusionRM,
+    input_ids: torch.Tensor,  # (B, T) one prompt per group
+    pixel_values: torch.Tensor,  # (B, N, C, H, W) the group's candidates
+    feature_ids: torch.Tensor,  # (B, F) encoded user features
+    attention_mask: torch.Tensor | None = None,  # (B, T)
+) -> torch.Tensor:
+    "(B, N) scores."
+    if pixel_values.ndim != 5:
+        raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
+    B, N = pixel_values.shape[:2]
+    name = (
+        "is_activation_checkpointing"
+        if hasattr(type(self.backbone), "is_activation_checkpointing")
+        else "is_gradient_checkpointing"
+    )
+    if getattr(self.backbone, name, False):
+        raise NotImplementedError(
+            "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
+            "grad_accum instead"
+        )
+    if input_ids.shape[0] != B or feature_ids.shape[0] != B:
+        raise ValueError(
+            f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
+        )
+    deltas = self.plugins(feature_ids.to(input_ids.device))
+    if "vision" in deltas:
+        deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
+    self._deltas = deltas
+    try:  # PickScore's score, computed while the plug-ins' hooks add the user's deltas
+        return clip_scores(
+            self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask
+        )
+    finally:
+        self._deltas = None
+
+# %% ../nbs/05_reward.ipynb #21c4455c
+@patch(cls_method=True)
+def from_backbone(
+    cls: PerFusionRM,
+    backbone: CLIPModel,
+    vocab: FeatureVocab,
+    variant: str = "duplicated",
+    backbone_name: str | None = None,
+    **plugin_kw,
+):
+    "A fresh PerFusionRM with zero-initialised AdaNets (scores equal the backbone's)."
+    plugins = PerFusionPlugins(
+        vocab.sizes,
+        clip_tower_shapes(backbone),
+        variant=variant,
+        feature_fields=vocab.fields,
+        backbone=backbone_name or getattr(backbone.config, "_name_or_path", None),
         **plugin_kw,
-    ):
-        "A fresh PerFusionRM with zero-initialised AdaNets (scores equal the backbone's)."
-        plugins = PerFusionPlugins(
-            vocab.sizes,
-            clip_tower_shapes(backbone),
-            variant=variant,
-            feature_fields=vocab.fields,
-            backbone=backbone_name or getattr(backbone.config, "_name_or_path", None),
-            **plugin_kw,
-        )
-        return cls(backbone, plugins, vocab)
+    )
+    return cls(backbone, plugins, vocab)
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,  # (B, T) one prompt per group
-        pixel_values: torch.Tensor,  # (B, N, C, H, W) the group's candidates
-        feature_ids: torch.Tensor,  # (B, F) encoded user features
-        attention_mask: torch.Tensor | None = None,  # (B, T)
-    ) -> torch.Tensor:
-        "(B, N) scores."
-        if pixel_values.ndim != 5:
-            raise ValueError(
-                f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}"
-            )
-        B, N = pixel_values.shape[:2]
-        name = (
-            "is_activation_checkpointing"
-            if hasattr(type(self.backbone), "is_activation_checkpointing")
-            else "is_gradient_checkpointing"
-        )
-        if getattr(self.backbone, name, False):
-            raise NotImplementedError(
-                "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
-                "grad_accum instead"
-            )
-        if input_ids.shape[0] != B or feature_ids.shape[0] != B:
-            raise ValueError(
-                f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
-            )
-        deltas = self.plugins(feature_ids.to(input_ids.device))
-        if "vision" in deltas:
-            deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
-        self._deltas = deltas
-        try:  # PickScore's score, computed while the plug-ins' hooks add the user's deltas
-            return clip_scores(
-                self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask
-            )
-        finally:
-            self._deltas = None
+# %% ../nbs/05_reward.ipynb #71c19195
+@patch
+def remove_hooks(self: PerFusionRM):
+    "Detach the plug-ins from the backbone (to reuse the backbone in another PerFusionRM)."
+    for h in self._handles:
+        h.remove()
+    self._handles = []
 
-    @torch.no_grad()
-    def score(self, processor: CLIPProcessor, prompt: str, images: Sequence[Image.Image], features: dict) -> np.ndarray:
-        "Scores of N PIL images for one prompt and one user (a feature dict), through the backbone's processor."
-        if self.vocab is None:
-            raise ValueError("this PerFusionRM has no FeatureVocab; pass one to the constructor")
-        inp = processor(
-            text=[prompt],
-            images=list(images),
-            return_tensors="pt",
-            padding="max_length",
-            truncation=True,
-            max_length=processor.tokenizer.model_max_length,
-        )
-        dev = next(self.backbone.parameters()).device
-        mask = inp.get("attention_mask")
-        return (
-            self(
-                inp["input_ids"].to(dev),
-                inp["pixel_values"][None].to(dev),
-                self.vocab.encode_batch([features]).to(dev),
-                None if mask is None else mask.to(dev),
-            )[0]
-            .float()
-            .cpu()
-            .numpy()
-        )
+# %% ../nbs/05_reward.ipynb #22dda51b
+@patch
+@torch.no_grad()
+def score(
+    self: PerFusionRM, processor: CLIPProcessor, prompt: str, images: Sequence[Image.Image], features: dict
+) -> np.ndarray:
+    "Scores of N PIL images for one prompt and one user (a feature dict), through the backbone's processor."
+    if self.vocab is None:
+        raise ValueError("this PerFusionRM has no FeatureVocab; pass one to the constructor")
+    inp = processor(
+        text=[prompt],
+        images=list(images),
+        return_tensors="pt",
+        padding="max_length",
+        truncation=True,
+        max_length=processor.tokenizer.model_max_length,
+    )
+    dev = next(self.backbone.parameters()).device
+    mask = inp.get("attention_mask")
+    return (
+        self(
+            inp["input_ids"].to(dev),
+            inp["pixel_values"][None].to(dev),
+            self.vocab.encode_batch([features]).to(dev),
+            None if mask is None else mask.to(dev),
+        )[0]
+        .float()
+        .cpu()
+        .numpy()
+    )
 
-    def save_pretrained(self, path: str | Path):
-        "Save the plug-ins (safetensors + config) and the feature vocabulary; the backbone is not copied."
-        path = Path(path)
-        self.plugins.save_pretrained(path)
-        if self.vocab is not None:
-            self.vocab.save(path / "feature_vocab.json")
+# %% ../nbs/05_reward.ipynb #1f021397
+@patch
+def save_pretrained(self: PerFusionRM, path: str | Path):
+    "Save the plug-ins (safetensors + config) and the feature vocabulary; the backbone is not copied."
+    path = Path(path)
+    self.plugins.save_pretrained(path)
+    if self.vocab is not None:
+        self.vocab.save(path / "feature_vocab.json")
 
-    @classmethod
-    def from_pretrained(cls, path: str | Path, backbone: CLIPModel):
-        "Load plug-ins saved by `save_pretrained` onto `backbone`."
-        path = Path(path)
-        if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} holds no PerFusionRM plug-ins (config.json missing)")
-        plugins = PerFusionPlugins.from_pretrained(path)
-        vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
-        return cls(backbone, plugins, vocab)
+# %% ../nbs/05_reward.ipynb #d839b185
+@patch(cls_method=True)
+def from_pretrained(cls: PerFusionRM, path: str | Path, backbone: CLIPModel):
+    "Load plug-ins saved by `save_pretrained` onto `backbone`."
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} holds no PerFusionRM plug-ins (config.json missing)")
+    plugins = PerFusionPlugins.from_pretrained(path)
+    vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
+    return cls(backbone, plugins, vocab)
 
 # %% ../nbs/05_reward.ipynb #eeab41a8
 PICKSCORE = "yuvalkirstain/PickScore_v1"

@@ -22,9 +22,10 @@ from typing import Callable, Mapping, Sequence
 import datasets
 import ipywidgets as W
 import numpy as np
+from fastcore.basics import patch
 from PIL import Image
 
-from .data import GroupRecord, records_to_dataset
+from .data import GroupRecord, atomic_path, records_to_dataset
 from .foundation import AttributeJudge
 from .world import ATTRIBUTES, PROFILE_FEATURES, World, gumbel_top_k, parse_prompt
 
@@ -73,150 +74,160 @@ class FeedbackStore:
         con.execute("PRAGMA synchronous=FULL")
         return con
 
-    def _write_image(self, data: bytes) -> str:
-        "Write one PNG atomically under its content hash; return its name relative to the store."
-        name = f"images/{hashlib.sha256(data).hexdigest()[:32]}.png"
-        dest = self.root / name
-        if dest.exists():
-            return name
-        tmp = dest.with_name(f".{dest.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise FeedbackError(
-                f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this "
-                f"round"
-            ) from None
-        return name
-
-    def submit(
-        self,
-        user_id: str,
-        features: Mapping[str, str],
-        prompt: str,
-        images: Sequence,
-        labels: Sequence[int],
-        model_id: str = "base",
-        session: str = "default",
-        round: int = 0,
-        parent: str | None = None,
-    ) -> str:
-        "Record one round; returns its id. Resubmitting the same round is a no-op; with other labels it is refused."
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise FeedbackError("empty prompt: type what to generate before submitting")
-        if len(images) == 0:
-            raise FeedbackError("no candidates to submit: press Generate first")
-        if len(images) != len(labels):
-            raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
-        labels = [int(l) for l in labels]
-        if any(l not in (0, 1) for l in labels):
-            raise FeedbackError(f"labels must be 0 or 1, got {labels}")
-        if not user_id:
-            raise FeedbackError("no merchant: choose a merchant (user id) first")
-        feats = {str(k): str(v) for k, v in features.items()}
-        blobs = [_png(im) for im in images]
-        rid = hashlib.sha256(
-            json.dumps(
-                [session, round, user_id, feats, prompt, model_id, [hashlib.sha256(b).hexdigest() for b in blobs]],
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()[:24]
-        old = self.get(rid)
-        if old is not None:
-            if old["labels"] != labels:
-                raise FeedbackError(
-                    f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a "
-                    f"new round to change your selection"
-                )
-            return rid
-        names = [self._write_image(b) for b in blobs]  # images first, each atomically ...
-        flag = selection_flag(labels)
-        try:  # ... then the row that names them, in one transaction
-            with self._connect() as con:
-                con.execute(
-                    "INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        rid,
-                        session,
-                        round,
-                        parent,
-                        user_id,
-                        json.dumps(feats, sort_keys=True),
-                        prompt,
-                        json.dumps(names),
-                        json.dumps(labels),
-                        model_id,
-                        time.time(),
-                        int(flag is None),
-                        flag,
-                    ),
-                )
-        except sqlite3.Error as e:
-            raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
-        return rid
-
-    def _rows(self, where: str = "", args: tuple = ()) -> list[dict]:
-        with self._connect() as con:
-            con.row_factory = sqlite3.Row
-            rows = con.execute(f"SELECT * FROM rounds {where} ORDER BY created, id", args).fetchall()
-        return [
-            {
-                **dict(r),
-                "features": json.loads(r["features"]),
-                "images": json.loads(r["images"]),
-                "labels": json.loads(r["labels"]),
-                "usable": bool(r["usable"]),
-            }
-            for r in rows
-        ]
-
-    def get(self, rid: str) -> dict | None:
-        "One round by id (None if absent)."
-        r = self._rows("WHERE id = ?", (rid,))
-        return r[0] if r else None
-
-    def rounds(self, session: str | None = None) -> list[dict]:
-        "All rounds (of one session), oldest first."
-        return self._rows("WHERE session = ?", (session,)) if session else self._rows()
-
     def __len__(self) -> int:
         with self._connect() as con:
             return con.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
 
-    def load_images(self, row: dict) -> list[Image.Image]:
-        "The candidate images of a round."
-        return [Image.open(self.root / n).convert("RGB") for n in row["images"]]
+# %% ../nbs/14_studio.ipynb #9e75bfe8
+@patch
+def _write_image(self: FeedbackStore, data: bytes) -> str:
+    "Write one PNG atomically under its content hash; return its name relative to the store."
+    name = f"images/{hashlib.sha256(data).hexdigest()[:32]}.png"
+    dest = self.root / name
+    if dest.exists():
+        return name
+    try:
+        with atomic_path(dest) as tmp, open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise FeedbackError(
+            f"could not write an image into {self.images_dir} ({e.strerror or e}); nothing was recorded for this round"
+        ) from None
+    return name
 
-    def export(self, usable_only: bool = True) -> datasets.Dataset:
-        "The rounds as a `perfusion.data` group dataset (flagged rounds left out unless `usable_only=False`)."
-        rows = [r for r in self.rounds() if r["usable"] or not usable_only]
-        if not rows:
-            raise FeedbackError(f"the store at {self.root} holds no {'usable ' if usable_only else ''}rounds to export")
-        recs = [
-            GroupRecord(
-                r["id"],
-                r["user_id"],
-                r["features"],
-                r["prompt"],
-                self.load_images(r),
-                r["labels"],
-                {
-                    "session": r["session"],
-                    "round": r["round"],
-                    "parent": r["parent"],
-                    "model_id": r["model_id"],
-                    "created": r["created"],
-                    "flag": r["flag"],
-                },
+# %% ../nbs/14_studio.ipynb #eb546097
+@patch
+def submit(
+    self: FeedbackStore,
+    user_id: str,
+    features: Mapping[str, str],
+    prompt: str,
+    images: Sequence,
+    labels: Sequence[int],
+    model_id: str = "base",
+    session: str = "default",
+    round: int = 0,
+    parent: str | None = None,
+) -> str:
+    "Record one round; returns its id. Resubmitting the same round is a no-op; with other labels it is refused."
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise FeedbackError("empty prompt: type what to generate before submitting")
+    if len(images) == 0:
+        raise FeedbackError("no candidates to submit: press Generate first")
+    if len(images) != len(labels):
+        raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
+    labels = [int(l) for l in labels]
+    if any(l not in (0, 1) for l in labels):
+        raise FeedbackError(f"labels must be 0 or 1, got {labels}")
+    if not user_id:
+        raise FeedbackError("no merchant: choose a merchant (user id) first")
+    feats = {str(k): str(v) for k, v in features.items()}
+    blobs = [_png(im) for im in images]
+    rid = hashlib.sha256(
+        json.dumps(
+            [session, round, user_id, feats, prompt, model_id, [hashlib.sha256(b).hexdigest() for b in blobs]],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:24]
+    old = self.get(rid)
+    if old is not None:
+        if old["labels"] != labels:
+            raise FeedbackError(
+                f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a "
+                f"new round to change your selection"
             )
-            for r in rows
-        ]
-        return records_to_dataset(recs)
+        return rid
+    names = [self._write_image(b) for b in blobs]  # images first, each atomically ...
+    flag = selection_flag(labels)
+    try:  # ... then the row that names them, in one transaction
+        with self._connect() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    rid,
+                    session,
+                    round,
+                    parent,
+                    user_id,
+                    json.dumps(feats, sort_keys=True),
+                    prompt,
+                    json.dumps(names),
+                    json.dumps(labels),
+                    model_id,
+                    time.time(),
+                    int(flag is None),
+                    flag,
+                ),
+            )
+    except sqlite3.Error as e:
+        raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
+    return rid
+
+# %% ../nbs/14_studio.ipynb #e85bb3b2
+@patch
+def _rows(self: FeedbackStore, where: str = "", args: tuple = ()) -> list[dict]:
+    with self._connect() as con:
+        con.row_factory = sqlite3.Row
+        rows = con.execute(f"SELECT * FROM rounds {where} ORDER BY created, id", args).fetchall()
+    return [
+        {
+            **dict(r),
+            "features": json.loads(r["features"]),
+            "images": json.loads(r["images"]),
+            "labels": json.loads(r["labels"]),
+            "usable": bool(r["usable"]),
+        }
+        for r in rows
+    ]
+
+# %% ../nbs/14_studio.ipynb #7789ccf1
+@patch
+def get(self: FeedbackStore, rid: str) -> dict | None:
+    "One round by id (None if absent)."
+    r = self._rows("WHERE id = ?", (rid,))
+    return r[0] if r else None
+
+# %% ../nbs/14_studio.ipynb #ac2b1b16
+@patch
+def rounds(self: FeedbackStore, session: str | None = None) -> list[dict]:
+    "All rounds (of one session), oldest first."
+    return self._rows("WHERE session = ?", (session,)) if session else self._rows()
+
+# %% ../nbs/14_studio.ipynb #03191f11
+@patch
+def load_images(self: FeedbackStore, row: dict) -> list[Image.Image]:
+    "The candidate images of a round."
+    return [Image.open(self.root / n).convert("RGB") for n in row["images"]]
+
+# %% ../nbs/14_studio.ipynb #7b99659a
+@patch
+def export(self: FeedbackStore, usable_only: bool = True) -> datasets.Dataset:
+    "The rounds as a `perfusion.data` group dataset (flagged rounds left out unless `usable_only=False`)."
+    rows = [r for r in self.rounds() if r["usable"] or not usable_only]
+    if not rows:
+        raise FeedbackError(f"the store at {self.root} holds no {'usable ' if usable_only else ''}rounds to export")
+    recs = [
+        GroupRecord(
+            r["id"],
+            r["user_id"],
+            r["features"],
+            r["prompt"],
+            self.load_images(r),
+            r["labels"],
+            {
+                "session": r["session"],
+                "round": r["round"],
+                "parent": r["parent"],
+                "model_id": r["model_id"],
+                "created": r["created"],
+                "flag": r["flag"],
+            },
+        )
+        for r in rows
+    ]
+    return records_to_dataset(recs)
 
 # %% ../nbs/14_studio.ipynb #3980d8c5
 class SimulatedMerchant:
@@ -315,103 +326,117 @@ class Studio:
         f = self.merchants.get(self.user.value, {})
         self.profile.value = "<small>" + html.escape(", ".join(f"{k}={v}" for k, v in f.items())) + "</small>"
 
-    def _check_features(self, feats: Mapping[str, str]):
-        if self.allowed is None:
-            return
-        bad = [f"{k}={v!r}" for k, v in feats.items() if k in self.allowed and v not in self.allowed[k]]
-        unknown = [k for k in feats if k not in self.allowed and k != "user_id"]
-        if bad or unknown:
-            raise FeedbackError(
-                "unknown merchant features: " + ", ".join(bad + [f"{k} (no such feature)" for k in unknown])
-            )
-
-    def generate(self, refine: bool = False, prompt: str | None = None) -> list[Image.Image]:
-        "Show N fresh candidates for the prompt box (a new round; `refine` links it to the last submitted one)."
-        if prompt is not None:
-            self.prompt.value = prompt
-        try:
-            if not self.prompt.value.strip():
-                raise FeedbackError("empty prompt: type what to generate, e.g. 'dress, v-neck'")
-            self._check_features(self.merchants[self.user.value])
-        except FeedbackError as e:
-            self._say(str(e), ok=False)
-            return []
-        if not refine:
-            self.last_id = None
-        self.round = len(self.store.rounds(self.session))
-        self._say(f"generating {self.n} candidates ...")
-        self.images = self.generator(
-            self.prompt.value, self.merchants[self.user.value], self.n, self.seed + 7919 * self.round
+# %% ../nbs/14_studio.ipynb #87181191
+@patch
+def _check_features(self: Studio, feats: Mapping[str, str]):
+    if self.allowed is None:
+        return
+    bad = [f"{k}={v!r}" for k, v in feats.items() if k in self.allowed and v not in self.allowed[k]]
+    unknown = [k for k in feats if k not in self.allowed and k != "user_id"]
+    if bad or unknown:
+        raise FeedbackError(
+            "unknown merchant features: " + ", ".join(bad + [f"{k} (no such feature)" for k in unknown])
         )
-        self.toggles = [
-            W.ToggleButton(description=f"pick {i + 1}", value=False, layout=W.Layout(width="128px"))
-            for i in range(len(self.images))
-        ]
-        self.grid.children = [
-            W.VBox([W.Image(value=_thumb(im), format="png", width=128, height=128), t])
-            for im, t in zip(self.images, self.toggles)
-        ]
-        self.submit_btn.disabled = False
-        self._say(f"round {self.round}: click the candidates you would sell, then Submit")
-        return self.images
 
-    @property
-    def labels(self) -> list[int]:
-        return [int(t.value) for t in self.toggles]
+# %% ../nbs/14_studio.ipynb #7ede2d94
+@patch
+def generate(self: Studio, refine: bool = False, prompt: str | None = None) -> list[Image.Image]:
+    "Show N fresh candidates for the prompt box (a new round; `refine` links it to the last submitted one)."
+    if prompt is not None:
+        self.prompt.value = prompt
+    try:
+        if not self.prompt.value.strip():
+            raise FeedbackError("empty prompt: type what to generate, e.g. 'dress, v-neck'")
+        self._check_features(self.merchants[self.user.value])
+    except FeedbackError as e:
+        self._say(str(e), ok=False)
+        return []
+    if not refine:
+        self.last_id = None
+    self.round = len(self.store.rounds(self.session))
+    self._say(f"generating {self.n} candidates ...")
+    self.images = self.generator(
+        self.prompt.value, self.merchants[self.user.value], self.n, self.seed + 7919 * self.round
+    )
+    self.toggles = [
+        W.ToggleButton(description=f"pick {i + 1}", value=False, layout=W.Layout(width="128px"))
+        for i in range(len(self.images))
+    ]
+    self.grid.children = [
+        W.VBox([W.Image(value=_thumb(im), format="png", width=128, height=128), t])
+        for im, t in zip(self.images, self.toggles)
+    ]
+    self.submit_btn.disabled = False
+    self._say(f"round {self.round}: click the candidates you would sell, then Submit")
+    return self.images
 
-    def select(self, picks: Sequence[int]):
-        "Set the selection programmatically (0-based candidate indices)."
-        for i, t in enumerate(self.toggles):
-            t.value = i in set(picks)
+# %% ../nbs/14_studio.ipynb #5d8526ba
+@patch
+def select(self: Studio, picks: Sequence[int]):
+    "Set the selection programmatically (0-based candidate indices)."
+    for i, t in enumerate(self.toggles):
+        t.value = i in set(picks)
 
-    def submit(self) -> str | None:
-        "Record the current round; returns its id (None, with a message, if it could not be recorded)."
-        if not self.images:
-            self._say("nothing to submit: press Generate first", ok=False)
-            return None
-        try:
-            rid = self.store.submit(
-                self.user.value,
-                self.merchants[self.user.value],
-                self.prompt.value,
-                self.images,
-                self.labels,
-                model_id=self.model_id,
-                session=self.session,
-                round=self.round,
-                parent=self.last_id,
-            )
-        except FeedbackError as e:
-            self._say(str(e), ok=False)
-            return None
-        flag = selection_flag(self.labels)
-        self.last_id, self.refine_btn.disabled, self.submit_btn.disabled = rid, False, True
-        self._say(
-            f"recorded round {self.round} ({sum(self.labels)} of {len(self.labels)} selected)"
-            + (f" — flagged: {flag}, kept but not used for training" if flag else ""),
-            ok=flag is None,
+# %% ../nbs/14_studio.ipynb #04e9a349
+@patch(as_prop=True)
+def labels(self: Studio) -> list[int]:
+    "The 0/1 label of each candidate on screen (1: selected)."
+    return [int(t.value) for t in self.toggles]
+
+# %% ../nbs/14_studio.ipynb #9f39fbb1
+@patch
+def submit(self: Studio) -> str | None:
+    "Record the current round; returns its id (None, with a message, if it could not be recorded)."
+    if not self.images:
+        self._say("nothing to submit: press Generate first", ok=False)
+        return None
+    try:
+        rid = self.store.submit(
+            self.user.value,
+            self.merchants[self.user.value],
+            self.prompt.value,
+            self.images,
+            self.labels,
+            model_id=self.model_id,
+            session=self.session,
+            round=self.round,
+            parent=self.last_id,
         )
-        self._show_history()
-        return rid
+    except FeedbackError as e:
+        self._say(str(e), ok=False)
+        return None
+    flag = selection_flag(self.labels)
+    self.last_id, self.refine_btn.disabled, self.submit_btn.disabled = rid, False, True
+    self._say(
+        f"recorded round {self.round} ({sum(self.labels)} of {len(self.labels)} selected)"
+        + (f" — flagged: {flag}, kept but not used for training" if flag else ""),
+        ok=flag is None,
+    )
+    self._show_history()
+    return rid
 
-    def simulate(self, merchant: SimulatedMerchant, prompt: str) -> str | None:
-        "One round clicked by a simulated merchant: generate for `prompt`, let it choose, submit."
-        self.user.value = merchant.merchant.user_id
-        if not self.generate(prompt=prompt):
-            return None
-        self.select([i for i, l in enumerate(merchant.choose(prompt, self.images)) if l])
-        return self.submit()
+# %% ../nbs/14_studio.ipynb #2f1d9b4a
+@patch
+def simulate(self: Studio, merchant: SimulatedMerchant, prompt: str) -> str | None:
+    "One round clicked by a simulated merchant: generate for `prompt`, let it choose, submit."
+    self.user.value = merchant.merchant.user_id
+    if not self.generate(prompt=prompt):
+        return None
+    self.select([i for i, l in enumerate(merchant.choose(prompt, self.images)) if l])
+    return self.submit()
 
-    def _show_history(self):
-        rows = self.store.rounds(self.session)
-        self.history.value = (
-            "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>"
-            + "".join(
-                f"<tr><td>{r['round']}</td><td>{html.escape(r['user_id'])}</td><td>{html.escape(r['prompt'])}</td><td>{sum(r['labels'])}/{len(r['labels'])}</td>"
-                f"<td>{html.escape(r['flag'] or '')}</td></tr>"
-                for r in rows
-            )
-            + "</table>"
-            if rows
-            else "<i>no rounds yet</i>"
+# %% ../nbs/14_studio.ipynb #691c306a
+@patch
+def _show_history(self: Studio):
+    rows = self.store.rounds(self.session)
+    self.history.value = (
+        "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>"
+        + "".join(
+            f"<tr><td>{r['round']}</td><td>{html.escape(r['user_id'])}</td><td>{html.escape(r['prompt'])}</td><td>{sum(r['labels'])}/{len(r['labels'])}</td>"
+            f"<td>{html.escape(r['flag'] or '')}</td></tr>"
+            for r in rows
         )
+        + "</table>"
+        if rows
+        else "<i>no rounds yet</i>"
+    )

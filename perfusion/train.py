@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
-from .data import FeatureVocab, pad_groups, select_rows
+from .data import FeatureVocab, atomic_path, pad_groups, select_rows
 from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices
 from .foundation import encode_prompts
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
@@ -178,11 +178,8 @@ class LatentGroups:
             k: getattr(self, k).contiguous()
             for k in ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")
         }
-        tmp = path.with_name(
-            f".{path.name}.{os.getpid()}.tmp"
-        )  # one temp file per process: concurrent writers never share one
-        save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:  # one temp file per process and call: concurrent writers never share one
+            save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key})
 
     @classmethod
     def load(cls, path: str | Path) -> "LatentGroups":
@@ -388,35 +385,9 @@ def _user_path(ad: PersonalAdapter) -> list:
     ps = [*ad.crossing.parameters(), *ad.user_proj.parameters(), *ad.controlnet.controlnet_cond_embedding.parameters()]
     return ps + ([*ad.user_token.parameters()] if ad.user_token is not None else [])
 
-# %% ../nbs/12_train.ipynb #acde37f4
-def train_generator(
-    pipe: StableDiffusionPipeline,
-    data: LatentGroups,
-    out_dir: str | Path,
-    cfg: GenTrainConfig | None = None,
-    vocab: FeatureVocab | None = None,  # the vocabulary `data` was encoded with (saved with the model)
-    backbone: PersonalizedUNet | None = None,  # frozen model to build on (the DPO model, in the paper's protocol)
-    progress: bool = True,
-    accelerator: Accelerator | None = None,
-    stop_after: int | None = None,
-) -> tuple[PersonalizedUNet, dict]:
-    """Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to
-    `out_dir/model`."""
-    cfg = cfg or GenTrainConfig()
-    if vocab is None:
-        raise ValueError("pass the FeatureVocab the latents were encoded with")
-    acc = accelerator or make_accelerator(cfg.mixed_precision)
-    P, rank = acc.num_processes, acc.process_index
-    check_divisible(cfg.batch_size, P, cfg.grad_accum)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-    punet = build_generator_model(pipe, vocab, cfg, backbone).to(acc.device)
-    if cfg.gradient_checkpointing:
-        base_unet(punet).enable_gradient_checkpointing()
-        punet.adapter.controlnet.enable_gradient_checkpointing()
-    params = [p for p in punet.adapter.parameters() if p.requires_grad]
-    opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
+# %% ../nbs/12_train.ipynb #e1fdd9e3
+def _noise_schedule(pipe: StableDiffusionPipeline, cfg: GenTrainConfig) -> tuple[DDPMScheduler, tuple[int, int]]:
+    "The training scheduler and the [t_min, t_max) range timesteps are drawn from."
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     if noise_scheduler.config.prediction_type != "epsilon":
         raise NotImplementedError(
@@ -427,17 +398,14 @@ def train_generator(
     t_range = (cfg.t_min, min(cfg.t_max or T, T))
     if t_range[0] >= t_range[1]:
         raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
-    engine = Engine.from_config(
-        f"train {cfg.method}",
-        punet,
-        punet.adapter,
-        opt,
-        cfg,
-        out / "checkpoint.safetensors",
-        {"stacked": backbone is not None},
-        accelerator=acc,
-        progress=progress,
-    )
+    return noise_scheduler, t_range
+
+# %% ../nbs/12_train.ipynb #16759362
+def _generator_micro_step(
+    cfg: GenTrainConfig, data: LatentGroups, punet: PersonalizedUNet, noise_scheduler, t_range, acc: Accelerator
+):
+    "The engine's `micro_step(model, step, m) -> (loss to backpropagate, record)` for `cfg.method`."
+    P, rank = acc.num_processes, acc.process_index
     unit = {"sft": "positives", "pairwise": "pairs", "group": "groups"}[cfg.objective]
 
     def micro_step(model, step, m):
@@ -466,11 +434,9 @@ def train_generator(
                 raise NonFiniteError(f"step {step}: {e}") from None
             rec["ref_err"] = float(ref_err[used].mean()) / cfg.grad_accum
             rec["implicit_acc"] = st["implicit_acc"]
-        # this micro-step's share of the step's mean: the gradient does not depend on P or grad_accum
-        share = st[unit] / n_units
+        share = st[unit] / n_units  # this micro-step's share of the step's mean
         total = loss * share
-        if cfg.sft_weight and cfg.objective != "sft":
-            # the supervised anchor, a mean over the step's positives
+        if cfg.sft_weight and cfg.objective != "sft":  # the supervised anchor, a mean over the step's positives
             sft_part = model_err[(b["labels"] == 1) & b["mask"]].sum() / n_pos
             total = total + cfg.sft_weight * sft_part
             rec["sft_term"] = float(sft_part.detach())
@@ -479,11 +445,16 @@ def train_generator(
         rec["groups"] = st["groups"]
         return total * P, rec  # DDP averages over the P processes
 
+    return micro_step
+
+# %% ../nbs/12_train.ipynb #0751e166
+def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
+    "The engine's `summarize(step, records) -> the step's log record`."
+
     def summarize(step, records):
-        "The step's record: sums over micro-steps (the loss over all processes), the mean implicit accuracy."
         total = lambda k: round(sum(r[k] for r in records if k in r), 6)
         loss = sum(r["loss"] for r in records)
-        if P > 1:
+        if acc.num_processes > 1:
             loss = float(acc.reduce(torch.tensor([loss], device=acc.device), reduction="sum"))
         ia = [r["implicit_acc"] for r in records if not math.isnan(r.get("implicit_acc", math.nan))]
         rec = {
@@ -497,7 +468,50 @@ def train_generator(
         rec["implicit_acc"] = round(float(np.mean(ia)), 4) if ia else None
         return rec
 
-    log = engine.fit(micro_step, summarize, stop_after=stop_after)
+    return summarize
+
+# %% ../nbs/12_train.ipynb #bd4693fe
+def train_generator(
+    pipe: StableDiffusionPipeline,
+    data: LatentGroups,
+    out_dir: str | Path,
+    cfg: GenTrainConfig | None = None,
+    vocab: FeatureVocab | None = None,  # the vocabulary `data` was encoded with (saved with the model)
+    backbone: PersonalizedUNet | None = None,  # frozen model to build on (the DPO model, in the paper's protocol)
+    progress: bool = True,
+    accelerator: Accelerator | None = None,
+    stop_after: int | None = None,
+) -> tuple[PersonalizedUNet, dict]:
+    """Train a side network with `cfg.method`, resuming from `out_dir/checkpoint.safetensors`; the model goes to
+    `out_dir/model`."""
+    cfg = cfg or GenTrainConfig()
+    if vocab is None:
+        raise ValueError("pass the FeatureVocab the latents were encoded with")
+    acc = accelerator or make_accelerator(cfg.mixed_precision)
+    check_divisible(cfg.batch_size, acc.num_processes, cfg.grad_accum)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    punet = build_generator_model(pipe, vocab, cfg, backbone).to(acc.device)
+    if cfg.gradient_checkpointing:
+        base_unet(punet).enable_gradient_checkpointing()
+        punet.adapter.controlnet.enable_gradient_checkpointing()
+    params = [p for p in punet.adapter.parameters() if p.requires_grad]
+    opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
+    noise_scheduler, t_range = _noise_schedule(pipe, cfg)
+    engine = Engine.from_config(
+        f"train {cfg.method}",
+        punet,
+        punet.adapter,
+        opt,
+        cfg,
+        out / "checkpoint.safetensors",
+        {"stacked": backbone is not None},
+        accelerator=acc,
+        progress=progress,
+    )
+    micro_step = _generator_micro_step(cfg, data, punet, noise_scheduler, t_range, acc)
+    log = engine.fit(micro_step, _generator_summary(cfg, acc), stop_after=stop_after)
     engine.finish(lambda: punet.save_pretrained(out / "model"))
     punet.eval()
     return punet, log

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from fastcore.basics import patch
 from PIL import Image, ImageDraw, ImageFilter
 
 from .metrics import ranking_metrics
@@ -371,81 +372,95 @@ class World:
         self.idio = {a: rng.normal(size=(regime.n_users, len(ATTRIBUTES[a]))) for a in TASTE_ATTRIBUTES}
         self._index = {m.user_id: i for i, m in enumerate(self.merchants)}
 
-    def taste(self, merchant: Merchant) -> dict[str, np.ndarray]:
-        "The merchant's hidden score of every value of every taste attribute."
-        i, r = self._index[merchant.user_id], self.regime
-        out = {}
-        for a, (f1, f2) in TASTE_CROSSES.items():
-            if f1 in merchant.features and f2 in merchant.features:
-                cross = self.cross_tables[a][
-                    PROFILE_FEATURES[f1].index(merchant.features[f1]), PROFILE_FEATURES[f2].index(merchant.features[f2])
-                ]
-                out[a] = (cross + r.idio_scale * self.idio[a][i]) / math.sqrt(1 + r.idio_scale**2)
-            else:
-                out[a] = self.idio[a][i]
-        return out
-
-    def taste_score(self, merchant: Merchant, item: dict) -> float:
-        "How much the merchant likes the item's taste attributes (about unit variance over random items)."
-        t = self.taste(merchant)
-        return float(
-            sum(t[a][ATTRIBUTES[a].index(item[a])] for a in TASTE_ATTRIBUTES) / math.sqrt(len(TASTE_ATTRIBUTES))
-        )
-
-    def general_utility(self, named: dict, item: dict, quality: float) -> float:
-        "The part of the utility every merchant shares: prompt consistency and render quality."
-        cons = np.mean([item[a] == v for a, v in named.items()]) if named else 1.0
-        return self.regime.w_consistency * float(cons) + self.regime.w_quality * float(quality)
-
-    def utility(self, merchant: Merchant, named: dict, item: dict, quality: float) -> float:
-        "The merchant's true utility of a candidate."
-        return self.general_utility(named, item, quality) + self.regime.w_taste * self.taste_score(merchant, item)
-
-    def sample_prompt(self, rng: np.random.Generator) -> dict:
-        "Draw the attributes a prompt names."
-        return {
-            a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items() if rng.random() < self.regime.name_probs[a]
-        }
-
-    def sample_candidates(self, named: dict, n: int, rng: np.random.Generator) -> list[dict]:
-        "N candidates for a prompt: named attributes kept (or missed with `miss_prob`), free ones random."
-        items = []
-        for _ in range(n):
-            it = random_item(rng)
-            for a, v in named.items():
-                if rng.random() < self.regime.miss_prob:
-                    it[a] = [x for x in ATTRIBUTES[a] if x != v][rng.integers(len(ATTRIBUTES[a]) - 1)]
-                else:
-                    it[a] = v
-            items.append(it)
-        return items
-
-    def group(self, index: int) -> WorldGroup:
-        "Group number `index` of this world (deterministic, independent of other groups)."
-        r = self.regime
-        rng = np.random.default_rng([self.seed, 1, index])
-        m = self.merchants[rng.integers(len(self.merchants))]
-        named = self.sample_prompt(rng)
-        prompt = make_prompt(named, rng)
-        items = self.sample_candidates(named, r.n_candidates, rng)
-        q = rng.uniform(*r.quality_range, size=r.n_candidates)
-        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=r.n_candidates)]
-        gen = np.array([self.general_utility(named, it, qi) for it, qi in zip(items, q)])
-        util = gen + r.w_taste * np.array([self.taste_score(m, it) for it in items])
-        k = 1 + int(rng.choice(len(r.k_probs), p=r.k_probs))
-        labels = gumbel_top_k(util, min(k, r.n_candidates - 1), r.temperature, rng)
-        return WorldGroup(f"{r.name}-s{self.seed}-g{index:07d}", m, prompt, named, items, q, seeds, util, gen, labels)
-
-    def groups(self, n: int, start: int = 0) -> list[WorldGroup]:
-        "Groups `start`, ..., `start + n - 1`."
-        return [self.group(i) for i in range(start, start + n)]
-
-    def render(self, g: WorldGroup, size: int = 64) -> list[Image.Image]:
-        "The candidate images of a group."
-        return [render_item(it, q, size=size, seed=s) for it, q, s in zip(g.items, g.qualities, g.seeds)]
-
     def __repr__(self):
         return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
+
+# %% ../nbs/01_world.ipynb #ec75b794
+@patch
+def taste(self: World, merchant: Merchant) -> dict[str, np.ndarray]:
+    "The merchant's hidden score of every value of every taste attribute."
+    i, r = self._index[merchant.user_id], self.regime
+    out = {}
+    for a, (f1, f2) in TASTE_CROSSES.items():
+        if f1 in merchant.features and f2 in merchant.features:
+            cross = self.cross_tables[a][
+                PROFILE_FEATURES[f1].index(merchant.features[f1]), PROFILE_FEATURES[f2].index(merchant.features[f2])
+            ]
+            out[a] = (cross + r.idio_scale * self.idio[a][i]) / math.sqrt(1 + r.idio_scale**2)
+        else:
+            out[a] = self.idio[a][i]
+    return out
+
+# %% ../nbs/01_world.ipynb #8520e568
+@patch
+def taste_score(self: World, merchant: Merchant, item: dict) -> float:
+    "How much the merchant likes the item's taste attributes (about unit variance over random items)."
+    t = self.taste(merchant)
+    return float(sum(t[a][ATTRIBUTES[a].index(item[a])] for a in TASTE_ATTRIBUTES) / math.sqrt(len(TASTE_ATTRIBUTES)))
+
+# %% ../nbs/01_world.ipynb #e2cc6578
+@patch
+def general_utility(self: World, named: dict, item: dict, quality: float) -> float:
+    "The part of the utility every merchant shares: prompt consistency and render quality."
+    cons = np.mean([item[a] == v for a, v in named.items()]) if named else 1.0
+    return self.regime.w_consistency * float(cons) + self.regime.w_quality * float(quality)
+
+# %% ../nbs/01_world.ipynb #93e5f19c
+@patch
+def utility(self: World, merchant: Merchant, named: dict, item: dict, quality: float) -> float:
+    "The merchant's true utility of a candidate."
+    return self.general_utility(named, item, quality) + self.regime.w_taste * self.taste_score(merchant, item)
+
+# %% ../nbs/01_world.ipynb #4cc72d55
+@patch
+def sample_prompt(self: World, rng: np.random.Generator) -> dict:
+    "Draw the attributes a prompt names."
+    return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items() if rng.random() < self.regime.name_probs[a]}
+
+# %% ../nbs/01_world.ipynb #dbd31bc0
+@patch
+def sample_candidates(self: World, named: dict, n: int, rng: np.random.Generator) -> list[dict]:
+    "N candidates for a prompt: named attributes kept (or missed with `miss_prob`), free ones random."
+    items = []
+    for _ in range(n):
+        it = random_item(rng)
+        for a, v in named.items():
+            if rng.random() < self.regime.miss_prob:
+                it[a] = [x for x in ATTRIBUTES[a] if x != v][rng.integers(len(ATTRIBUTES[a]) - 1)]
+            else:
+                it[a] = v
+        items.append(it)
+    return items
+
+# %% ../nbs/01_world.ipynb #e2456809
+@patch
+def group(self: World, index: int) -> WorldGroup:
+    "Group number `index` of this world (deterministic, independent of other groups)."
+    r = self.regime
+    rng = np.random.default_rng([self.seed, 1, index])
+    m = self.merchants[rng.integers(len(self.merchants))]
+    named = self.sample_prompt(rng)
+    prompt = make_prompt(named, rng)
+    items = self.sample_candidates(named, r.n_candidates, rng)
+    q = rng.uniform(*r.quality_range, size=r.n_candidates)
+    seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=r.n_candidates)]
+    gen = np.array([self.general_utility(named, it, qi) for it, qi in zip(items, q)])
+    util = gen + r.w_taste * np.array([self.taste_score(m, it) for it in items])
+    k = 1 + int(rng.choice(len(r.k_probs), p=r.k_probs))
+    labels = gumbel_top_k(util, min(k, r.n_candidates - 1), r.temperature, rng)
+    return WorldGroup(f"{r.name}-s{self.seed}-g{index:07d}", m, prompt, named, items, q, seeds, util, gen, labels)
+
+# %% ../nbs/01_world.ipynb #a836ce6e
+@patch
+def groups(self: World, n: int, start: int = 0) -> list[WorldGroup]:
+    "Groups `start`, ..., `start + n - 1`."
+    return [self.group(i) for i in range(start, start + n)]
+
+# %% ../nbs/01_world.ipynb #037e0aeb
+@patch
+def render(self: World, g: WorldGroup, size: int = 64) -> list[Image.Image]:
+    "The candidate images of a group."
+    return [render_item(it, q, size=size, seed=s) for it, q, s in zip(g.items, g.qualities, g.seeds)]
 
 # %% ../nbs/01_world.ipynb #685e6f33
 def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
