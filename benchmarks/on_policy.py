@@ -57,7 +57,7 @@ def run_seed(a, seed: int) -> dict:
 
     from perfusion.data import world_splits
     from perfusion.evaluate import eval_pairs, other_users, score_generations
-    from perfusion.experiments import DemoConfig
+    from perfusion.demo import DemoConfig
     from perfusion.foundation import load_judge, load_mini_clip, load_mini_sd
     from perfusion.onpolicy import OnPolicyConfig, train_on_policy
     from perfusion.sampling import generate, generate_personalized

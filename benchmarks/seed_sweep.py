@@ -56,7 +56,8 @@ def run_seed(a, seed: int, out: Path) -> dict:
 
     from perfusion.data import world_splits
     from perfusion.history import user_profiles, with_selection_features
-    from perfusion.experiments import DemoConfig, generation_table
+    from perfusion.demo import DemoConfig
+    from perfusion.experiments import generation_table
     from perfusion.world import World
 
     if a.threads:

@@ -229,11 +229,9 @@ def cmd_build_data(args) -> int:
 # %% ../nbs/19_cli.ipynb #f50096c8
 def cmd_demo(args) -> int:
     "The main job: the paper on the built-in world, with a report."
-    from perfusion.experiments import run_demo
+    from perfusion.demo import run_demo
 
-    r = run_demo(
-        args.out, seed=args.seed, regime=args.regime, quick=args.quick, full=args.full, command=command_line()
-    )
+    r = run_demo(args.out, seed=args.seed, regime=args.regime, quick=args.quick, full=args.full, command=command_line())
     print(f"{r['regime']} world: {r['world']['groups']} groups ({r['world']['splits']}), {r['world']['users']} users")
     print("held-out test groups (MAP / GAUC):")
     for k, m in r["reward"].items():

@@ -88,7 +88,7 @@ def test_studio_click_two_and_submit(playwright, lab):
 
 
 def test_report_renders(playwright, tmp_path):
-    from perfusion.experiments import DemoConfig, run_demo
+    from perfusion.demo import DemoConfig, run_demo
     tiny = DemoConfig(groups=60, rm_steps=2, rm_variants=("duplicated",), gen_methods=("dpo", "sft", "perfusion"), gen_steps=2, gen_pf_steps=3, n_pairs=4,
                       sample_steps=4, case_n=2, n_boot=50)
     run_demo(tmp_path / "demo", cfg=tiny, progress=False)
