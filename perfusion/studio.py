@@ -256,7 +256,7 @@ def _thumb(im: Image.Image, size: int = 128) -> bytes:
     im.convert("RGB").resize((size, size), Image.NEAREST).save(buf, format="PNG")
     return buf.getvalue()
 
-
+# %% ../nbs/14_studio.ipynb #009eb946
 class Studio:
     "The prompt -> N candidates -> select K -> submit -> refine loop as an ipywidget, recording into a `FeedbackStore`."
 
