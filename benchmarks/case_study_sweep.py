@@ -68,7 +68,7 @@ def report(d: dict) -> str:
         above = total = 0
         both = []  # per store: PF - base in the mean of the two favourite shares
         for s, by_n in d["seeds"].items():
-            r = by_n[str(n)] if str(n) in by_n else by_n[n]
+            r = by_n[str(n)]  # JSON keys: the report always reads the written file
             for st in r["stores"]:
                 u, fav = st["user_id"], st["favourites"]
                 sh = {m: (r["results"][m][u]["share_colour"], r["results"][m][u]["share_pattern"])

@@ -140,10 +140,7 @@ def atomic_path(path: str | Path):
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 # %% ../nbs/02_data.ipynb #d0de2e0c
 GROUP_COLUMNS = ("group_id", "user_id", "features", "prompt", "images", "labels", "meta")
