@@ -33,7 +33,7 @@ from .world import REGIMES, World, gallery, summarize_groups
 # %% ../nbs/16a_demo.ipynb #17964a52
 @dataclass
 class DemoConfig:
-    """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; 10.9 minutes on 2 CPU
+    """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; about 10 minutes on 2 CPU
     cores in BENCHMARKS.md), `full()` every trained row of Table 2, `quick()` a first look (84 s of stage work)."""
 
     groups: int = 3000
@@ -58,7 +58,7 @@ class DemoConfig:
     # the merchant's selection history as user features too (02b_history): it raised the own - other gap on the
     # development seeds but not on the fresh ones (17_personalize), so the demo keeps the profile features only
     gen_history: bool = False
-    n_pairs: int = 60  # held-out (user, prompt) pairs for Table 2
+    n_pairs: int = 150  # held-out (user, prompt) pairs for Table 2 (60 gave intervals of +-0.2-0.3 on one seed)
     sample_steps: int = 20  # DDIM steps when generating
     case_n: int = 8  # images per store and model in the case study
     n_boot: int = 1000
