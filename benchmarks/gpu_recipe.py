@@ -48,7 +48,7 @@ def _vocab():
 # --------------------------------------------------------------------------------------------------- generator
 def synthetic_latents(c, groups: int = 8, n: int = 5, k: int = 2, text_len: int = 77, seed: int = 0):
     "A LatentGroups of the UNet's latent shape: `groups` groups of n candidates, k positives each, one prompt per group."
-    from perfusion.train import LatentGroups
+    from perfusion.latents import LatentGroups
     g = torch.Generator().manual_seed(seed)
     return LatentGroups(latents=torch.randn(groups, n, c.in_channels, c.sample_size, c.sample_size, generator=g),
                         prompt_embeds=torch.randn(groups, text_len, c.cross_attention_dim, generator=g),

@@ -142,7 +142,7 @@ class LatentGroupsStats:
 
     @staticmethod
     def of(path: Path) -> dict:
-        from perfusion.train import LatentGroups
+        from perfusion.latents import LatentGroups
 
         g = LatentGroups.load(path)
         within = g.latents.std(dim=1).mean()  # over the N candidates of a request, then averaged

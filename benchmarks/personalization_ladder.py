@@ -48,7 +48,8 @@ def main():
     from perfusion.evaluate import eval_pairs, other_users, paired_difference, score_generations
     from perfusion.sampling import generate
     from perfusion.foundation import load_judge, load_mini_sd
-    from perfusion.train import GenTrainConfig, LatentGroups, cache_latents, train_generator
+    from perfusion.latents import LatentGroups, cache_latents
+    from perfusion.train import GenTrainConfig, train_generator
     from perfusion.data import world_splits
     from perfusion.sampling import generate_personalized
     from perfusion.world import World

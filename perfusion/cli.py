@@ -394,7 +394,7 @@ def _rm_backbone(args):
 # %% ../nbs/19_cli.ipynb #7847b3fe
 def _rm_model_card(args, cfg, out: Path, res: dict, n_test: int):
     "The trained plug-ins' model card, with the test figures of the general model and of PerFusionRM."
-    from perfusion.report import write_model_card
+    from perfusion.engine import write_model_card
 
     test = res["test"]
     write_model_card(
@@ -511,7 +511,7 @@ def _generator_model_card(args, cfg, out: Path, n_groups: int, last: dict):
     "The trained side network's model card: what it was trained on and how to generate with it."
     from dataclasses import asdict
 
-    from perfusion.report import write_model_card
+    from perfusion.engine import write_model_card
 
     folder = out / cfg.method / "model"
     write_model_card(
@@ -538,7 +538,8 @@ def cmd_train(args) -> int:
     import datasets
 
     from perfusion.history import with_selection_features
-    from perfusion.train import GenTrainConfig, cache_latents, train_generator
+    from perfusion.latents import cache_latents
+    from perfusion.train import GenTrainConfig, train_generator
 
     cfg = preset_config(
         GenTrainConfig,
@@ -768,17 +769,13 @@ def _evaluate_options(q: argparse.ArgumentParser):
 
 # %% ../nbs/19_cli.ipynb #2bd5acab
 def cmd_studio(args) -> int:
-    "Open the studio notebook in JupyterLab (`--dry-run`: print the command instead)."
+    "Write the studio notebook into --dir (a copy already there is kept) and open it in JupyterLab."
     import shutil
     import subprocess
 
-    nb = (
-        Path(__file__).resolve().parent.parent / "nbs" / "14_studio.ipynb"
-        if "__file__" in globals()
-        else Path("14_studio.ipynb").resolve()
-    )
-    if not nb.exists():
-        raise FileNotFoundError(f"{nb}: the studio notebook comes with the repository; run this from a clone of it")
+    from perfusion.studio import write_studio_notebook
+
+    nb = write_studio_notebook(Path(args.dir) / "perfusion-studio.ipynb")
     lab = shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-lab")
     if lab is None:
         raise FileNotFoundError("JupyterLab is not installed: pip install -e '.[dev]' (or pip install jupyterlab)")
@@ -791,7 +788,8 @@ def cmd_studio(args) -> int:
 # %% ../nbs/19_cli.ipynb #fef248c0
 def _studio_options(q: argparse.ArgumentParser):
     "The options of `perfusion studio`."
-    q.add_argument("--dry-run", action="store_true", help="print the command instead of running it")
+    q.add_argument("--dir", default=".", help="where the studio notebook is written (or found)")
+    q.add_argument("--dry-run", action="store_true", help="write the notebook, print the command instead of running it")
     q.set_defaults(fn=cmd_studio)
 
 # %% ../nbs/19_cli.ipynb #62245efc

@@ -7,12 +7,13 @@ Docs: https://perfusion-dev.github.io/perfusion/engine.html.md"""
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'make_accelerator', 'step_indices', 'micro_positions', 'check_divisible', 'default_device',
            'warmup_constant', 'warmup_cosine', 'save_checkpoint', 'load_checkpoint', 'check_same_config', 'sum_records',
-           'Engine']
+           'Engine', 'write_model_card']
 
 # %% ../nbs/07_engine.ipynb #8bcad34b
 import json
 import math
 import os
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -324,3 +325,62 @@ def use_ema(self: Engine):
     "Load the EMA weights into the trainable module (at the end of a run)."
     if self.ema is not None:
         self.trainable.load_state_dict({**self.trainable.state_dict(), **self.ema})
+
+# %% ../nbs/07_engine.ipynb #56396dc7
+def write_model_card(
+    folder: str | Path,  # the saved model's folder; the card becomes its README.md
+    title: str,
+    summary: str,  # one paragraph: what the model is and how it was trained
+    base_model: str,  # the frozen backbone it plugs into (a Hub id or a path)
+    dataset: str,  # what it was trained on (a Hub id, or a name)
+    config: dict,  # the training configuration (shown as a table)
+    metrics: dict[str, float] | None = None,  # test figures, recorded as the card's eval results
+    usage: str = "",  # a code block showing how to load it
+    command: str = "",
+    tags: Sequence[str] = (),
+    task: str = "text-to-image",  # the Hub task of the eval results
+    details: dict | None = None,  # further figures, nested as they come (shown as JSON)
+) -> Path:
+    """Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path. The
+    metadata's `base_model` and `datasets` take Hub ids only; a local path or a name is given in the text instead."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
+
+    def table(head: str, rows) -> str:
+        "A two-column markdown table of (name, value) rows, cells escaped."
+        cell = lambda v: str(v).replace("|", "\\|")
+        return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
+
+    results = [
+        EvalResult(
+            task_type=task,
+            dataset_type=dataset,
+            dataset_name=dataset,
+            dataset_split="test",
+            metric_type=k,
+            metric_value=round(float(v), 6),
+        )
+        for k, v in (metrics or {}).items()
+    ]
+    data = ModelCardData(
+        library_name="perfusion",
+        base_model=base_model if base_model and hub_id(base_model) else None,
+        datasets=[dataset] if hub_id(dataset) else None,
+        tags=["perfusion", "personalization", *tags],
+        model_name=title,
+        eval_results=results or None,
+    )
+    about = (f"Base model: `{base_model}`. " if base_model else "Trained from scratch. ") + f"Trained on: `{dataset}`."
+    body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
+    if metrics:
+        body += ["## Test figures", table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
+    if details:
+        body += ["## Quality", f"```json\n{json.dumps(details, indent=1)}\n```"]
+    body += ["## Training configuration", table("setting", config.items())]
+    if command:
+        body += ["## Command", f"```\n{command}\n```"]
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
+    path = Path(folder) / "README.md"
+    card.save(path)
+    return path

@@ -37,16 +37,8 @@ from .metrics import bootstrap_metrics
 from .report import format_table
 from .reward import VARIANTS, PerFusionRM
 from .sampling import generate, generate_personalized
-from perfusion.train import (
-    METHODS,
-    PF_METHODS,
-    TABLE2_METHODS,
-    GenTrainConfig,
-    LatentGroups,
-    cache_latents,
-    implicit_accuracy,
-    train_generator,
-)
+from .latents import LatentGroups, cache_latents
+from .train import METHODS, PF_METHODS, TABLE2_METHODS, GenTrainConfig, implicit_accuracy, train_generator
 from .train_rm import RMTrainConfig, plot_training, score_groups, train_reward_model
 from .world import World
 

@@ -49,7 +49,8 @@ from perfusion.reward import (
 )
 from .sampling import generate, generate_personalized
 from .sources import DEFAULT_PICKAPIC_REPO, build_pickapic
-from .train import GenTrainConfig, LatentGroups, cache_latents, load_generator, train_generator
+from .latents import LatentGroups, cache_latents
+from .train import GenTrainConfig, load_generator, train_generator
 from .train_rm import RMTrainConfig, score_groups, train_reward_model
 
 # %% ../nbs/18_gpu_training.ipynb #ed6f3d62

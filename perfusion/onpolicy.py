@@ -22,14 +22,8 @@ from .data import FeatureVocab
 from .foundation import encode_prompts
 from .losses import NonFiniteError
 from .sampling import generate_personalized
-from perfusion.train import (
-    GenTrainConfig,
-    LatentGroups,
-    build_generator_model,
-    encode_images,
-    seed_from,
-    train_generator,
-)
+from .latents import LatentGroups, encode_images
+from .train import GenTrainConfig, build_generator_model, seed_from, train_generator
 
 # %% ../nbs/12a_on_policy.ipynb #561f50a7
 @dataclass

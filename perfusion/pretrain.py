@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/pretrain.html.md"""
 
 # %% auto #0
 __all__ = ['STAGES', 'ItemBank', 'random_prompt', 'run_stage', 'train_vae', 'train_judge', 'train_clip', 'train_unet',
-           'judge_accuracy', 'reward_metrics', 'eval_prompts', 'pretrain']
+           'judge_accuracy', 'reward_metrics', 'eval_prompts', 'write_foundation_cards', 'pretrain']
 
 # %% ../nbs/11_pretrain.ipynb #d0bb41fa
 import json
@@ -22,7 +22,8 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from tqdm.auto import tqdm
 from transformers import CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTextModel, CLIPTokenizer
 
-from .engine import Engine, default_device, warmup_cosine
+from .data import atomic_path
+from .engine import Engine, default_device, warmup_cosine, write_model_card
 from perfusion.foundation import (
     JUDGE,
     MINI_CLIP,
@@ -321,32 +322,72 @@ def eval_prompts(n: int, seed: int = 4242) -> list[str]:
     rng = np.random.default_rng(seed)
     return [random_prompt(random_item(rng), rng, p_name=0.6) for _ in range(n)]
 
+# %% ../nbs/11_pretrain.ipynb #c8d3c16a
+def _evaluate_foundation(cfg: FoundationConfig, out: Path, judge, vae, clip, tok) -> tuple[dict, dict, dict]:
+    "Quality figures of mini-SD (loaded back from `out`), the judge and mini-CLIP, as their cards report them."
+    judge_m = {
+        "renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups),
+        "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0)),
+        "autoencoder_roundtrips_quality_1": judge_accuracy(judge, n=cfg.eval_groups, vae=vae),
+    }
+    pipe = load_mini_sd(out / MINI_SD)
+    prompts = eval_prompts(cfg.eval_prompts)
+    t0 = time.time()
+    ims = generate(pipe, prompts, steps=cfg.sample_steps, guidance_scale=cfg.guidance_scale)
+    t_gen = time.time() - t0
+    sd_m = {
+        **prompt_consistency(judge, ims, prompts),
+        "prompts": len(prompts),
+        "sampler": f"DDIM {cfg.sample_steps} steps, CFG {cfg.guidance_scale}",
+        "seconds_per_image": round(t_gen / len(prompts), 4),
+    }
+    judge_m["agreement_with_prompt_on_mini_sd_generations"] = {
+        k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"
+    }
+    processor = make_clip_processor(cfg, tok)
+    clip_m = {r: reward_metrics(clip, processor, r, n_groups=cfg.eval_groups) for r in ("pickapic", "industrial")}
+    return sd_m, judge_m, clip_m
+
 # %% ../nbs/11_pretrain.ipynb #1e70c8f2
-def _card(name: str, cfg: FoundationConfig, command: str, seconds: float, metrics: dict, about: str) -> str:
-    return "\n".join(
-        [
-            f"# {name}",
-            "",
-            about,
-            "",
-            f"- reproduce: `{command}`",
-            f"- seed: {cfg.seed}",
-            f"- training time: {seconds / 60:.1f} min (2 CPU cores unless stated otherwise)",
-            "",
-            "## Quality",
-            "",
-            "```json",
-            json.dumps(metrics, indent=1),
-            "```",
-            "",
-            "## Config",
-            "",
-            "```json",
-            json.dumps(asdict(cfg), indent=1),
-            "```",
-            "",
-        ]
-    )
+_FOUNDATION_CARDS = {  # folder: (key in pretrain's result, the stages whose training time it took, what it is)
+    MINI_SD: (
+        "mini_sd",
+        ("vae", "clip", "unet"),
+        "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + "
+        "CLIPTextModel + UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency "
+        "= fraction of prompt-named attributes the judge reads correctly in generations.",
+    ),
+    JUDGE: (
+        "judge",
+        ("judge",),
+        "The attribute judge: reads every world attribute and the render quality from a 64x64 image.",
+    ),
+    MINI_CLIP: (
+        "mini_clip",
+        ("clip",),
+        "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive "
+        "+ pooled-choice loss. Score = logit_scale.exp() * cosine.",
+    ),
+}
+
+
+def write_foundation_cards(out: str | Path, cfg: FoundationConfig, result: dict, command: str = "perfusion pretrain"):
+    "A model card (`write_model_card`) and `metrics.json` in each model folder under `out`, from `pretrain`'s result."
+    for name, (key, stages, about) in _FOUNDATION_CARDS.items():
+        minutes = sum(result["timing_s"][s] for s in stages) / 60
+        write_model_card(
+            Path(out) / name,
+            name,
+            f"{about} Training time: {minutes:.1f} min on 2 CPU cores (unless stated otherwise).",
+            "",  # trained from scratch
+            "the built-in world (rendered items, 01_world)",
+            asdict(cfg),
+            command=command,
+            tags=["mini-model", "built-in-world"],
+            details=result[key],
+        )
+        with atomic_path(Path(out) / name / "metrics.json") as tmp:
+            tmp.write_text(json.dumps(result[key], indent=1))
 
 # %% ../nbs/11_pretrain.ipynb #1b06ef4c
 def pretrain(
@@ -366,79 +407,24 @@ def pretrain(
     clip, log_clip = train_clip(cfg, bank, tok, ckpt, progress)
     text_encoder = text_encoder_from_clip(cfg, clip, tok)
     unet, log_unet = train_unet(cfg, bank, vae, tok, text_encoder, ckpt, progress)
-    # evaluation
     t_eval = time.time()
-    judge_m = {
-        "renders_quality_1": judge_accuracy(judge, n=cfg.eval_groups),
-        "renders_random_quality": judge_accuracy(judge, n=cfg.eval_groups, quality=(0.2, 1.0)),
-        "autoencoder_roundtrips_quality_1": judge_accuracy(judge, n=cfg.eval_groups, vae=vae),
-    }
     save_mini_sd(out / MINI_SD, vae, text_encoder, unet, tok)
-    pipe = load_mini_sd(out / MINI_SD)
-    prompts = eval_prompts(cfg.eval_prompts)
-    t0 = time.time()
-    ims = generate(pipe, prompts, steps=cfg.sample_steps, guidance_scale=cfg.guidance_scale)
-    t_gen = time.time() - t0
-    sd_m = {
-        **prompt_consistency(judge, ims, prompts),
-        "prompts": len(prompts),
-        "sampler": f"DDIM {cfg.sample_steps} steps, CFG {cfg.guidance_scale}",
-        "seconds_per_image": round(t_gen / len(prompts), 4),
-    }
-    judge_m["agreement_with_prompt_on_mini_sd_generations"] = {
-        k: v for k, v in sd_m.items() if k in ATTRIBUTES or k == "consistency"
-    }
-    processor = make_clip_processor(cfg, tok)
-    clip_m = {r: reward_metrics(clip, processor, r, n_groups=cfg.eval_groups) for r in ("pickapic", "industrial")}
-    timing = {
-        "bank": round(t_bank, 1),
-        "vae": log_vae["seconds"],
-        "judge": log_judge["seconds"],
-        "unet": log_unet["seconds"],
-        "clip": log_clip["seconds"],
-        "evaluation": round(time.time() - t_eval, 1),
-    }
-    timing["total"] = round(
-        sum(timing.values()), 1
-    )  # training time from the checkpoints, so a resumed run reports the whole
-    # save judge and mini-CLIP, then the cards
+    sd_m, judge_m, clip_m = _evaluate_foundation(cfg, out, judge, vae, clip, tok)
+    logs = {"vae": log_vae, "judge": log_judge, "unet": log_unet, "clip": log_clip}
+    # training time from the checkpoints, so a resumed run reports the whole
+    timing = {"bank": round(t_bank, 1), **{k: v["seconds"] for k, v in logs.items()}}
+    timing["evaluation"] = round(time.time() - t_eval, 1)
+    timing["total"] = round(sum(timing.values()), 1)
     judge.save_pretrained(str(out / JUDGE), safe_serialization=True)
-    save_mini_clip(out / MINI_CLIP, clip, processor)
-    cards = {
-        MINI_SD: (
-            sd_m,
-            timing["vae"] + timing["clip"] + timing["unet"],
-            "mini-SD: a Stable-Diffusion-shaped latent text-to-image model of the built-in world (AutoencoderKL + "
-            "CLIPTextModel "
-            "+ UNet2DConditionModel + DDIM); its text encoder is mini-CLIP's frozen text tower. Consistency = fraction "
-            "of prompt-named attributes the judge reads correctly in generations.",
-        ),
-        JUDGE: (
-            judge_m,
-            timing["judge"],
-            "The attribute judge: reads every world attribute and the render quality from a 64x64 image.",
-        ),
-        MINI_CLIP: (
-            clip_m,
-            timing["clip"],
-            "mini-CLIP: a CLIPModel trained as a general preference model of the world (PickScore's role): contrastive "
-            "+ pooled-choice loss. Score = logit_scale.exp() * cosine.",
-        ),
-    }
-    for name, (m, secs, about) in cards.items():
-        (out / name / "README.md").write_text(_card(name, cfg, command, secs, m, about))
-        (out / name / "metrics.json").write_text(json.dumps(m, indent=1))
+    save_mini_clip(out / MINI_CLIP, clip, make_clip_processor(cfg, tok))
     result = {
         "mini_sd": sd_m,
         "judge": judge_m,
         "mini_clip": clip_m,
         "timing_s": timing,
-        "history": {
-            "vae": log_vae["history"],
-            "judge": log_judge["history"],
-            "unet": log_unet["history"],
-            "clip": log_clip["history"],
-        },
+        "history": {k: v["history"] for k, v in logs.items()},
     }
-    (out / "pretrain.json").write_text(json.dumps(result, indent=1))
+    write_foundation_cards(out, cfg, result, command)
+    with atomic_path(out / "pretrain.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
     return result

@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/report.html.md"""
 
 # %% auto #0
 __all__ = ['write_json', 'png_b64', 'save_fig', 'curves_figure', 'verdicts', 'environment', 'format_table', 'md_table_html',
-           'write_report', 'write_model_card']
+           'write_report']
 
 # %% ../nbs/15a_report.ipynb #3b70bbd3
 import base64
@@ -245,60 +245,4 @@ def write_report(out: Path, results: dict, reward_md: str, gen_md: str, case_md:
     path = out / "report.html"
     with atomic_path(path) as tmp:
         tmp.write_text(doc)
-    return path
-
-# %% ../nbs/15a_report.ipynb #56396dc7
-def write_model_card(
-    folder: str | Path,  # the saved model's folder; the card becomes its README.md
-    title: str,
-    summary: str,  # one paragraph: what the model is and how it was trained
-    base_model: str,  # the frozen backbone it plugs into (a Hub id or a path)
-    dataset: str,  # what it was trained on (a Hub id, or a name)
-    config: dict,  # the training configuration (shown as a table)
-    metrics: dict[str, float] | None = None,  # test figures, recorded as the card's eval results
-    usage: str = "",  # a code block showing how to load it
-    command: str = "",
-    tags: Sequence[str] = (),
-    task: str = "text-to-image",  # the Hub task of the eval results
-) -> Path:
-    """Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path. The
-    metadata's `base_model` and `datasets` take Hub ids only; a local path or a name is given in the text instead."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
-
-    def table(head: str, rows) -> str:
-        "A two-column markdown table of (name, value) rows, cells escaped."
-        cell = lambda v: str(v).replace("|", "\\|")
-        return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
-
-    results = [
-        EvalResult(
-            task_type=task,
-            dataset_type=dataset,
-            dataset_name=dataset,
-            dataset_split="test",
-            metric_type=k,
-            metric_value=round(float(v), 6),
-        )
-        for k, v in (metrics or {}).items()
-    ]
-    data = ModelCardData(
-        library_name="perfusion",
-        base_model=base_model if hub_id(base_model) else None,
-        datasets=[dataset] if hub_id(dataset) else None,
-        tags=["perfusion", "personalization", *tags],
-        model_name=title,
-        eval_results=results or None,
-    )
-    about = f"Base model: `{base_model}`. Trained on: `{dataset}`."
-    body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
-    if metrics:
-        body += ["## Test figures", table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
-    body += ["## Training configuration", table("setting", config.items())]
-    if command:
-        body += ["## Command", f"```\n{command}\n```"]
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
-    path = Path(folder) / "README.md"
-    card.save(path)
     return path

@@ -15,7 +15,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 from conftest import launch
 
@@ -29,15 +28,9 @@ def _free_port() -> int:
 
 
 def _studio_copy(dest: Path) -> Path:
-    "The studio notebook up to its 'Try it' widget, without the notebook's own test cells."
-    nb = nbformat.read(ROOT / "nbs" / "14_studio.ipynb", 4)
-    end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "studio = Studio(" in c.source)
-    keep = [c for c in nb.cells[:end + 1] if c.cell_type == "markdown" or not any(t in c.source for t in ("test_eq", "test_fail", "nbdev_export"))]
-    for c in keep:
-        if c.cell_type == "code": c.outputs, c.execution_count = [], None
-    nb.cells = keep
-    path = dest / "studio.ipynb"; nbformat.write(nb, path)
-    return path
+    "The notebook `perfusion studio` opens, written the way the command writes it."
+    from perfusion.studio import write_studio_notebook
+    return write_studio_notebook(dest / "studio.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def test_studio_click_two_and_submit(playwright, lab):
         rows = con.execute("SELECT session, round, prompt, labels, usable, images FROM rounds").fetchall()
     assert len(rows) == 1, rows
     session, rnd, prompt, labels, usable, images = rows[0]
-    assert (session, rnd, prompt, json.loads(labels), usable) == ("notebook", 0, "dress, v-neck, slim-fit, long sleeves", [1, 0, 1, 0, 0], 1)
+    assert session and (rnd, prompt, json.loads(labels), usable) == (0, "dress, v-neck, slim-fit, long sleeves", [1, 0, 1, 0, 0], 1)
     assert all((work / "store" / p).stat().st_size > 0 for p in json.loads(images))
 
 

@@ -13,7 +13,8 @@ WORKER = textwrap.dedent('''
     import sys, torch, torch.distributed as dist
     from perfusion.data import FeatureVocab, build_world
     from perfusion.foundation import load_mini_clip, load_mini_sd
-    from perfusion.train import GenTrainConfig, build_generator_model, encode_latent_groups, train_generator
+    from perfusion.latents import encode_latent_groups
+    from perfusion.train import GenTrainConfig, build_generator_model, train_generator
     from perfusion.train_rm import RMTrainConfig, train_reward_model
     from perfusion.engine import make_accelerator
 
@@ -69,7 +70,8 @@ def test_two_cpu_processes_train_identically(tmp_path):
     from perfusion.adapter import PersonalAdapter
     from perfusion.data import FeatureVocab, build_world
     from perfusion.foundation import load_mini_sd
-    from perfusion.train import GenTrainConfig, build_generator_model, encode_latent_groups, train_generator
+    from perfusion.latents import encode_latent_groups
+    from perfusion.train import GenTrainConfig, build_generator_model, train_generator
     ds, _ = build_world("industrial", n_groups=16, seed=0, progress=False)
     vocab = FeatureVocab.fit(ds)
     pipe = load_mini_sd(); pipe.set_progress_bar_config(disable=True)
