@@ -1,4 +1,4 @@
-"""Figure 2's loop as a widget: a merchant types a prompt, gets N candidates, clicks the ones worth selling, submits, refines — and every round lands in the durable feedback store of [13a_feedback](13a_feedback.ipynb), which exports straight to the group datasets PerFusionRM and PerFusion train on.
+"""Figure 2's loop as a widget: a merchant types a prompt, gets N candidates, clicks the ones worth selling, submits, refines — and every round lands in the durable feedback store of `13a_feedback`, which exports straight to the group datasets PerFusionRM and PerFusion train on.
 
 Docs: https://perfusion-dev.github.io/perfusion/studio.html.md"""
 
