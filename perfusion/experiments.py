@@ -110,6 +110,60 @@ def world_of(ds: datasets.Dataset) -> World:
         raise ValueError("these groups carry no world ground truth in `meta`; pass `world=`")
     return World(w["regime"], seed=w["seed"])
 
+# %% ../nbs/16_experiments.ipynb #b631a9b5
+def _summarize_table(per: dict, other_util: dict, order: list, n_boot: int, seed: int) -> tuple[dict, dict]:
+    """Each model's summary with its own − other gap, and the paired differences of true utility between all models.
+    A model that ignores the user makes the same image for the other merchant: its gap is 0 by construction."""
+    summary = summarize_generations({k: per[k] for k in order}, n_boot=n_boot, seed=seed)
+    for k in order:
+        g = paired_difference(per[k]["true_utility"], other_util.get(k, per[k]["true_utility"]), n_boot, seed)
+        summary[k]["gap"] = {"value": g["mean"], "lo": g["ci"][0], "hi": g["ci"][1]}
+    paired = {
+        k: {b: paired_difference(per[k]["true_utility"], per[b]["true_utility"], n_boot, seed) for b in order if b != k}
+        for k in order
+    }
+    return summary, paired
+
+# %% ../nbs/16_experiments.ipynb #925f30f4
+def _sample_table(
+    models: dict,
+    pipe,
+    prompts: list,
+    fids,
+    other_fids,
+    pmg_own: list,
+    pmg_other: list,
+    kw: dict,
+    user_in_uncond: bool,
+    bar,
+) -> tuple[dict, dict]:
+    """Every model's images for the pairs (the base model's and the PMG-style prompts' with the plain pipeline), and,
+    for every model that sees the user, a second image with the other merchant's features: (images, other_images).
+    One tick of `bar` per sampling job."""
+
+    def done(what: str, result):
+        "Count one job on the bar and hand its result on."
+        bar.set_postfix_str(what)
+        bar.update()
+        return result
+
+    images = {"base": done("base", generate(pipe, prompts, **kw)), "pmg": done("pmg", generate(pipe, pmg_own, **kw))}
+    # the same prompts and seeds, another merchant's keywords
+    other_images = {"pmg": done("pmg, other user", generate(pipe, pmg_other, **kw))}
+    for m, punet in models.items():
+        same = next((k for k in images if models.get(k) is punet), None)  # the same model under two names: sampled once
+        if same is not None:
+            images[m] = images[same]
+            bar.update(1 + METHODS[m][1])
+            continue
+        images[m] = done(m, generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw))
+        if METHODS[m][1]:  # a model that sees the user: generate again for the other merchant
+            other_images[m] = done(
+                f"{m}, other user",
+                generate_personalized(pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw),
+            )
+    return images, other_images
+
 # %% ../nbs/16_experiments.ipynb #57b9bee6
 def evaluate_generators(
     models: dict,  # {method: PersonalizedUNet}
@@ -139,46 +193,23 @@ def evaluate_generators(
     hist = selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     pmg = lambda users: [pmg_prompt(p["prompt"], hist.get(u["user_id"], [])) for p, u in zip(pairs, users)]
-    # sampling jobs: base, pmg twice, each model (twice if it sees the user); then the scoring
-    jobs = 3 + sum(1 + METHODS[m][1] for m in models) + 1
-    bar = tqdm(total=jobs, desc=f"Table 2 on {len(pairs)} pairs", disable=not progress)
-
-    def done(what: str, result):
-        "Count one job on the bar and hand its result on."
-        bar.set_postfix_str(what)
-        bar.update()
-        return result
-
-    images = {"base": done("base", generate(pipe, prompts, **kw)), "pmg": done("pmg", generate(pipe, pmg(pairs), **kw))}
-    # the same prompts and seeds, another merchant's keywords
-    other_images = {"pmg": done("pmg, other user", generate(pipe, pmg(others), **kw))}
-    for m, punet in models.items():
-        same = next((k for k in images if models.get(k) is punet), None)  # the same model under two names: sampled once
-        if same is not None:
-            images[m] = images[same]
-            bar.update(1 + METHODS[m][1])
-            continue
-        images[m] = done(m, generate_personalized(pipe, punet, prompts, fids, user_in_uncond=user_in_uncond, **kw))
-        if METHODS[m][1]:  # a model that sees the user: generate again for the other merchant
-            other_images[m] = done(
-                f"{m}, other user",
-                generate_personalized(pipe, punet, prompts, other_fids, user_in_uncond=user_in_uncond, **kw),
-            )
+    bar = tqdm(
+        total=3 + sum(1 + METHODS[m][1] for m in models) + 1,
+        desc=f"Table 2 on {len(pairs)} pairs",
+        disable=not progress,
+    )
+    images, other_images = _sample_table(
+        models, pipe, prompts, fids, other_fids, pmg(pairs), pmg(others), kw, user_in_uncond, bar
+    )
     judge, clip = load_judge(), load_mini_clip()
     per = {k: score_generations(v, pairs, world, judge, clip=clip, rm=rm) for k, v in images.items()}
     # a model that ignores the user makes the same image for the other merchant: its gap is 0 by construction
     other_util = {k: score_generations(v, pairs, world, judge)["true_utility"] for k, v in other_images.items()}
-    done("scored", None)
+    bar.set_postfix_str("scored")
+    bar.update()
     bar.close()
     order = [k for k in GENERATION_ORDER if k in per]
-    summary = summarize_generations({k: per[k] for k in order}, n_boot=n_boot, seed=seed)
-    for k in order:
-        g = paired_difference(per[k]["true_utility"], other_util.get(k, per[k]["true_utility"]), n_boot, seed)
-        summary[k]["gap"] = {"value": g["mean"], "lo": g["ci"][0], "hi": g["ci"][1]}
-    paired = {
-        k: {b: paired_difference(per[k]["true_utility"], per[b]["true_utility"], n_boot, seed) for b in order if b != k}
-        for k in order
-    }
+    summary, paired = _summarize_table(per, other_util, order, n_boot, seed)
     return {
         "summary": summary,
         "paired_delta": paired,
@@ -239,6 +270,31 @@ def _train_methods(
         timing[m] = logs[m]["seconds"]
     return models, logs, timing
 
+# %% ../nbs/16_experiments.ipynb #c8d1b4ea
+def _check_stacking(methods: Sequence[str], stack_on: str | None, dpo_from) -> None:
+    "The PerFusion variants continue from a trained method without the user (or from `dpo_from`), or from nothing."
+    if stack_on is not None and stack_on not in methods and not (stack_on == "dpo" and dpo_from):
+        raise ValueError(f"stack_on={stack_on!r} must be one of the trained methods {list(methods)}, or None")
+    if stack_on in PF_METHODS:
+        raise ValueError(f"stack_on={stack_on!r}: the PerFusion variants are stacked on a method without the user")
+
+
+def _heldout_implicit(models: dict, test: datasets.Dataset, pipe, vocab: FeatureVocab, path: Path, n: int) -> dict:
+    "Each model's implicit accuracy on the first `n` test groups (their latents cached at `path`); {} when n is 0."
+    if not n:
+        return {}
+    data = cache_latents(test.select(range(min(n, len(test)))), pipe, vocab, path, progress=False)
+    sched = DDPMScheduler.from_config(pipe.scheduler.config)
+    return {m: implicit_accuracy(p, data, sched, draws=4) for m, p in models.items()}
+
+
+def _table_vocab(train: datasets.Dataset, dpo_from) -> FeatureVocab:
+    "The feature ids: `dpo_from`'s (its backbone's), else fitted on `train`; with the profiles `generate --user` reads."
+    vocab = FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(train)
+    if not vocab.profiles:  # saved with every model: `perfusion generate --user ID` looks the merchant up
+        vocab.profiles = user_profiles(train, selection_fields=bool(set(SELECTION_FIELDS) & set(vocab.fields)))
+    return vocab
+
 # %% ../nbs/16_experiments.ipynb #b4783aae
 def generation_table(
     splits: datasets.DatasetDict,
@@ -266,57 +322,22 @@ def generation_table(
 ) -> dict:
     """Train the generation methods on `splits['train']` and score their images for held-out (user, prompt) pairs of
     `splits['test']`."""
-    if stack_on is not None and stack_on not in methods and not (stack_on == "dpo" and dpo_from):
-        raise ValueError(f"stack_on={stack_on!r} must be one of the trained methods {list(methods)}, or None")
-    if stack_on in PF_METHODS:
-        raise ValueError(f"stack_on={stack_on!r}: the PerFusion variants are stacked on a method without the user")
+    _check_stacking(methods, stack_on, dpo_from)
     out, t0 = Path(out), time.time()
     pipe = pipe or load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
     world = world or world_of(splits["test"])
-    vocab = (
-        FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json")
-        if dpo_from
-        else FeatureVocab.fit(splits["train"])
-    )  # the backbone's ids
-    if not vocab.profiles:  # saved with every model: `perfusion generate --user ID` looks the merchant up
-        vocab.profiles = user_profiles(
-            splits["train"], selection_fields=bool(set(SELECTION_FIELDS) & set(vocab.fields))
-        )
+    vocab = _table_vocab(splits["train"], dpo_from)
     data = cache_latents(splits["train"], pipe, vocab, out / "latents-train.safetensors", progress=progress)
     timing = {"latents": round(time.time() - t0, 1)}
     models, logs, trained = _train_methods(
         pipe, data, vocab, out, methods, steps, lr, batch_size, seed, train_kw, method_kw, stack_on, dpo_from, progress
     )
     timing.update(trained)
-    held = {}
-    if heldout:
-        test_data = cache_latents(
-            splits["test"].select(range(min(heldout, len(splits["test"])))),
-            pipe,
-            vocab,
-            out / "latents-heldout.safetensors",
-            progress=False,
-        )
-        sched = DDPMScheduler.from_config(pipe.scheduler.config)
-        held = {m: implicit_accuracy(p, test_data, sched, draws=4) for m, p in models.items()}
+    held = _heldout_implicit(models, splits["test"], pipe, vocab, out / "latents-heldout.safetensors", heldout)
     t1 = time.time()
-    ev = evaluate_generators(
-        models,
-        splits,
-        pipe,
-        vocab,
-        world,
-        n_pairs,
-        sample_steps,
-        guidance_scale,
-        rm,
-        user_in_uncond,
-        n_boot,
-        seed,
-        progress=progress,
-        profiles=profiles,
-    )
+    scoring = (n_pairs, sample_steps, guidance_scale, rm, user_in_uncond, n_boot, seed)
+    ev = evaluate_generators(models, splits, pipe, vocab, world, *scoring, progress=progress, profiles=profiles)
     timing["evaluation"] = round(time.time() - t1, 1)
     return {
         **ev,  # summary, paired_delta, per_image, images, pairs, other_users, other_images
@@ -325,17 +346,9 @@ def generation_table(
         "curves": {k: l["history"] for k, l in logs.items()},
         "heldout_implicit": held,
         "config": {
-            "steps": steps,
-            "lr": lr,
-            "batch_size": batch_size,
-            "n_pairs": len(ev["pairs"]),
-            "train_groups": len(splits["train"]),
-            "sample_steps": sample_steps,
-            "guidance_scale": guidance_scale,
-            "seed": seed,
-            "train_kw": dict(train_kw or {}),
-            "method_kw": dict(method_kw or {}),
-            "stack_on": stack_on,
+            **dict(steps=steps, lr=lr, batch_size=batch_size, n_pairs=len(ev["pairs"])),
+            **dict(train_groups=len(splits["train"]), sample_steps=sample_steps, guidance_scale=guidance_scale),
+            **dict(seed=seed, train_kw=dict(train_kw or {}), method_kw=dict(method_kw or {}), stack_on=stack_on),
             "user_in_uncond": user_in_uncond,
         },
         "timing_s": timing,

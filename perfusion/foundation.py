@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
+from fastcore.basics import patch
 from PIL import Image
 from transformers import (
     CLIPConfig,
@@ -109,9 +110,7 @@ class FoundationConfig:
     unet_batch: int = 32
     unet_lr: float = 8e-4
     cfg_dropout: float = 0.1  # prompts replaced by "" so classifier-free guidance works
-    unet_name_prob: float = (
-        0.75  # chance a UNet training prompt names each non-category attribute (0.5 gave 0.73 consistency)
-    )
+    unet_name_prob: float = 0.75  # chance a UNet prompt names each non-category attribute (0.5 gave 0.73 consistency)
     ema_decay: float = 0.999
     clip_steps: int = 600
     clip_batch: int = 32
@@ -124,38 +123,19 @@ class FoundationConfig:
     sample_steps: int = 30
     guidance_scale: float = 7.0
 
-    @classmethod
-    def tiny(cls, **kw) -> "FoundationConfig":
-        "A few steps of every stage with tiny widths: for tests."
-        d = dict(
-            vae_channels=(16, 16, 16),
-            text_hidden=32,
-            text_layers=1,
-            text_heads=2,
-            unet_channels=(16, 32, 32),
-            unet_heads=(1, 2, 2),
-            clip_hidden=32,
-            clip_layers=1,
-            clip_heads=2,
-            clip_projection=32,
-            judge_channels=(8, 16, 16),
-            n_items=64,
-            vae_steps=3,
-            vae_batch=4,
-            judge_steps=3,
-            judge_batch=4,
-            unet_steps=4,
-            unet_batch=4,
-            clip_steps=3,
-            clip_batch=4,
-            warmup=1,
-            checkpoint_every=2,
-            eval_prompts=2,
-            eval_groups=8,
-            sample_steps=2,
-        )
-        d.update(kw)
-        return cls(**d)
+# %% ../nbs/04_foundation.ipynb #280c2793
+@patch(cls_method=True)
+def tiny(cls: FoundationConfig, **kw) -> FoundationConfig:
+    "A few steps of every stage with tiny widths: for tests."
+    widths = dict(
+        vae_channels=(16, 16, 16), unet_channels=(16, 32, 32), unet_heads=(1, 2, 2), judge_channels=(8, 16, 16)
+    )
+    text = dict(text_hidden=32, text_layers=1, text_heads=2)
+    clip = dict(clip_hidden=32, clip_layers=1, clip_heads=2, clip_projection=32)
+    steps = dict(vae_steps=3, judge_steps=3, unet_steps=4, clip_steps=3, warmup=1, checkpoint_every=2)
+    batches = dict(vae_batch=4, judge_batch=4, unet_batch=4, clip_batch=4)
+    evaluation = dict(n_items=64, eval_prompts=2, eval_groups=8, sample_steps=2)
+    return cls(**{**widths, **text, **clip, **steps, **batches, **evaluation, **kw})
 
 # %% ../nbs/04_foundation.ipynb #87c74cb7
 def make_vae(cfg: FoundationConfig) -> AutoencoderKL:

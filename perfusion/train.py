@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from diffusers import DDPMScheduler, StableDiffusionPipeline
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
@@ -57,83 +58,75 @@ class GenTrainConfig:
     cross_layers: int = 3
     mixed_precision: str = "no"  # "no" or "bf16"; fp16 would need loss scaling, which the NaN guards would fight
     gradient_checkpointing: bool = False
-    user_lr_mult: float = (
-        1.0  # learning-rate multiplier for the user path (feature crossing, user map, user input conv)
-    )
+    user_lr_mult: float = 1.0  # learning-rate multiplier of the user path (feature crossing, user map, input conv)
     # the user input conv starts at user_init x identity (0 = the paper's zero init); the output stays the backbone's
     user_init: float = 0.0
     # how the user enters: "map" (the paper's, into the trainable copy), "text" (a shift of the text
     # condition), "map+text"
     user_path: str = "map"
-    sft_weight: float = (
-        0.0  # preference objectives: + sft_weight x the SFT loss on the selected candidates (0 = the paper's objective)
-    )
-    t_min: int = (
-        0  # training timesteps are drawn from [t_min, t_max): 0 and None = all of them, the paper's uniform draw
-    )
+    sft_weight: float = 0.0  # preference objectives: + sft_weight x SFT loss on the selected (0: the paper's)
+    t_min: int = 0  # training timesteps are drawn from [t_min, t_max): 0 and None = all, the paper's uniform draw
     t_max: int | None = None  # None: the scheduler's num_train_timesteps
-    optimizer: str = (
-        "adamw"  # "adamw" or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: a quarter of the optimizer memory)
-    )
+    optimizer: str = "adamw"  # or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: 1/4 of the optimizer memory)
     log_every: int = 10
     save_every: int = 100
     seed: int = 0
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
-        for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
-            if getattr(self, k) < 1:
-                raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-        if self.beta <= 0:
-            raise ValueError(f"beta must be positive, got {self.beta}")
-        if self.mixed_precision not in ("no", "bf16"):
-            raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
-        if self.user_lr_mult <= 0:
-            raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
-        if self.sft_weight < 0:
-            raise ValueError(f"sft_weight must be 0 or positive, got {self.sft_weight}")
-        if self.user_path not in USER_PATHS:
-            raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
-        if self.t_min < 0 or (self.t_max is not None and self.t_max <= self.t_min):
-            raise ValueError(f"the timestep range [t_min, t_max) = [{self.t_min}, {self.t_max}) is empty or negative")
-        if self.optimizer not in ("adamw", "adamw8bit"):
-            raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
+        self._validate()
 
-    @property
-    def objective(self) -> str:
-        return METHODS[self.method][0]
+# %% ../nbs/12_train.ipynb #bc9ca420
+@patch
+def _validate(self: GenTrainConfig):
+    "Fail early, naming the field, on a value no run could use."
+    if self.method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
+    for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
+        if getattr(self, k) < 1:
+            raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+    if self.beta <= 0:
+        raise ValueError(f"beta must be positive, got {self.beta}")
+    if self.mixed_precision not in ("no", "bf16"):
+        raise ValueError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+    if self.user_lr_mult <= 0:
+        raise ValueError(f"user_lr_mult must be positive, got {self.user_lr_mult}")
+    if self.sft_weight < 0:
+        raise ValueError(f"sft_weight must be 0 or positive, got {self.sft_weight}")
+    if self.user_path not in USER_PATHS:
+        raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
+    if self.t_min < 0 or (self.t_max is not None and self.t_max <= self.t_min):
+        raise ValueError(f"the timestep range [t_min, t_max) = [{self.t_min}, {self.t_max}) is empty or negative")
+    if self.optimizer not in ("adamw", "adamw8bit"):
+        raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
 
-    @property
-    def personalized(self) -> bool:
-        return METHODS[self.method][1]
+# %% ../nbs/12_train.ipynb #f2e4e743
+@patch(as_prop=True)
+def objective(self: GenTrainConfig) -> str:
+    "The loss the method trains with (`METHODS`' first entry)."
+    return METHODS[self.method][0]
 
-    @classmethod
-    def cpu(cls, **kw) -> "GenTrainConfig":
-        return cls(**kw)
 
-    @classmethod
-    def gpu(cls, **kw) -> "GenTrainConfig":
-        """The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16,
-        checkpointing."""
-        return cls(
-            **{
-                **dict(
-                    batch_size=256,
-                    grad_accum=32,
-                    lr=1e-8,
-                    scale_lr=True,
-                    warmup_steps=500,
-                    weight_decay=1e-2,
-                    beta=2500.0,
-                    max_steps=2000,
-                    mixed_precision="bf16",
-                    gradient_checkpointing=True,
-                    save_every=250,
-                ),
-                **kw,
-            }
-        )
+@patch(as_prop=True)
+def personalized(self: GenTrainConfig) -> bool:
+    "Whether the method sees the user."
+    return METHODS[self.method][1]
+
+
+@patch(cls_method=True)
+def cpu(cls: GenTrainConfig, **kw) -> GenTrainConfig:
+    "The CPU preset: the defaults."
+    return cls(**kw)
+
+
+@patch(cls_method=True)
+def gpu(cls: GenTrainConfig, **kw) -> GenTrainConfig:
+    """The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16,
+    checkpointing."""
+    paper = dict(
+        batch_size=256, grad_accum=32, lr=1e-8, scale_lr=True, warmup_steps=500, weight_decay=1e-2, beta=2500.0
+    )
+    ours = dict(max_steps=2000, mixed_precision="bf16", gradient_checkpointing=True, save_every=250)
+    return cls(**{**paper, **ours, **kw})
 
 # %% ../nbs/12_train.ipynb #4da57289
 def seed_from(*parts) -> int:

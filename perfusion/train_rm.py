@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from accelerate import Accelerator
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 from transformers import CLIPModel, CLIPProcessor
 
@@ -44,11 +45,9 @@ class RMTrainConfig:
     cross_layers: int = 3  # feature-crossing layers
     adanet_hidden: int = 64  # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
-    id_dropout: float = (
-        0.0  # chance a training group's user_id is replaced by the out-of-vocabulary id (forces the profile crosses)
-    )
+    id_dropout: float = 0.0  # chance a group's user_id becomes the unknown id (forces the profile crosses)
     mixed_precision: str = (
-        "no"  # "no" or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
+        "no"  # or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
     )
     log_every: int = 10
     eval_every: int = 200  # validation MAP/GAUC every k steps (0 = never)
@@ -67,35 +66,21 @@ class RMTrainConfig:
         if not 0.0 <= self.id_dropout <= 1.0:
             raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
 
-    @classmethod
-    def cpu(cls, **kw) -> "RMTrainConfig":
-        "The CPU preset: minutes on the built-in world."
-        return cls(**kw)
+# %% ../nbs/08_train_rm.ipynb #71cb4754
+@patch(cls_method=True)
+def cpu(cls: RMTrainConfig, **kw) -> RMTrainConfig:
+    "The CPU preset: minutes on the built-in world."
+    return cls(**kw)
 
-    @classmethod
-    def gpu(cls, **kw) -> "RMTrainConfig":
-        """The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and
-        grad_accum are our choice."""
-        # backprop runs through every layer of the frozen towers (the plug-ins feed all of them):
-        # 16 micro-batches of 8 groups
-        # keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 18_gpu_training)
-        return cls(
-            **{
-                **dict(
-                    batch_size=128,
-                    grad_accum=16,
-                    lr=1e-3,
-                    warmup_steps=500,
-                    weight_decay=1e-2,
-                    max_steps=5000,
-                    mixed_precision="bf16",
-                    eval_every=500,
-                    eval_groups=2000,
-                    save_every=500,
-                ),
-                **kw,
-            }
-        )
+
+@patch(cls_method=True)
+def gpu(cls: RMTrainConfig, **kw) -> RMTrainConfig:
+    """The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and
+    grad_accum are our choice: backprop runs through every layer of the frozen towers (the plug-ins feed all of them),
+    and 16 micro-batches of 8 groups keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 18_gpu_training)."""
+    paper = dict(batch_size=128, lr=1e-3, warmup_steps=500, weight_decay=1e-2, mixed_precision="bf16")
+    ours = dict(grad_accum=16, max_steps=5000, eval_every=500, eval_groups=2000, save_every=500)
+    return cls(**{**paper, **ours, **kw})
 
 # %% ../nbs/08_train_rm.ipynb #adbc9608
 def encode_groups(
