@@ -382,6 +382,62 @@ def main(argv: Sequence[str] | None = None):
     "`python -m perfusion.gpu STAGE ...`: run one stage of the recipe; returns what it produced."
     return run_gpu_stage(build_parser().parse_args(argv))
 
+# %% ../nbs/18_gpu_training.ipynb #6b8effeb
+def _stage_rm(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, prog: bool):
+    "`rm`: train PerFusionRM; `table1`: score it and the baselines on the test splits."
+    clip, proc = load_reward_backbone(a.backbone, a.processor)
+    if a.stage == "rm":
+        cfg = _preset(RMTrainConfig, _overrides(a.set))
+        kw = dict(vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
+        return train_reward_model(clip, proc, splits["train"], out / "rm", cfg, **kw)
+    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
+    rm.plugins.to(default_device())
+    baselines = baseline_scorers([n for n in a.baselines.split(",") if n], default_device())
+    tests = [s for s in ("test", "test_unique") if s in splits]
+    res = {s: table1_pickapic(splits[s], rm, proc, baselines, n_boot=a.n_boot, progress=prog) for s in tests}
+    (out / "table1.json").write_text(json.dumps(res, indent=1))
+    (out / "table1.md").write_text("\n\n".join(f"{s}\n\n" + format_table([r]) for s, r in res.items()))
+    print((out / "table1.md").read_text())
+    return res
+
+
+def _stage_generator(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, pipe, prog: bool):
+    "`latents`: encode the training groups once; `generator`: train DPO and PerFusion on them."
+    cache = out / "latents" / "train.safetensors"
+    if a.stage == "latents":
+        return cache_latents(splits["train"], pipe.to(default_device()), vocab, cache, progress=prog)
+    if not cache.exists():
+        raise FileNotFoundError(
+            f"{cache}: no latent cache; run `perfusion gpu latents --out {out}` (one process) first"
+        )
+    data = cache_latents(splits["train"], pipe, vocab, cache, progress=prog)  # checks the cache's key, then loads it
+    dpo_cfg = _preset(GenTrainConfig, _overrides(a.dpo_set), method="dpo")
+    pf_cfg = _preset(GenTrainConfig, _overrides(a.set), method="perfusion")
+    return train_pickapic_generators(
+        pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after
+    )
+
+
+def _stage_table2(a: argparse.Namespace, splits, out: Path, pipe):
+    "`table2`: images from SD 1.5, DPO and PerFusion for held-out pairs, scored by the general models and PerFusionRM."
+    pipe.to(default_device())
+    dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
+    clip, proc = load_reward_backbone(a.backbone, a.processor)
+    clip.to(default_device())
+    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip)
+    rm.plugins.to(default_device())
+    names = [n for n in a.baselines.split(",") if n]
+    named = {"aesthetic": "aesthetic", "clip_h": "clip_score"}  # the scorer's name -> its column in Table 2
+    general = {named[n]: s for n, s in baseline_scorers([n for n in named if n in names], default_device()).items()}
+    general["pickscore"] = CLIPModelScorer(clip, proc, "pickscore")
+    models, pairs = {"sd15": None, "dpo": dpo, "perfusion": pf}, eval_pairs(splits["test"], n=a.pairs)
+    kw = dict(rm=rm, rm_processor=proc, steps=a.steps, guidance_scale=a.guidance, n_boot=a.n_boot)
+    res = table2_pickapic(pipe, models, pairs, gvocab, general, **kw)
+    (out / "table2.json").write_text(json.dumps({"summary": res["summary"], "pairs": res["pairs"]}, indent=1))
+    (out / "table2.md").write_text(res["table"])
+    print(res["table"])
+    return res
+
 # %% ../nbs/18_gpu_training.ipynb #f704943c
 def run_gpu_stage(a: argparse.Namespace):
     "Run the stage `a.stage` with the parsed options (what `perfusion gpu` and `python -m perfusion.gpu` call)."
@@ -393,84 +449,12 @@ def run_gpu_stage(a: argparse.Namespace):
             print(f"{s}: {len(splits[s])} groups; {r}")
         return splits
     if a.stage in ("rm", "table1"):
-        clip, proc = load_reward_backbone(a.backbone, a.processor)
-        if a.stage == "rm":
-            cfg = _preset(RMTrainConfig, _overrides(a.set))
-            rm, log = train_reward_model(
-                clip,
-                proc,
-                splits["train"],
-                out / "rm",
-                cfg,
-                vocab=vocab,
-                eval_ds=splits["validation"],
-                progress=prog,
-                stop_after=a.stop_after,
-            )
-            return rm, log
-        rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
-        rm.plugins.to(default_device())
-        names = [n for n in a.baselines.split(",") if n]
-        res = {
-            s: table1_pickapic(
-                splits[s], rm, proc, baseline_scorers(names, default_device()), n_boot=a.n_boot, progress=prog
-            )
-            for s in ("test", "test_unique")
-            if s in splits
-        }
-        (out / "table1.json").write_text(json.dumps(res, indent=1))
-        (out / "table1.md").write_text("\n\n".join(f"{s}\n\n" + format_table([r]) for s, r in res.items()))
-        print((out / "table1.md").read_text())
-        return res
+        return _stage_rm(a, splits, vocab, out, prog)
     pipe = load_sd(a.sd)
     pipe.set_progress_bar_config(disable=True)
-    cache = out / "latents" / "train.safetensors"
-    if a.stage == "latents":
-        return cache_latents(splits["train"], pipe.to(default_device()), vocab, cache, progress=prog)
-    if a.stage == "generator":
-        if not cache.exists():
-            raise FileNotFoundError(
-                f"{cache}: no latent cache; run `perfusion gpu latents --out {out}` (one process) first"
-            )
-        data = cache_latents(
-            splits["train"], pipe, vocab, cache, progress=prog
-        )  # checks the cache's key, then loads it
-        dpo_cfg = _preset(GenTrainConfig, _overrides(a.dpo_set), method="dpo")
-        pf_cfg = _preset(GenTrainConfig, _overrides(a.set), method="perfusion")
-        return train_pickapic_generators(
-            pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after
-        )
-    pipe.to(default_device())
-    dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
-    clip, proc = load_reward_backbone(a.backbone, a.processor)
-    clip.to(default_device())
-    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip)
-    rm.plugins.to(default_device())
-    names = [n for n in a.baselines.split(",") if n]
-    general = {
-        **{
-            "aesthetic": s
-            for n, s in baseline_scorers([n for n in names if n == "aesthetic"], default_device()).items()
-        },
-        **{"clip_score": s for n, s in baseline_scorers([n for n in names if n == "clip_h"], default_device()).items()},
-        "pickscore": CLIPModelScorer(clip, proc, "pickscore"),
-    }
-    res = table2_pickapic(
-        pipe,
-        {"sd15": None, "dpo": dpo, "perfusion": pf},
-        eval_pairs(splits["test"], n=a.pairs),
-        gvocab,
-        general,
-        rm=rm,
-        rm_processor=proc,
-        steps=a.steps,
-        guidance_scale=a.guidance,
-        n_boot=a.n_boot,
-    )
-    (out / "table2.json").write_text(json.dumps({"summary": res["summary"], "pairs": res["pairs"]}, indent=1))
-    (out / "table2.md").write_text(res["table"])
-    print(res["table"])
-    return res
+    if a.stage in ("latents", "generator"):
+        return _stage_generator(a, splits, vocab, out, pipe, prog)
+    return _stage_table2(a, splits, out, pipe)
 
 # %% ../nbs/18_gpu_training.ipynb #780c0593
 if __name__ == "__main__" and "__file__" in globals():

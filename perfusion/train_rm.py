@@ -156,6 +156,48 @@ def score_groups(
     model.train(was_training)
     return scores, labels
 
+# %% ../nbs/08_train_rm.ipynb #77539477
+def _rm_micro_step(train_ds: datasets.Dataset, processor: CLIPProcessor, vocab: FeatureVocab, cfg, acc: Accelerator):
+    "The engine's micro-step: this process's rows of the step's batch, scored, and the group loss over them."
+    P, rank = acc.num_processes, acc.process_index
+
+    def micro_step(model, step, m):
+        part = step_indices(len(train_ds), cfg.batch_size, cfg.seed, step)
+        part = part[micro_positions(cfg.batch_size, m, cfg.grad_accum, rank, P)]
+        # phrase shuffling and user-id dropout are seeded by (seed, step, micro-step, process): they resume exactly
+        rng = np.random.default_rng([cfg.seed, step, m, rank]) if cfg.shuffle_phrases else None
+        b = to_device(encode_groups(select_rows(train_ds, part), processor, vocab, rng), acc.device)
+        if cfg.id_dropout and "user_id" in vocab.fields:
+            drop = np.random.default_rng([cfg.seed, step, m, rank, 1]).random(len(part)) < cfg.id_dropout
+            b["feature_ids"][torch.as_tensor(drop, device=acc.device), vocab.fields.index("user_id")] = 0
+        scores = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"])
+        try:
+            loss, st = reward_group_loss(scores.float(), b["labels"], b["mask"], return_stats=True)
+        except NonFiniteError as e:
+            raise NonFiniteError(f"step {step}: {e}; groups {b['group_ids']}") from None
+        record = {"loss": float(loss.detach()) / cfg.grad_accum}
+        record.update({k: st[k] for k in ("groups", "skipped_no_positive", "skipped_single")})
+        return loss / cfg.grad_accum, record
+
+    return micro_step
+
+
+def _rm_evaluator(rm, eval_ds: datasets.Dataset | None, processor: CLIPProcessor, vocab: FeatureVocab, cfg, acc):
+    "The engine's callback: validation MAP / GAUC every `eval_every` steps and at the end (main process)."
+
+    def evaluate(engine, step):
+        if not (cfg.eval_every and eval_ds is not None):
+            return
+        if (step + 1) % cfg.eval_every == 0 or step == cfg.max_steps - 1:
+            if acc.is_main_process:
+                few = eval_ds.select(range(min(cfg.eval_groups, len(eval_ds))))
+                metrics = ranking_metrics(*score_groups(rm, few, processor, vocab))
+                engine.log["evals"].append({"step": step + 1, **metrics})
+                acc.log({f"validation_{k}": v for k, v in metrics.items()}, step=step)  # to a tracker, if any
+            engine.model.train()
+
+    return evaluate
+
 # %% ../nbs/08_train_rm.ipynb #bbc6eceb
 def train_reward_model(
     backbone: CLIPModel,
@@ -172,65 +214,18 @@ def train_reward_model(
     "Train PerFusionRM's plug-ins on `train_ds`, resuming from `out_dir/checkpoint.safetensors` when present."
     cfg = cfg or RMTrainConfig()
     acc = accelerator or make_accelerator(cfg.mixed_precision)
-    P, rank = acc.num_processes, acc.process_index
-    check_divisible(cfg.batch_size, P, cfg.grad_accum)
+    check_divisible(cfg.batch_size, acc.num_processes, cfg.grad_accum)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     vocab = vocab or FeatureVocab.fit(train_ds)
     torch.manual_seed(cfg.seed)
-    rm = PerFusionRM.from_backbone(
-        backbone,
-        vocab,
-        variant=cfg.variant,
-        embed_dim=cfg.embed_dim,
-        cross_layers=cfg.cross_layers,
-        adanet_hidden=cfg.adanet_hidden,
-    )
+    plugin_kw = dict(variant=cfg.variant, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers)
+    rm = PerFusionRM.from_backbone(backbone, vocab, adanet_hidden=cfg.adanet_hidden, **plugin_kw)
     opt = torch.optim.AdamW(rm.plugins.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    engine = Engine.from_config(
-        f"PerFusionRM ({cfg.variant})",
-        rm,
-        rm.plugins,
-        opt,
-        cfg,
-        out / "checkpoint.safetensors",
-        {"evals": []},
-        accelerator=acc,
-        progress=progress,
-    )
-
-    def micro_step(model, step, m):
-        part = step_indices(len(train_ds), cfg.batch_size, cfg.seed, step)
-        part = part[micro_positions(cfg.batch_size, m, cfg.grad_accum, rank, P)]
-        # phrase shuffling and user-id dropout are seeded by (seed, step, micro-step, process): they resume exactly
-        rng = np.random.default_rng([cfg.seed, step, m, rank]) if cfg.shuffle_phrases else None
-        b = to_device(encode_groups(select_rows(train_ds, part), processor, vocab, rng), acc.device)
-        if cfg.id_dropout and "user_id" in vocab.fields:
-            drop = np.random.default_rng([cfg.seed, step, m, rank, 1]).random(len(part)) < cfg.id_dropout
-            b["feature_ids"][torch.as_tensor(drop, device=acc.device), vocab.fields.index("user_id")] = 0
-        scores = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"])
-        try:
-            loss, st = reward_group_loss(scores.float(), b["labels"], b["mask"], return_stats=True)
-        except NonFiniteError as e:
-            raise NonFiniteError(f"step {step}: {e}; groups {b['group_ids']}") from None
-        record = {
-            "loss": float(loss.detach()) / cfg.grad_accum,
-            **{k: st[k] for k in ("groups", "skipped_no_positive", "skipped_single")},
-        }
-        return loss / cfg.grad_accum, record
-
-    def evaluate(engine, step):
-        "Validation MAP / GAUC every `eval_every` steps and at the end (main process)."
-        if not (cfg.eval_every and eval_ds is not None):
-            return
-        if (step + 1) % cfg.eval_every == 0 or step == cfg.max_steps - 1:
-            if acc.is_main_process:
-                few = eval_ds.select(range(min(cfg.eval_groups, len(eval_ds))))
-                metrics = ranking_metrics(*score_groups(rm, few, processor, vocab))
-                engine.log["evals"].append({"step": step + 1, **metrics})
-                acc.log({f"validation_{k}": v for k, v in metrics.items()}, step=step)  # to a tracker, if any
-            engine.model.train()
-
+    name, ckpt = f"PerFusionRM ({cfg.variant})", out / "checkpoint.safetensors"
+    engine = Engine.from_config(name, rm, rm.plugins, opt, cfg, ckpt, {"evals": []}, accelerator=acc, progress=progress)
+    micro_step = _rm_micro_step(train_ds, processor, vocab, cfg, acc)
+    evaluate = _rm_evaluator(rm, eval_ds, processor, vocab, cfg, acc)
     log = engine.fit(micro_step, callbacks=[evaluate], stop_after=stop_after)
     engine.finish(lambda: rm.save_pretrained(out / "perfusion_rm"))
     rm.eval()
