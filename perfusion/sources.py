@@ -99,6 +99,70 @@ def _fingerprint(*parts) -> str:
         h.update(b"\x00")
     return h.hexdigest()
 
+# %% ../nbs/02a_sources.ipynb #ab86165f
+class _Skip(Exception):
+    "Raised by a row parser for a row the builder leaves out, counted in the report under `reason`."
+
+    def __init__(self, reason: str, row_id):
+        super().__init__(reason, row_id)
+        self.reason, self.row_id = reason, row_id
+
+
+def _check_choices(**options: tuple) -> None:
+    "`name=(value, allowed)`: a ValueError naming the first option whose value is not allowed."
+    for name, (v, ok) in options.items():
+        if v not in ok:
+            raise ValueError(f"{name} must be one of {ok}, got {v!r}")
+
+
+def _images_or_skip(read, on_bad_image: str, row_id) -> list:
+    "`read()`'s images; a bad image stops the build, or skips the row when on_bad_image='skip'."
+    try:
+        return read()
+    except GroupDataError:
+        if on_bad_image == "skip":
+            raise _Skip("bad_image", row_id) from None
+        raise
+
+
+def _collect(rows, parse, report: BuildReport, desc: str, progress: bool, empty: str) -> datasets.Dataset:
+    """The loop every builder shares: `parse(i, row)` gives a `GroupRecord`, or raises `_Skip` (the row is counted and
+    left out) or `GroupDataError` (the build stops). `empty` heads the error when no row is kept."""
+    recs = []
+    for i, row in tqdm(rows, desc=desc, disable=not progress):
+        report.rows += 1
+        try:
+            rec = parse(i, row)
+        except _Skip as s:
+            report.skip(s.reason, s.row_id)
+            continue
+        report.keep(rec)
+        recs.append(rec)
+    if not recs:
+        raise GroupDataError(f"{empty} ({report})")
+    return records_to_dataset(recs)
+
+# %% ../nbs/02a_sources.ipynb #af74fd77
+def _pickapic_labels(row: dict, where: str, ties: str, rid) -> list[int]:
+    "A Pick-a-Pic row's labels as 0/1 per image; a tie is skipped or kept (both 1) as `ties` says."
+    labels = (row["label_0"], row["label_1"])
+    if labels == (0.5, 0.5):
+        if ties == "skip":
+            raise _Skip("tie", rid)
+        return [1, 1]
+    if labels in ((1, 0), (0, 1)):
+        return [int(labels[0]), int(labels[1])]
+    raise GroupDataError(f"{where}: labels {labels} are not a Pick-a-Pic choice (1/0, 0/1, or 0.5/0.5 for a tie)")
+
+
+def _user_or_skip(user_id, missing_user: str, where: str, rid) -> str:
+    "The row's normalized user id; a missing one is skipped or stops the build as `missing_user` says."
+    if is_missing(user_id):
+        if missing_user == "skip":
+            raise _Skip("missing_user", rid)
+        raise GroupDataError(f"{where}: missing user_id")
+    return normalize_id(user_id)
+
 # %% ../nbs/02a_sources.ipynb #7cbcc520
 def build_pickapic(
     source: str | Path = DEFAULT_PICKAPIC_REPO,  # local Parquet file/dir or a Hub repo id
@@ -110,65 +174,36 @@ def build_pickapic(
     progress: bool = True,
 ) -> tuple[datasets.Dataset, BuildReport]:
     "Groups of N=2 from Pick-a-Pic pair rows, under the documented policy for ties, duplicates and bad rows."
-    for name, v, ok in (
-        ("ties", ties, ("skip", "keep")),
-        ("missing_user", missing_user, ("skip", "error")),
-        ("on_bad_image", on_bad_image, ("error", "skip")),
-    ):
-        if v not in ok:
-            raise ValueError(f"{name} must be one of {ok}, got {v!r}")
+    ok = ("skip", "error")
+    _check_choices(
+        ties=(ties, ("skip", "keep")), missing_user=(missing_user, ok), on_bad_image=(on_bad_image, ok[::-1])
+    )
     table = load_table(source, split, max_rows=max_rows)
     _check_columns(table, PICKAPIC_COLUMNS, source)
-    report, recs, seen, ids = BuildReport(f"pickapic:{source}"), [], set(), Counter()
-    for i, row in enumerate(tqdm(table, desc="Pick-a-Pic rows", disable=not progress)):
-        report.rows += 1
+    report, seen, ids = BuildReport(f"pickapic:{source}"), set(), Counter()
+
+    def parse(i: int, row: dict) -> GroupRecord:
         rid = row["ranking_id"]
         where = f"row {i} (ranking_id={rid})"
-        labels = (row["label_0"], row["label_1"])
-        if labels == (0.5, 0.5):
-            if ties == "skip":
-                report.skip("tie", rid)
-                continue
-            y = [1, 1]
-        elif labels in ((1, 0), (0, 1)):
-            y = [int(labels[0]), int(labels[1])]
-        else:
-            raise GroupDataError(
-                f"{where}: labels {labels} are not a Pick-a-Pic choice (1/0, 0/1, or 0.5/0.5 for a tie)"
-            )
-        if is_missing(row["user_id"]):
-            if missing_user == "skip":
-                report.skip("missing_user", rid)
-                continue
-            raise GroupDataError(f"{where}: missing user_id")
+        y = _pickapic_labels(row, where, ties, rid)
+        user = _user_or_skip(row["user_id"], missing_user, where, rid)
         if not isinstance(row["caption"], str) or is_missing(row["caption"]):
             raise GroupDataError(f"{where}: caption must be a non-empty string, got {row['caption']!r}")
-        try:
-            ims = [read_image_bytes(row[c], f"{where} column {c}") for c in ("jpg_0", "jpg_1")]
-        except GroupDataError:
-            if on_bad_image == "skip":
-                report.skip("bad_image", rid)
-                continue
-            raise
+        read = lambda: [read_image_bytes(row[c], f"{where} column {c}") for c in ("jpg_0", "jpg_1")]
+        ims = _images_or_skip(read, on_bad_image, rid)
         if ims[0] == ims[1]:
-            report.skip("same_images", rid)
-            continue  # Pick-a-Pic's are_different == False
-        user = normalize_id(row["user_id"])
+            raise _Skip("same_images", rid)  # Pick-a-Pic's are_different == False
         key = _fingerprint(user, row["caption"], *ims, y)
         if key in seen:
-            report.skip("duplicate", rid)
-            continue
+            raise _Skip("duplicate", rid)
         seen.add(key)
         gid = f"pickapic-{normalize_id(rid) if not is_missing(rid) else i}"
         ids[gid] += 1
-        if ids[gid] > 1:
-            gid = f"{gid}-{ids[gid]}"
-        rec = GroupRecord(gid, user, {}, row["caption"], ims, y, {"source_row": i})
-        report.keep(rec)
-        recs.append(rec)
-    if not recs:
-        raise GroupDataError(f"{source}: no usable rows ({report})")
-    return records_to_dataset(recs), report
+        gid = f"{gid}-{ids[gid]}" if ids[gid] > 1 else gid
+        return GroupRecord(gid, user, {}, row["caption"], ims, y, {"source_row": i})
+
+    rows = enumerate(table)
+    return _collect(rows, parse, report, "Pick-a-Pic rows", progress, f"{source}: no usable rows"), report
 
 # %% ../nbs/02a_sources.ipynb #f5700cd8
 def _image_lookup(images) -> Mapping:
@@ -180,6 +215,14 @@ def _image_lookup(images) -> Mapping:
     return dict(zip(table["image_uid"], table["image"]))
 
 
+def _ranking_uids(table: datasets.Dataset, source) -> list[str]:
+    "The table's image_k_uid columns in k's order (at least two)."
+    uid_cols = [c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)]
+    if len(uid_cols) < 2:
+        raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
+    return sorted(uid_cols, key=lambda c: int(c.split("_")[1]))
+
+
 def build_rankings(
     source: str | Path = RANKINGS_REPO,  # local Parquet/JSONL or Hub repo id of ranking rows
     images: Mapping | str | Path | datasets.Dataset | None = None,  # uid -> image, or a table (image_uid, image)
@@ -189,72 +232,47 @@ def build_rankings(
     progress: bool = True,
 ) -> tuple[datasets.Dataset, BuildReport]:
     "Groups of 2-4 from Pick-a-Pic ranking rows (the best image labelled 1)."
-    for name, v, ok in (
-        ("missing_user", missing_user, ("skip", "error")),
-        ("on_bad_image", on_bad_image, ("error", "skip")),
-    ):
-        if v not in ok:
-            raise ValueError(f"{name} must be one of {ok}, got {v!r}")
+    _check_choices(missing_user=(missing_user, ("skip", "error")), on_bad_image=(on_bad_image, ("error", "skip")))
     if images is None:
         raise GroupDataError(
             "build_rankings needs `images`: a mapping image_uid -> image, or a table with columns image_uid and image "
             "(e.g. PickaPic-images)"
         )
     table = load_table(source, split, hint=RANKINGS_REPO)
-    uid_cols = sorted(
-        (c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)), key=lambda c: int(c.split("_")[1])
-    )
     _check_columns(table, ("ranking_id", "user_id", "prompt", "best_image_uid"), source)
-    if len(uid_cols) < 2:
-        raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
-    lookup = _image_lookup(images)
-    report, recs, seen = BuildReport(f"rankings:{source}"), [], set()
-    for i, row in enumerate(tqdm(table, desc="ranking rows", disable=not progress)):
-        report.rows += 1
+    uid_cols, lookup = _ranking_uids(table, source), _image_lookup(images)
+    report, seen = BuildReport(f"rankings:{source}"), set()
+
+    def image(u, where: str) -> bytes:
+        if u not in lookup:
+            raise GroupDataError(f"{where}: image uid {u!r} not found in `images`")
+        return read_image_bytes(lookup[u], f"{where} image {u!r}")
+
+    def parse(i: int, row: dict) -> GroupRecord:
         rid = row["ranking_id"]
         where = f"row {i} (ranking_id={rid})"
         uids = [row[c] for c in uid_cols if not is_missing(row[c])]
         if len(set(uids)) != len(uids):
             raise GroupDataError(f"{where}: an image uid appears twice: {uids}")
         if len(uids) < 2:
-            report.skip("single_candidate", rid)
-            continue
+            raise _Skip("single_candidate", rid)
         best = row["best_image_uid"]
         if not is_missing(best) and best not in uids:
             raise GroupDataError(f"{where}: best_image_uid {best!r} is not one of the row's images {uids}")
-        if is_missing(row["user_id"]):
-            if missing_user == "skip":
-                report.skip("missing_user", rid)
-                continue
-            raise GroupDataError(f"{where}: missing user_id")
+        user = _user_or_skip(row["user_id"], missing_user, where, rid)
         if is_missing(row["prompt"]):
             raise GroupDataError(f"{where}: empty prompt")
-        try:
-            ims = []
-            for u in uids:
-                if u not in lookup:
-                    raise GroupDataError(f"{where}: image uid {u!r} not found in `images`")
-                ims.append(read_image_bytes(lookup[u], f"{where} image {u!r}"))
-        except GroupDataError:
-            if on_bad_image == "skip":
-                report.skip("bad_image", rid)
-                continue
-            raise
+        ims = _images_or_skip(lambda: [image(u, where) for u in uids], on_bad_image, rid)
         y = [int(u == best) for u in uids]
-        user = normalize_id(row["user_id"])
         key = _fingerprint(user, row["prompt"], *uids, y)
         if key in seen:
-            report.skip("duplicate", rid)
-            continue
+            raise _Skip("duplicate", rid)
         seen.add(key)
-        rec = GroupRecord(
-            f"ranking-{normalize_id(rid)}", user, {}, row["prompt"], ims, y, {"image_uids": uids, "source_row": i}
-        )
-        report.keep(rec)
-        recs.append(rec)
-    if not recs:
-        raise GroupDataError(f"{source}: no usable rows ({report})")
-    return records_to_dataset(recs), report
+        meta = {"image_uids": uids, "source_row": i}
+        return GroupRecord(f"ranking-{normalize_id(rid)}", user, {}, row["prompt"], ims, y, meta)
+
+    rows = enumerate(table)
+    return _collect(rows, parse, report, "ranking rows", progress, f"{source}: no usable rows"), report
 
 # %% ../nbs/02a_sources.ipynb #76407804
 def _log_rows(path: Path):
@@ -275,6 +293,36 @@ def _log_rows(path: Path):
                 raise GroupDataError(f"{path.name} line {n}: expected a JSON object, got {type(obj).__name__}")
             yield f"{path.name} line {n}", obj
 
+# %% ../nbs/02a_sources.ipynb #392d5baa
+def _log_labels(row: dict, where: str, n: int) -> list:
+    "A log row's labels: its 'labels' (0/1 per image) or its 'selected' indices, exactly one of them."
+    seq = (list, tuple, np.ndarray)
+    has_l, has_s = row.get("labels") is not None, row.get("selected") is not None
+    if has_l == has_s:
+        raise GroupDataError(f"{where}: give exactly one of 'labels' (0/1 per image) or 'selected' (indices)")
+    field_ = "labels" if has_l else "selected"
+    if not isinstance(row[field_], seq):
+        raise GroupDataError(f"{where}: '{field_}' must be a list, got {type(row[field_]).__name__}")
+    if has_l:
+        return [int(v) if v in (0, 1) else v for v in row["labels"]]
+    sel = list(row["selected"])
+    bad = [j for j in sel if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < n]
+    if bad:
+        raise GroupDataError(f"{where}: selected must be integer indices in 0..{n - 1}, got {bad}")
+    return [int(j in sel) for j in range(n)]
+
+
+def _log_fields(row: dict, where: str) -> list:
+    "Check a log row's required fields and types; its image paths."
+    for k in ("user_id", "prompt", "images"):
+        if is_missing(row.get(k)):
+            raise GroupDataError(f"{where}: missing field {k!r}")
+    if not isinstance(row["images"], (list, tuple, np.ndarray)):
+        raise GroupDataError(f"{where}: 'images' must be a list of image paths, got {type(row['images']).__name__}")
+    if not isinstance(row.get("features") or {}, dict):
+        raise GroupDataError(f"{where}: 'features' must be an object of feature name -> value")
+    return list(row["images"])
+
 # %% ../nbs/02a_sources.ipynb #e72e10cb
 def build_log(
     path: str | Path,  # a .jsonl or .parquet log of groups
@@ -289,66 +337,27 @@ def build_log(
     if not path.is_file():
         raise GroupDataError(f"{str(path)!r} is not a file; pass a .jsonl or .parquet log")
     root = Path(image_root) if image_root is not None else path.parent
-    report, recs, seen = BuildReport(f"log:{path.name}"), [], {}
-    for where, row in tqdm(_log_rows(path), desc=f"log {path.name}", disable=not progress):
-        report.rows += 1
-        for k in ("user_id", "prompt", "images"):
-            if is_missing(row.get(k)):
-                raise GroupDataError(f"{where}: missing field {k!r}")
-        seq = (list, tuple, np.ndarray)
-        if not isinstance(row["images"], seq):
-            raise GroupDataError(f"{where}: 'images' must be a list of image paths, got {type(row['images']).__name__}")
-        if not isinstance(row.get("features") or {}, dict):
-            raise GroupDataError(f"{where}: 'features' must be an object of feature name -> value")
-        paths = list(row["images"])
-        has_l, has_s = row.get("labels") is not None, row.get("selected") is not None
-        if has_l == has_s:
-            raise GroupDataError(f"{where}: give exactly one of 'labels' (0/1 per image) or 'selected' (indices)")
-        field_ = "labels" if has_l else "selected"
-        if not isinstance(row[field_], seq):
-            raise GroupDataError(f"{where}: '{field_}' must be a list, got {type(row[field_]).__name__}")
-        if has_l:
-            y = [int(v) if v in (0, 1) else v for v in row["labels"]]
-        else:
-            sel = list(row["selected"])
-            bad = [
-                j for j in sel if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < len(paths)
-            ]
-            if bad:
-                raise GroupDataError(f"{where}: selected must be integer indices in 0..{len(paths) - 1}, got {bad}")
-            y = [int(j in sel) for j in range(len(paths))]
+    report, seen = BuildReport(f"log:{path.name}"), {}
+
+    def parse(where: str, row: dict) -> GroupRecord:
+        paths = _log_fields(row, where)
+        y = _log_labels(row, where, len(paths))
         if len(paths) < 2:
-            report.skip("single_candidate", where)
-            continue
+            raise _Skip("single_candidate", where)
         gid = str(row.get("group_id") or f"{path.stem}-{where.rsplit(' ', 1)[-1]}")
+        read = lambda: [read_image_bytes(p, f"{where} image {j}", root=root) for j, p in enumerate(paths)]
+        ims = _images_or_skip(read, on_bad_image, where)
+        meta = {"source": where, "image_paths": [str(p) if isinstance(p, (str, Path)) else None for p in paths]}
         try:
-            ims = [read_image_bytes(p, f"{where} image {j}", root=root) for j, p in enumerate(paths)]
-        except GroupDataError:
-            if on_bad_image == "skip":
-                report.skip("bad_image", where)
-                continue
-            raise
-        try:
-            rec = GroupRecord(
-                gid,
-                str(row["user_id"]),
-                dict(row.get("features") or {}),
-                row["prompt"],
-                ims,
-                y,
-                {"source": where, "image_paths": [str(p) if isinstance(p, (str, Path)) else None for p in paths]},
-            )
+            rec = GroupRecord(gid, str(row["user_id"]), dict(row.get("features") or {}), row["prompt"], ims, y, meta)
         except GroupDataError as e:
             raise GroupDataError(f"{where}: {e}") from None
         key = _fingerprint(rec.user_id, rec.prompt, rec.features, *ims, y)
-        if gid in seen:
-            if seen[gid] == key:
-                report.skip("duplicate", where)
-                continue
+        if gid in seen and seen[gid] != key:
             raise GroupDataError(f"{where}: group_id {gid!r} was already used for a different group")
+        if gid in seen:
+            raise _Skip("duplicate", where)
         seen[gid] = key
-        report.keep(rec)
-        recs.append(rec)
-    if not recs:
-        raise GroupDataError(f"{path}: no usable groups ({report})")
-    return records_to_dataset(recs), report
+        return rec
+
+    return _collect(_log_rows(path), parse, report, f"log {path.name}", progress, f"{path}: no usable groups"), report
