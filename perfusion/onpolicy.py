@@ -99,6 +99,38 @@ def propose_and_select(
         [f"round-request-{i}" for i in range(len(requests))],
     )
 
+# %% ../nbs/12a_on_policy.ipynb #55aa6b4f
+def _check_on_policy(rm, vocab: FeatureVocab | None, requests: Sequence, cfg: GenTrainConfig, ocfg: OnPolicyConfig):
+    "The labeller and the generator share one vocabulary; there are requests; warn when a round repeats its groups."
+    if vocab is None:
+        raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")
+    if getattr(rm, "vocab", None) is None or rm.vocab.values != vocab.values:
+        raise ValueError(
+            "the reward model's feature vocabulary differs from the generator's: train both on the same groups "
+            "(or pass the reward model's vocabulary as `vocab`)"
+        )
+    if not requests:
+        raise ValueError("no (merchant, prompt) requests: pass the prompts and features of some training groups")
+    epochs = ocfg.steps_per_round * cfg.batch_size / min(ocfg.requests, len(requests))
+    if epochs > 1:
+        warnings.warn(
+            f"each round trains {epochs:.1f} epochs on its {min(ocfg.requests, len(requests))} groups "
+            f"(steps_per_round x batch_size = {ocfg.steps_per_round} x {cfg.batch_size}): the model memorises them "
+            "and its proposals drift; use more requests or fewer steps per round (17_personalize, on-policy rounds)"
+        )
+
+
+def _round_groups(pipe, punet, rm, processor, requests, vocab, cfg, ocfg, r: int, path: Path) -> LatentGroups:
+    "Round r's groups: proposed by the current model and labelled by `rm` once, then read back from `path`."
+    if path.exists():
+        return LatentGroups.load(path)
+    n = min(ocfg.requests, len(requests))
+    pick = np.random.default_rng([cfg.seed, 31, r]).choice(len(requests), n, replace=False)
+    chosen = [requests[int(i)] for i in pick]
+    data = propose_and_select(pipe, punet, rm, processor, chosen, vocab, ocfg, seed=seed_from(cfg.seed, 37, r))
+    data.save(path)
+    return data
+
 # %% ../nbs/12a_on_policy.ipynb #0074027b
 def train_on_policy(
     pipe: StableDiffusionPipeline,
@@ -116,22 +148,7 @@ def train_on_policy(
     """R rounds of propose (current model) -> select (PerFusionRM) -> train (`cfg`'s objective); resumable inside a
     round. With `backbone`, a fresh side network on the frozen `backbone`: round 0 proposes with it."""
     cfg, ocfg = cfg or GenTrainConfig(), ocfg or OnPolicyConfig()
-    if vocab is None:
-        raise ValueError("pass the FeatureVocab of the generator (and of the reward model)")
-    if getattr(rm, "vocab", None) is None or rm.vocab.values != vocab.values:
-        raise ValueError(
-            "the reward model's feature vocabulary differs from the generator's: train both on the same groups "
-            "(or pass the reward model's vocabulary as `vocab`)"
-        )
-    if not requests:
-        raise ValueError("no (merchant, prompt) requests: pass the prompts and features of some training groups")
-    epochs = ocfg.steps_per_round * cfg.batch_size / min(ocfg.requests, len(requests))
-    if epochs > 1:
-        warnings.warn(
-            f"each round trains {epochs:.1f} epochs on its {min(ocfg.requests, len(requests))} groups "
-            f"(steps_per_round x batch_size = {ocfg.steps_per_round} x {cfg.batch_size}): the model memorises them "
-            "and its proposals drift; use more requests or fewer steps per round (17_personalize, on-policy rounds)"
-        )
+    _check_on_policy(rm, vocab, requests, cfg, ocfg)
     cfg = replace(cfg, max_steps=ocfg.rounds * ocfg.steps_per_round)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,33 +157,8 @@ def train_on_policy(
     last = ocfg.rounds if stop_after_round is None else min(ocfg.rounds, stop_after_round)
     log = {"rounds": []}
     for r in range(last):
-        path = out / f"round{r}.safetensors"
-        if path.exists():
-            data = LatentGroups.load(path)
-        else:
-            pick = np.random.default_rng([cfg.seed, 31, r]).choice(
-                len(requests), min(ocfg.requests, len(requests)), replace=False
-            )
-            data = propose_and_select(
-                pipe,
-                punet,
-                rm,
-                processor,
-                [requests[int(i)] for i in pick],
-                vocab,
-                ocfg,
-                seed=seed_from(cfg.seed, 37, r),
-            )
-            data.save(path)
-        punet, log_r = train_generator(
-            pipe,
-            data,
-            out,
-            cfg,
-            vocab=vocab,
-            backbone=backbone,
-            progress=progress,
-            stop_after=(r + 1) * ocfg.steps_per_round,
-        )
+        data = _round_groups(pipe, punet, rm, processor, requests, vocab, cfg, ocfg, r, out / f"round{r}.safetensors")
+        kw = dict(vocab=vocab, backbone=backbone, progress=progress, stop_after=(r + 1) * ocfg.steps_per_round)
+        punet, log_r = train_generator(pipe, data, out, cfg, **kw)
         log = {**log_r, "rounds": log["rounds"] + [{"round": r, "groups": len(data)}]}
     return punet, log

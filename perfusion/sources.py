@@ -222,7 +222,7 @@ def _ranking_uids(table: datasets.Dataset, source) -> list[str]:
         raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
     return sorted(uid_cols, key=lambda c: int(c.split("_")[1]))
 
-
+# %% ../nbs/02a_sources.ipynb #b56eb356
 def build_rankings(
     source: str | Path = RANKINGS_REPO,  # local Parquet/JSONL or Hub repo id of ranking rows
     images: Mapping | str | Path | datasets.Dataset | None = None,  # uid -> image, or a table (image_uid, image)
