@@ -391,49 +391,17 @@ def _rm_backbone(args):
         clip, proc = load_mini_clip()
     return clip, proc
 
-# %% ../nbs/19_cli.ipynb #7847b3fe
-def _rm_model_card(args, cfg, out: Path, res: dict, n_test: int):
-    "The trained plug-ins' model card, with the test figures of the general model and of PerFusionRM."
-    from perfusion.engine import write_model_card
-
-    test = res["test"]
-    write_model_card(
-        out / "run" / "perfusion_rm",
-        f"PerFusionRM ({cfg.variant})",
-        f"Feature-crossing plug-ins that make the CLIP model below a personalized reward model. On the test split "
-        f"({n_test} groups) the general model scores MAP {test['general']['MAP']:.4f} / GAUC "
-        f"{test['general']['GAUC']:.4f}; with the plug-ins, MAP {test['perfusion_rm']['MAP']:.4f} / GAUC "
-        f"{test['perfusion_rm']['GAUC']:.4f}.",
-        args.backbone or "perfusion/models/mini-clip",
-        dataset_name(args),
-        res["config"],
-        metrics=test["perfusion_rm"],
-        usage="```python\nfrom perfusion.reward import PerFusionRM\n\nrm = PerFusionRM.from_pretrained(FOLDER, clip)  "
-        "# clip: the CLIPModel above\n```",
-        command=command_line(),
-        tags=["reward-model"],
-        task="zero-shot-image-classification",  # the Hub's task of CLIP models
-    )
-
 # %% ../nbs/19_cli.ipynb #5eb9be1d
 def cmd_train_rm(args) -> int:
     "Train PerFusionRM (or, with --table, every variant) and report test MAP/GAUC."
     from dataclasses import asdict
 
-    from perfusion.metrics import ranking_metrics
+    from perfusion.jobs import train_rm_run, write_rm_card
     from perfusion.report import write_json
-    from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
+    from perfusion.train_rm import RMTrainConfig
 
-    cfg = preset_config(
-        RMTrainConfig,
-        args.preset,
-        max_steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        variant=args.variant,
-        seed=args.seed,
-        save_every=args.checkpointing_steps,
-    )
+    options = dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed)
+    cfg = preset_config(RMTrainConfig, args.preset, save_every=args.checkpointing_steps, **options)
     out = Path(args.out)
     if args.table:
         return _train_rm_table(args, cfg, out)
@@ -442,23 +410,13 @@ def cmd_train_rm(args) -> int:
     apply_resume(args, [out / "run" / "checkpoint.safetensors"], accelerator=acc)
     with acc.main_process_first():  # one process builds the data, the others then read it
         splits = command_splits(args, out)
-    rm, log = train_reward_model(
-        clip, proc, splits["train"], out / "run", cfg, eval_ds=splits["validation"], accelerator=acc
-    )
-    res = {
-        "config": log["config"],
-        "seconds": log["seconds"],
-        "groups": {s: len(d) for s, d in splits.items()},
-        "test": {
-            "general": ranking_metrics(*score_groups(clip, splits["test"], proc)),
-            "perfusion_rm": ranking_metrics(*score_groups(rm, splits["test"], proc)),
-        },
-    }
+    rm, res = train_rm_run(clip, proc, splits, out, cfg, accelerator=acc)
     acc.end_training()
     write_json(out / "results.json", res)
     if not acc.is_main_process:
         return 0
-    _rm_model_card(args, cfg, out, res, len(splits["test"]))
+    backbone = args.backbone or "perfusion/models/mini-clip"
+    write_rm_card(out / "run" / "perfusion_rm", res, backbone, dataset_name(args), command_line())
     for k, m in res["test"].items():
         print(_fmt_metrics(k, m))
     print(f"plug-ins in {out / 'run' / 'perfusion_rm'}; results in {out / 'results.json'}")
@@ -484,52 +442,6 @@ def _train_rm_options(q: argparse.ArgumentParser):
     )
     add_training_options(q).set_defaults(fn=cmd_train_rm)
 
-# %% ../nbs/19_cli.ipynb #340f1c23
-def _generator_base(args, pipe, train):
-    """What `train` builds on: with `--on`, a trained model (stacking, its vocabulary too); else the frozen backbone and
-    a vocabulary fitted on `train` with the profiles `generate --user ID` looks up."""
-    from perfusion.adapter import PersonalizedUNet
-    from perfusion.data import FeatureVocab
-    from perfusion.history import user_profiles
-
-    backbone = None
-    if args.on:
-        on = Path(args.on)
-        if not (on / "personalized_unet.json").exists():
-            raise FileNotFoundError(
-                f"--on {on}: no trained model there (expected the 'model' folder of an earlier run)"
-            )
-        backbone = PersonalizedUNet.from_pretrained(on, pipe.unet)
-        vocab = backbone.vocab
-    else:
-        vocab = FeatureVocab.fit(train)
-        vocab.profiles = user_profiles(train, selection_fields=args.history)  # `generate --user ID` looks them up
-    return backbone, vocab
-
-# %% ../nbs/19_cli.ipynb #7e6e8b34
-def _generator_model_card(args, cfg, out: Path, n_groups: int, last: dict):
-    "The trained side network's model card: what it was trained on and how to generate with it."
-    from dataclasses import asdict
-
-    from perfusion.engine import write_model_card
-
-    folder = out / cfg.method / "model"
-    write_model_card(
-        folder,
-        f"PerFusion generator ({cfg.method})",
-        f"A side network (`{cfg.method}`) trained for {cfg.max_steps} steps on {n_groups} groups"
-        + (f", stacked on {args.on}" if args.on else "")
-        + f"; its last logged training loss was {last['loss']:.4f}. For test figures run `perfusion evaluate`.",
-        args.model or "perfusion/models/mini-sd",
-        dataset_name(args),
-        asdict(cfg),
-        usage=f"```\nperfusion generate --model {folder} --prompt 'dress, v-neck, red' --user USER_ID"
-        + (f" --sd {args.model}" if args.model else "")
-        + "\n```",
-        command=command_line(),
-        tags=["diffusion-dpo", "text-to-image"],
-    )
-
 # %% ../nbs/19_cli.ipynb #ee1f4881
 def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
@@ -538,23 +450,13 @@ def cmd_train(args) -> int:
     import datasets
 
     from perfusion.history import with_selection_features
-    from perfusion.latents import cache_latents
-    from perfusion.train import GenTrainConfig, train_generator
+    from perfusion.jobs import train_generator_run
+    from perfusion.train import GenTrainConfig
 
+    recipe = dict(t_min=args.t_min, user_lr_mult=args.user_lr_mult, user_init=args.user_init, user_path=args.user_path)
+    options = dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed)
     cfg = preset_config(
-        GenTrainConfig,
-        args.preset,
-        method=args.method,
-        max_steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        beta=args.beta,
-        seed=args.seed,
-        t_min=args.t_min,
-        user_lr_mult=args.user_lr_mult,
-        user_init=args.user_init,
-        user_path=args.user_path,
-        save_every=args.checkpointing_steps,
+        GenTrainConfig, args.preset, method=args.method, save_every=args.checkpointing_steps, **options, **recipe
     )
     out = Path(args.out)
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
@@ -566,18 +468,14 @@ def cmd_train(args) -> int:
         if args.history:  # leave-one-out selection fields (02b_history)
             train = with_selection_features(datasets.DatasetDict({"train": train}))["train"]
     source = Path(args.data).name if args.data else args.regime
-    backbone, vocab = _generator_base(args, pipe, train)
-    with acc.main_process_first():
-        data = cache_latents(train, pipe, vocab, out / "latents" / f"{source}-train.safetensors")
-    _, log = train_generator(pipe, data, out / cfg.method, cfg, vocab=vocab, backbone=backbone, accelerator=acc)
+    card = dict(base=args.model, dataset=dataset_name(args), command=command_line())
+    kw = dict(accelerator=acc, on=args.on, history=args.history, cache_name=f"{source}-train", card=card)
+    log = train_generator_run(pipe, train, out, cfg, **kw)
     acc.end_training()
     last = log["history"][-1]
-    if acc.is_main_process and (out / cfg.method / "model").exists():
-        _generator_model_card(args, cfg, out, len(train), last)
     print(
         f"{cfg.method}: {cfg.max_steps} steps in {log['seconds']:.0f} s; last loss {last['loss']:.4f}, implicit "
-        f"accuracy "
-        f"{last['implicit_acc']}"
+        f"accuracy {last['implicit_acc']}"
     )
     print(f"model in {out / cfg.method / 'model'}")
     return 0
@@ -629,55 +527,22 @@ def _train_options(q: argparse.ArgumentParser):
 # %% ../nbs/19_cli.ipynb #611c2693
 def cmd_generate(args) -> int:
     "Images for one prompt and one user from a trained generator (or the base model): a grid and the single images."
-    import matplotlib.pyplot as plt
+    from perfusion.jobs import generate_images, save_images
 
-    from perfusion.adapter import PersonalizedUNet
-    from perfusion.sampling import generate, generate_personalized
-
-    if not args.prompt.strip():
-        raise ValueError("--prompt is empty")
     features = {}
     for kv in args.features or []:
         if "=" not in kv:
             raise ValueError(f"--features expects KEY=VALUE, got {kv!r}")
         key, value = kv.split("=", 1)
         features[key] = value
-    if args.user:
-        features["user_id"] = args.user
+    if not args.prompt.strip():
+        raise ValueError("--prompt is empty")
     pipe = load_pipeline("--sd", args.sd)
     pipe.set_progress_bar_config(disable=True)
-    prompts = [args.prompt] * args.n
-    if args.model:
-        if not (Path(args.model) / "personalized_unet.json").exists():
-            raise FileNotFoundError(f"--model {args.model}: no trained model there (expected OUT/<method>/model)")
-        punet = PersonalizedUNet.from_pretrained(args.model, pipe.unet)
-        vocab = punet.vocab
-        unknown = sorted(set(features) - set(vocab.fields))
-        if unknown:
-            raise ValueError(f"--features: the model knows the fields {vocab.fields}, not {unknown}")
-        if args.user:  # a user is a whole user: the profile stored with the model, overridden by --features
-            features, missing = vocab.features_of(args.user, features)
-            if args.user in vocab.profiles:
-                print(f"user {args.user}: features stored with the model {features}; unknown: {missing or 'none'}")
-            elif missing:
-                print(
-                    f"user {args.user} is not among the {len(vocab.profiles)} users stored with the model; unknown, "
-                    f"generated with the out-of-vocabulary id: {missing} (give them with --features KEY=VALUE)"
-                )
-        unseen = {k: v for k, v in features.items() if k in vocab.values and v not in vocab.values[k]}
-        if unseen:
-            print(f"not seen in training, generated as an unknown user: {unseen}")
-        ids = vocab.encode_batch([features] * args.n)
-        images = generate_personalized(pipe, punet.eval(), prompts, ids, seed=args.seed, steps=args.steps)
-    else:
-        images = generate(pipe, prompts, seed=args.seed, steps=args.steps)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for k, im in enumerate(images):
-        im.save(out.with_name(f"{out.stem}-{k}.png"))
-    fig = gallery(images, [f"seed {args.seed}, #{k}" for k in range(args.n)], ncols=min(args.n, 8), title=args.prompt)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    kw = dict(n=args.n, seed=args.seed, steps=args.steps, model=args.model, user=args.user, features=features)
+    images, features, notes = generate_images(pipe, args.prompt, **kw)
+    print(*notes, sep="\n") if notes else None
+    out = save_images(images, args.out, args.prompt, args.seed)
     print(f"{args.n} images for {features or 'the base model'}: grid {out}, single images {out.stem}-0.png ...")
     return 0
 
@@ -698,58 +563,22 @@ def _generate_options(q: argparse.ArgumentParser):
 # %% ../nbs/19_cli.ipynb #641f050b
 def cmd_evaluate(args) -> int:
     "Table 2 metrics of trained generators on held-out world pairs, with paired intervals: JSON and a table."
-    from perfusion.evaluate import format_generation_table, format_paired_table
-    from perfusion.experiments import evaluate_generators, world_of
-    from perfusion.foundation import load_mini_sd
+    from perfusion.jobs import evaluate_runs
     from perfusion.report import write_json
-    from perfusion.train import load_generator
 
     runs = Path(args.runs)
-    methods = (
-        args.methods.split(",")
-        if args.methods
-        else sorted(p.parent.parent.name for p in runs.glob("*/model/personalized_unet.json"))
-    )
-    if not methods:
+    if not any(runs.glob("*/model/personalized_unet.json")):
         raise FileNotFoundError(f"--runs {runs}: no finished model there (expected {runs}/<method>/model)")
+    methods = args.methods.split(",") if args.methods else None
     splits = command_splits(args, runs)
-    pipe = load_mini_sd()
-    pipe.set_progress_bar_config(disable=True)
-    models, vocabs = {}, {}
-    for m in methods:
-        models[m], vocabs[m] = load_generator(pipe, runs, m)
-    vocab = vocabs[methods[-1]]
-    if any(v.values != vocab.values for v in vocabs.values()):
-        raise ValueError(
-            f"--runs {runs}: the models were trained with different user features "
-            f"({ {m: v.fields for m, v in vocabs.items()} }); evaluate them in separate calls (--methods)"
-        )
-    print(f"evaluating {', '.join(methods)} on {args.pairs} held-out pairs ...")
-    ev = evaluate_generators(
-        models,
-        splits,
-        pipe,
-        vocab,
-        world_of(splits["test"]),
-        n_pairs=args.pairs,
-        sample_steps=args.sample_steps,
-        n_boot=args.n_boot,
-        seed=args.seed,
-        profiles=vocab.profiles,  # the merchants as the models know them (with selection history where trained so)
-    )
-    res = {
-        "command": command_line(),
-        "methods": methods,
-        "pairs": len(ev["pairs"]),
-        "summary": ev["summary"],
-        "paired_delta": ev["paired_delta"],
-    }
+    print(f"evaluating {args.methods or 'every finished model'} on {args.pairs} held-out pairs ...")
+    kw = dict(pairs=args.pairs, sample_steps=args.sample_steps, n_boot=args.n_boot, seed=args.seed)
+    ev = evaluate_runs(runs, splits, methods, **kw)
     out = Path(args.out or runs)
-    write_json(out / "evaluation.json", res)
-    table = format_generation_table(ev["summary"])
-    paired = format_paired_table(ev["paired_delta"], rows=methods, cols=[k for k in ev["summary"] if k not in methods])
-    (out / "evaluation.md").write_text(table + "\n\n" + paired + "\n")
-    print(table, paired, f"written to {out / 'evaluation.json'} and {out / 'evaluation.md'}", sep="\n\n")
+    keep = ("methods", "pairs", "summary", "paired_delta")
+    write_json(out / "evaluation.json", {"command": command_line(), **{k: ev[k] for k in keep}})
+    (out / "evaluation.md").write_text(ev["table"] + "\n\n" + ev["paired"] + "\n")
+    print(ev["table"], ev["paired"], f"written to {out / 'evaluation.json'} and {out / 'evaluation.md'}", sep="\n\n")
     return 0
 
 # %% ../nbs/19_cli.ipynb #132312ed

@@ -94,6 +94,29 @@ def _write_image(self: FeedbackStore, data: bytes) -> str:
         ) from None
     return name
 
+# %% ../nbs/13a_feedback.ipynb #6c78cbe0
+def _check_round(user_id: str, prompt: str, images: Sequence, labels: Sequence[int]) -> list[int]:
+    "A round's labels as 0/1 ints, after checking what a merchant can get wrong; `FeedbackError` saying what to do."
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise FeedbackError("empty prompt: type what to generate before submitting")
+    if len(images) == 0:
+        raise FeedbackError("no candidates to submit: press Generate first")
+    if len(images) != len(labels):
+        raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
+    labels = [int(l) for l in labels]
+    if any(l not in (0, 1) for l in labels):
+        raise FeedbackError(f"labels must be 0 or 1, got {labels}")
+    if not user_id:
+        raise FeedbackError("no merchant: choose a merchant (user id) first")
+    return labels
+
+
+def _round_id(session: str, round: int, user_id: str, feats: dict, prompt: str, model_id: str, blobs: list) -> str:
+    "The round's id: a hash of everything that makes it this round, images included (resubmitting is a no-op)."
+    digests = [hashlib.sha256(b).hexdigest() for b in blobs]
+    key = json.dumps([session, round, user_id, feats, prompt, model_id, digests], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
 # %% ../nbs/13a_feedback.ipynb #eb546097
 @patch
 def submit(
@@ -109,25 +132,10 @@ def submit(
     parent: str | None = None,
 ) -> str:
     "Record one round; returns its id. Resubmitting the same round is a no-op; with other labels it is refused."
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise FeedbackError("empty prompt: type what to generate before submitting")
-    if len(images) == 0:
-        raise FeedbackError("no candidates to submit: press Generate first")
-    if len(images) != len(labels):
-        raise FeedbackError(f"{len(images)} candidates but {len(labels)} labels")
-    labels = [int(l) for l in labels]
-    if any(l not in (0, 1) for l in labels):
-        raise FeedbackError(f"labels must be 0 or 1, got {labels}")
-    if not user_id:
-        raise FeedbackError("no merchant: choose a merchant (user id) first")
+    labels = _check_round(user_id, prompt, images, labels)
     feats = {str(k): str(v) for k, v in features.items()}
     blobs = [_png(im) for im in images]
-    rid = hashlib.sha256(
-        json.dumps(
-            [session, round, user_id, feats, prompt, model_id, [hashlib.sha256(b).hexdigest() for b in blobs]],
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:24]
+    rid = _round_id(session, round, user_id, feats, prompt, model_id, blobs)
     old = self.get(rid)
     if old is not None:
         if old["labels"] != labels:
@@ -140,24 +148,9 @@ def submit(
     flag = selection_flag(labels)
     try:  # ... then the row that names them, in one transaction
         with self._connect() as con:
-            con.execute(
-                "INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    rid,
-                    session,
-                    round,
-                    parent,
-                    user_id,
-                    json.dumps(feats, sort_keys=True),
-                    prompt,
-                    json.dumps(names),
-                    json.dumps(labels),
-                    model_id,
-                    time.time(),
-                    int(flag is None),
-                    flag,
-                ),
-            )
+            row = (rid, session, round, parent, user_id, json.dumps(feats, sort_keys=True), prompt, json.dumps(names))
+            row += (json.dumps(labels), model_id, time.time(), int(flag is None), flag)
+            con.execute("INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
     except sqlite3.Error as e:
         raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
     return rid

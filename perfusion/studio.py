@@ -45,14 +45,8 @@ class Studio:
     ):
         if not merchants:
             raise FeedbackError("the studio needs at least one merchant")
-        self.generator, self.store, self.merchants, self.allowed, self.n, self.model_id = (
-            generator,
-            store,
-            dict(merchants),
-            allowed,
-            n,
-            model_id,
-        )
+        self.generator, self.store, self.merchants, self.allowed = generator, store, dict(merchants), allowed
+        self.n, self.model_id = n, model_id
         self.session, self.seed = session or uuid.uuid4().hex[:12], seed
         self.round, self.last_id, self.images = 0, None, []
         self.user = W.Dropdown(options=list(self.merchants), description="merchant")
@@ -62,10 +56,8 @@ class Studio:
             description="prompt",
             layout=W.Layout(width="420px"),
         )
-        self.generate_btn, self.refine_btn = (
-            W.Button(description="Generate", button_style="primary"),
-            W.Button(description="Refine", disabled=True),
-        )
+        self.generate_btn = W.Button(description="Generate", button_style="primary")
+        self.refine_btn = W.Button(description="Refine", disabled=True)
         self.submit_btn = W.Button(description="Submit", button_style="success", disabled=True)
         self.grid, self.message, self.history = W.HBox(), W.HTML(), W.HTML()
         self.toggles: list[W.ToggleButton] = []
@@ -75,28 +67,29 @@ class Studio:
         self.submit_btn.on_click(lambda _: self.submit())
         self._show_profile()
         self._show_history()
-        self.widget = W.VBox(
-            [
-                W.HBox([self.user, self.profile]),
-                W.HBox([self.prompt, self.generate_btn, self.refine_btn]),
-                self.grid,
-                W.HBox([self.submit_btn, self.message]),
-                W.HTML("<b>history</b>"),
-                self.history,
-            ]
-        )
+        rows = [W.HBox([self.user, self.profile]), W.HBox([self.prompt, self.generate_btn, self.refine_btn]), self.grid]
+        rows += [W.HBox([self.submit_btn, self.message]), W.HTML("<b>history</b>"), self.history]
+        self.widget = W.VBox(rows)
 
-    def _ipython_display_(self):
-        from IPython.display import display
+# %% ../nbs/14_studio.ipynb #23754a2c
+@patch
+def _ipython_display_(self: Studio):
+    from IPython.display import display
 
-        display(self.widget)
+    display(self.widget)
 
-    def _say(self, text: str, ok: bool = True):
-        self.message.value = f"<span style='color:{'#1a7f37' if ok else '#cf222e'}'>{html.escape(text)}</span>"
 
-    def _show_profile(self):
-        f = self.merchants.get(self.user.value, {})
-        self.profile.value = "<small>" + html.escape(", ".join(f"{k}={v}" for k, v in f.items())) + "</small>"
+@patch
+def _say(self: Studio, text: str, ok: bool = True):
+    "A message under the grid: green when all went well, red when the merchant must do something."
+    self.message.value = f"<span style='color:{'#1a7f37' if ok else '#cf222e'}'>{html.escape(text)}</span>"
+
+
+@patch
+def _show_profile(self: Studio):
+    "The chosen merchant's profile features beside the dropdown."
+    f = self.merchants.get(self.user.value, {})
+    self.profile.value = "<small>" + html.escape(", ".join(f"{k}={v}" for k, v in f.items())) + "</small>"
 
 # %% ../nbs/14_studio.ipynb #87181191
 @patch
