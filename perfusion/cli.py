@@ -64,7 +64,7 @@ def check_training_options(args) -> None:
     if resume not in ("latest", "none") and not Path(resume).is_file():
         raise FileNotFoundError(f"--resume-from-checkpoint {resume}: no such checkpoint file")
 
-
+# %% ../nbs/19_cli.ipynb #dbb9212e
 def apply_resume(args, ckpts: list[Path], single: bool = True, accelerator=None) -> None:
     """Carry out --resume-from-checkpoint on the run's checkpoint files `ckpts` before training starts: on the main
     process only when an `accelerator` is given (the others wait). `single`: the command trains one model, so a PATH
@@ -88,7 +88,7 @@ def apply_resume(args, ckpts: list[Path], single: bool = True, accelerator=None)
     if accelerator is not None:
         accelerator.wait_for_everyone()
 
-
+# %% ../nbs/19_cli.ipynb #253d25d5
 def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config: dict):
     "The accelerator of a training command, with the tracker of --report-to started (logs in OUT/logs)."
     from perfusion.engine import make_accelerator
@@ -636,7 +636,7 @@ def cmd_gpu(args) -> int:
     run_gpu_stage(args)
     return 0
 
-
+# %% ../nbs/19_cli.ipynb #ba8f7a73
 class HelpWithDefaults(argparse.HelpFormatter):
     "Shows each option's default after its help, unless the help already speaks of it or there is none to show."
 
@@ -645,7 +645,7 @@ class HelpWithDefaults(argparse.HelpFormatter):
         shown = action.option_strings and not any(action.default is v for v in (None, False, argparse.SUPPRESS))
         return h + " (default: %(default)s)" if shown and "default" not in h else h
 
-
+# %% ../nbs/19_cli.ipynb #621bdd37
 # every command: its name, the one line `perfusion --help` shows for it, and the function that adds its options
 COMMANDS = (
     ("demo", "the main job on the built-in world: both tables and the case study, with a report", _demo_options),

@@ -277,14 +277,22 @@ def _demo_results(
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     return results
 
+# %% ../nbs/16a_demo.ipynb #21041769
+def _demo_report(out: Path, results: dict, reward: dict, generation: dict, case: dict) -> Path:
+    "`report.html` from the stages' results: Table 1, Table 2 with its paired differences, and the case study."
+    trained = [m for m in GENERATION_ORDER if m in generation["paired_delta"] and m not in ("base", "sft", "dpo")]
+    table1 = {"regime": results["regime"], "table": reward["table"], "summary": reward["summary"]}
+    paired = format_paired_table(generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"])
+    gen_md = format_generation_table(generation["summary"])
+    return write_report(out, results, format_table([table1]), gen_md, case["table"], paired)
+
 # %% ../nbs/16a_demo.ipynb #bac78ca4
 def run_demo(
     out: str | Path = "perfusion-demo",
     seed: int = 0,
     regime: str = "industrial",
     quick: bool = False,
-    cfg: DemoConfig
-    | None = None,  # default: DemoConfig.quick() with quick, DemoConfig.full() with full, else DemoConfig()
+    cfg: DemoConfig | None = None,  # default: DemoConfig.quick() with quick, .full() with full, else DemoConfig()
     progress: bool = True,
     command: str | None = None,  # how this run was started, recorded in results.json and the report
     full: bool = False,  # every trained row of Table 2 (DemoConfig.full)
@@ -327,15 +335,5 @@ def run_demo(
     results["command"] = command or f"run_demo({str(out)!r}, seed={seed}, regime={regime!r}, quick={quick})"
     results["environment"] = environment()
     write_json(out / "results.json", results)
-    trained = [m for m in GENERATION_ORDER if m in generation["paired_delta"] and m not in ("base", "sft", "dpo")]
-    write_report(
-        out,
-        results,
-        reward_md=format_table([{"regime": regime, "table": reward["table"], "summary": reward["summary"]}]),
-        gen_md=format_generation_table(generation["summary"]),
-        case_md=case["table"],
-        paired_md=format_paired_table(
-            generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"]
-        ),
-    )
+    _demo_report(out, results, reward, generation, case)
     return results
