@@ -300,26 +300,17 @@ class BuildReport:
             self.flagged["no_negative"] += 1
 
     def as_dict(self) -> dict:
-        return {
-            "source": self.source,
-            "rows": self.rows,
-            "kept": self.kept,
-            "skipped": dict(self.skipped),
-            "flagged": dict(self.flagged),
-            "examples": {k: [str(x) for x in v] for k, v in self.examples.items()},
-        }
+        "The report as JSON-ready values (what `perfusion build-data` writes beside the dataset)."
+        examples = {k: [str(x) for x in v] for k, v in self.examples.items()}
+        counts = dict(source=self.source, rows=self.rows, kept=self.kept)
+        return {**counts, "skipped": dict(self.skipped), "flagged": dict(self.flagged), "examples": examples}
 
     def __str__(self):
         s = f"{self.source}: read {self.rows} rows, kept {self.kept} groups"
-        if self.skipped:
-            s += "; skipped " + ", ".join(
-                f"{n} {k} (e.g. {self.examples[k][:3]})" for k, n in sorted(self.skipped.items())
-            )
-        if self.flagged:
-            s += "; kept but unusable for preference losses: " + ", ".join(
-                f"{n} {k}" for k, n in sorted(self.flagged.items())
-            )
-        return s
+        skipped = [f"{n} {k} (e.g. {self.examples[k][:3]})" for k, n in sorted(self.skipped.items())]
+        flagged = [f"{n} {k}" for k, n in sorted(self.flagged.items())]
+        s += "; skipped " + ", ".join(skipped) if skipped else ""
+        return s + ("; kept but unusable for preference losses: " + ", ".join(flagged) if flagged else "")
 
 # %% ../nbs/02_data.ipynb #323de0c2
 def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupRecord:
@@ -332,15 +323,8 @@ def world_group_to_record(world: World, g: WorldGroup, size: int = 64) -> GroupR
         "utilities": [float(u) for u in g.utilities],
         "general_utilities": [float(u) for u in g.general_utilities],
     }
-    return GroupRecord(
-        g.group_id,
-        g.merchant.user_id,
-        g.merchant.features,
-        g.prompt,
-        world.render(g, size=size),
-        g.labels.tolist(),
-        meta,
-    )
+    images = world.render(g, size=size)
+    return GroupRecord(g.group_id, g.merchant.user_id, g.merchant.features, g.prompt, images, g.labels.tolist(), meta)
 
 # %% ../nbs/02_data.ipynb #6ce65203
 def build_world(
@@ -605,11 +589,6 @@ class GroupCollator:
         out, labels, mask = pad_groups(pix, [r["labels"] for r in rows], [r.get("group_id") for r in rows])
         rng = self._generator() if self.shuffle else None
         prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
-        return {
-            "pixel_values": out,
-            "labels": labels,
-            "mask": mask,
-            "feature_ids": self.vocab.encode_batch([r["features"] for r in rows]),
-            "prompts": prompts,
-            "group_ids": [r["group_id"] for r in rows],
-        }
+        ids = self.vocab.encode_batch([r["features"] for r in rows])
+        batch = dict(pixel_values=out, labels=labels, mask=mask, feature_ids=ids, prompts=prompts)
+        return {**batch, "group_ids": [r["group_id"] for r in rows]}

@@ -82,14 +82,15 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         cross_layers: int = 3,  # feature-crossing layers (Eq. 2)
         adanet_hidden: int = 64,  # hidden width of every AdaNet
         feature_fields: Sequence[str] | None = None,  # the FeatureVocab's field names, for a readable config
-        backbone: str | None = None,
-    ):  # the backbone's name or path, for the record
+        backbone: str | None = None,  # the backbone's name or path, for the record
+        cross: str = "vector",  # the crossing layers: "vector" (Eq. 2) or "matrix" (DCN-v2), see 03_crossing
+    ):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         self.towers = [t for t in TOWERS if variant in ("duplicated", "shared") or variant == f"{t}_only"]
         keys = ["shared"] if variant == "shared" else self.towers
-        self.crossing = nn.ModuleDict({k: FeatureCrossing(field_sizes, embed_dim, cross_layers) for k in keys})
+        self.crossing = nn.ModuleDict({k: FeatureCrossing(field_sizes, embed_dim, cross_layers, cross) for k in keys})
         u_dim = len(field_sizes) * embed_dim
         self.adanets = nn.ModuleDict(
             {

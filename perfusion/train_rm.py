@@ -21,6 +21,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 from transformers import CLIPModel, CLIPProcessor
 
+from .crossing import CROSS_TYPES
 from .data import FeatureVocab, build_world, pad_groups, select_rows, shuffle_phrases, to_device
 from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices
 from .foundation import clip_scores, load_mini_clip
@@ -43,12 +44,11 @@ class RMTrainConfig:
     max_grad_norm: float = 1.0
     embed_dim: int = 16  # feature embedding size
     cross_layers: int = 3  # feature-crossing layers
+    cross: str = "vector"  # crossing layers: "vector" (the paper's Eq. 2) or "matrix" (DCN-v2, 03_crossing)
     adanet_hidden: int = 64  # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
     id_dropout: float = 0.0  # chance a group's user_id becomes the unknown id (forces the profile crosses)
-    mixed_precision: str = (
-        "no"  # or "bf16" (accelerate); fp16 would need loss scaling, which the NaN guards would fight
-    )
+    mixed_precision: str = "no"  # or "bf16" (accelerate); fp16 needs loss scaling, which the NaN guards would fight
     log_every: int = 10
     eval_every: int = 200  # validation MAP/GAUC every k steps (0 = never)
     eval_groups: int = 300  # validation groups used for those curves
@@ -63,6 +63,8 @@ class RMTrainConfig:
         for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
             if getattr(self, k) < 1:
                 raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+        if self.cross not in CROSS_TYPES:
+            raise ValueError(f"cross must be one of {CROSS_TYPES}, got {self.cross!r}")
         if not 0.0 <= self.id_dropout <= 1.0:
             raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
 
@@ -219,7 +221,7 @@ def train_reward_model(
     out.mkdir(parents=True, exist_ok=True)
     vocab = vocab or FeatureVocab.fit(train_ds)
     torch.manual_seed(cfg.seed)
-    plugin_kw = dict(variant=cfg.variant, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers)
+    plugin_kw = dict(variant=cfg.variant, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers, cross=cfg.cross)
     rm = PerFusionRM.from_backbone(backbone, vocab, adanet_hidden=cfg.adanet_hidden, **plugin_kw)
     opt = torch.optim.AdamW(rm.plugins.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     name, ckpt = f"PerFusionRM ({cfg.variant})", out / "checkpoint.safetensors"
