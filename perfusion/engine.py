@@ -7,7 +7,7 @@ Docs: https://perfusion-dev.github.io/perfusion/engine.html.md"""
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'make_accelerator', 'step_indices', 'micro_positions', 'check_divisible', 'default_device',
            'warmup_constant', 'warmup_cosine', 'save_checkpoint', 'load_checkpoint', 'check_same_config', 'sum_records',
-           'Engine', 'write_model_card']
+           'Engine', 'apply_resume', 'write_model_card']
 
 # %% ../nbs/07_engine.ipynb #8bcad34b
 import json
@@ -325,6 +325,29 @@ def use_ema(self: Engine):
     "Load the EMA weights into the trainable module (at the end of a run)."
     if self.ema is not None:
         self.trainable.load_state_dict({**self.trainable.state_dict(), **self.ema})
+
+# %% ../nbs/07_engine.ipynb #fcf9fd21
+def apply_resume(resume: str, ckpts: list[Path], single: bool = True, accelerator=None) -> None:
+    """Carry out a resume policy (`--resume-from-checkpoint`: latest, none or a PATH) on the run's checkpoint files `ckpts` before training starts: on the main
+    process only when an `accelerator` is given (the others wait). `single`: the command trains one model, so a PATH
+    has one place to go."""
+    import shutil
+
+    if resume not in ("latest", "none") and not single:
+        raise ValueError(f"--resume-from-checkpoint {resume}: this command trains several models; use latest or none")
+    if accelerator is None or accelerator.is_main_process:
+        if resume == "none":
+            gone = [c for c in ckpts if c.exists()]
+            for c in gone:
+                c.unlink(missing_ok=True)
+            if gone:
+                print(f"starting over: removed {len(gone)} checkpoint(s) ({', '.join(map(str, gone))})")
+        elif resume != "latest" and Path(resume).resolve() != ckpts[0].resolve():
+            ckpts[0].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(resume, ckpts[0])
+            print(f"starting from {resume}")
+    if accelerator is not None:
+        accelerator.wait_for_everyone()
 
 # %% ../nbs/07_engine.ipynb #56396dc7
 def write_model_card(
