@@ -5,7 +5,9 @@ Usage:
   python benchmarks/rm_levers.py --out DIR [--groups 3000] [--seed 0] --run NAME:key=value,... [--run ...]
 
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
-The data are the demo's (`world_splits`, the same groups as `perfusion demo --seed S`); results go to DIR/rm_levers.json.
+The data are the demo's (`world_splits`, the same groups as `perfusion demo --seed S`); results go to DIR/rm_levers.json,
+with every test group's AUC per run (`group_auc`, None where a group has no selected or no unselected candidate), so
+that `benchmarks/rm_compare.py` can pair two runs on the same groups.
 """
 import argparse, json, sys
 from pathlib import Path
@@ -20,7 +22,9 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from personalization_ladder import parse_run
     from perfusion.foundation import load_mini_clip
-    from perfusion.metrics import bootstrap_metrics
+    import numpy as np
+
+    from perfusion.metrics import auc, bootstrap_metrics
     from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
     from perfusion.data import world_splits
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -31,16 +35,20 @@ def main():
     labels = [list(l) for l in test["labels"]]
     oracle = bootstrap_metrics([json.loads(m)["utilities"] for m in test["meta"]], labels, n_boot=a.n_boot, seed=a.seed)
     clip, proc = load_mini_clip()
-    general = bootstrap_metrics(score_groups(clip, test, proc, progress=False)[0], labels, n_boot=a.n_boot, seed=a.seed)
+    general_scores = score_groups(clip, test, proc, progress=False)[0]
+    general = bootstrap_metrics(general_scores, labels, n_boot=a.n_boot, seed=a.seed)
+    per_group = lambda scores: [None if np.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
     for spec in a.run:
         name, kv = parse_run(spec)
         cfg = RMTrainConfig.cpu(**{"eval_every": 0, "save_every": 50, "seed": a.seed, **kv})
         rm, log = train_reward_model(clip, proc, splits["train"], out / name, cfg, progress=False)
-        m = bootstrap_metrics(score_groups(rm, test, proc, progress=False)[0], labels, n_boot=a.n_boot, seed=a.seed)
+        scores = score_groups(rm, test, proc, progress=False)[0]
+        m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
         res[name] = {"spec": spec, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"],
-                     "general": general, "oracle": oracle, "command": " ".join(sys.argv)}
+                     "general": general, "oracle": oracle, "command": " ".join(sys.argv),
+                     "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))
         print(f"{name}: MAP {m['MAP']['value']:.4f} GAUC {m['GAUC']['value']:.4f} [{m['GAUC']['lo']:.3f}, {m['GAUC']['hi']:.3f}]  "
               f"gap closed MAP {closed['MAP']:.0%} GAUC {closed['GAUC']:.0%}  ({log['seconds']:.0f} s)", flush=True)

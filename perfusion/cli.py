@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .engine import apply_resume
 from .options import IMAGE_SUFFIXES, METHOD_NAMES, VARIANT_NAMES, build_parser
 from .world import World, gallery, oracle_metrics, summarize_groups
 
@@ -32,6 +31,13 @@ def check_training_options(args) -> None:
     resume = args.resume_from_checkpoint
     if resume not in ("latest", "none") and not Path(resume).is_file():
         raise FileNotFoundError(f"--resume-from-checkpoint {resume}: no such checkpoint file")
+
+
+def _resume(args, ckpts: list[Path], **kw) -> None:
+    "`--resume-from-checkpoint` carried out by `perfusion.engine.apply_resume` (imported here: `--help` stays fast)."
+    from perfusion.engine import apply_resume
+
+    apply_resume(args.resume_from_checkpoint, ckpts, **kw)
 
 # %% ../nbs/19_cli.ipynb #253d25d5
 def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config: dict):
@@ -158,9 +164,7 @@ def cmd_pretrain(args) -> int:
     cfg = FoundationConfig.tiny(seed=args.seed) if args.tiny else FoundationConfig(seed=args.seed)
     if args.checkpointing_steps:
         cfg = replace(cfg, checkpoint_every=args.checkpointing_steps)
-    apply_resume(
-        args.resume_from_checkpoint, sorted((Path(args.out) / "checkpoints").glob("*.safetensors")), single=False
-    )
+    _resume(args, sorted((Path(args.out) / "checkpoints").glob("*.safetensors")), single=False)
     cmd = (
         f"perfusion pretrain --out {args.out}"
         + (" --tiny" if args.tiny else "")
@@ -195,9 +199,7 @@ def _train_rm_table(args, cfg, out: Path) -> int:
         )
     if args.report_to != "none":
         raise ValueError("--report-to: not available with --table (it trains four models); train one at a time")
-    apply_resume(
-        args.resume_from_checkpoint, sorted((out / args.regime).glob("*/checkpoint.safetensors")), single=False
-    )
+    _resume(args, sorted((out / args.regime).glob("*/checkpoint.safetensors")), single=False)
     r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed)
     print(format_table([r]))
     print(f"wrote {out / args.regime / 'table1.json'}")
@@ -219,7 +221,7 @@ def cmd_train_rm(args) -> int:
         return _train_rm_table(args, cfg, out)
     clip, proc = load_clip(args.backbone, args.processor)  # before the data: a bad name fails in seconds
     acc = tracked_accelerator(args, cfg.mixed_precision, out, "perfusion-train-rm", asdict(cfg))
-    apply_resume(args.resume_from_checkpoint, [out / "run" / "checkpoint.safetensors"], accelerator=acc)
+    _resume(args, [out / "run" / "checkpoint.safetensors"], accelerator=acc)
     with acc.main_process_first():  # one process builds the data, the others then read it
         splits = command_splits(args, out)
     rm, res = train_rm_run(clip, proc, splits, out, cfg, accelerator=acc)
@@ -256,9 +258,7 @@ def cmd_train(args) -> int:
 
     pipe = load_pipeline("--model", args.model).to(acc.device)
     pipe.set_progress_bar_config(disable=True)
-    apply_resume(
-        args.resume_from_checkpoint, [out / cfg.method / "checkpoint.safetensors"], accelerator=acc
-    )  # after the model loaded
+    _resume(args, [out / cfg.method / "checkpoint.safetensors"], accelerator=acc)  # after the model loaded
     with acc.main_process_first():  # one process builds the data, the others then read it
         train = command_splits(args, out)["train"]
         if args.history:  # leave-one-out selection fields (02b_history)
