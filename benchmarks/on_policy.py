@@ -80,7 +80,7 @@ def run_seed(a, seed: int) -> dict:
     for kv in a.set:
         k, _, v = kv.partition("=")
         recipe[k] = json.loads(v)
-    cfg = GenTrainConfig(method="perfusion", lr=demo.gen_lr, batch_size=demo.gen_batch, warmup_steps=min(50, a.rounds *
+    cfg = GenTrainConfig(method="perfusion", lr=demo.gen.lr, batch_size=demo.gen.batch_size, warmup_steps=min(50, a.rounds *
                          a.steps_per_round // 5), log_every=10, save_every=a.steps_per_round, seed=seed, **recipe)
     ocfg = OnPolicyConfig(rounds=a.rounds, requests=a.requests, steps_per_round=a.steps_per_round,
                           guidance_scale=a.guidance)

@@ -56,15 +56,14 @@ def run_seed(a, seed: int, out: Path) -> dict:
 
     from perfusion.data import world_splits
     from perfusion.history import user_profiles, with_selection_features
-    from perfusion.demo import DemoConfig
+    from perfusion.demo import DemoConfig, gen_train_kw
     from perfusion.experiments import generation_table
     from perfusion.world import World
 
     if a.threads:
         torch.set_num_threads(a.threads)
     demo = DemoConfig()
-    recipe = {"user_path": demo.gen_user_path, "user_lr_mult": demo.gen_user_lr_mult, "user_init": demo.gen_user_init,
-              "t_min": demo.gen_t_min}
+    recipe = gen_train_kw(demo)  # the demo's recipe: every GenTrainConfig field generation_table does not set itself
     for kv in a.set:
         k, _, v = kv.partition("=")
         recipe[k] = json.loads(v)
@@ -82,8 +81,8 @@ def run_seed(a, seed: int, out: Path) -> dict:
         profiles = user_profiles(splits["train"], world)
     t_data = time.time() - t0
     res = generation_table(
-        splits, out / f"seed{seed}", methods=a.methods.split(","), steps=a.steps, lr=demo.gen_lr,
-        batch_size=demo.gen_batch, n_pairs=a.pairs, sample_steps=demo.sample_steps, world=world, n_boot=1000,
+        splits, out / f"seed{seed}", methods=a.methods.split(","), steps=a.steps, lr=demo.gen.lr,
+        batch_size=demo.gen.batch_size, n_pairs=a.pairs, sample_steps=demo.sample_steps, world=world, n_boot=1000,
         seed=seed, progress=False, train_kw=recipe, method_kw=method_kw, stack_on=a.stack_on, user_in_uncond=False, profiles=profiles,
     )
     tu = {k: v["true_utility"].tolist() for k, v in res["per_image"].items()}

@@ -152,17 +152,17 @@ def _train_options(q: argparse.ArgumentParser):
     q.add_argument("--lr", type=positive_float, help="learning rate of the side network (default: the preset's)")
     q.add_argument("--beta", type=positive_float, help="the DPO temperature beta (default: the preset's)")
     q.add_argument(
-        "--t-min", type=nonnegative_int, help="train on timesteps [t_min, 1000) (the demo's recipe: 500; default 0)"
+        "--t-min", type=nonnegative_int, help="train on timesteps [t_min, 1000) (default 0: all, the paper's)"
     )
     q.add_argument(
         "--user-lr-mult",
         type=positive_float,
-        help="learning-rate multiplier of the user path (the demo's recipe: 10; default 1)",
+        help="learning-rate multiplier of the user path (default 1: the paper's)",
     )
     q.add_argument(
         "--user-init",
         type=finite_float,
-        help="start the user input conv at this multiple of the identity (the demo's recipe: 1; default 0)",
+        help="start the user input conv at this multiple of the identity (default 0: the paper's zero init)",
     )
     q.add_argument(
         "--user-path",

@@ -81,8 +81,12 @@ def test_studio_click_two_and_submit(playwright, lab):
 
 
 def test_report_renders(playwright, tmp_path):
-    from perfusion.demo import DemoConfig, run_demo
-    tiny = DemoConfig(groups=60, rm_steps=2, rm_variants=("duplicated",), gen_methods=("dpo", "sft", "perfusion"), gen_steps=2, gen_pf_steps=3, n_pairs=4,
+    from dataclasses import replace
+
+    from perfusion.demo import DemoConfig, demo_gen, run_demo
+    from perfusion.train_rm import RMTrainConfig
+    tiny = DemoConfig(groups=60, rm=RMTrainConfig(max_steps=2, eval_every=1, eval_groups=200, save_every=50), rm_variants=("duplicated",),
+                      gen_methods=("dpo", "sft", "perfusion"), gen=replace(demo_gen(), max_steps=2), gen_pf_steps=3, n_pairs=4,
                       sample_steps=4, case_n=2, n_boot=50)
     run_demo(tmp_path / "demo", cfg=tiny, progress=False)
     browser = launch(playwright)
