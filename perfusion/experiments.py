@@ -105,6 +105,7 @@ GENERATION_ORDER = ("base", "sft", "dpo", "pmg", *PF_METHODS)
 
 
 def world_of(ds: datasets.Dataset) -> World:
+    "The built-in world that made these groups, from their `meta` (world groups carry it; other data do not)."
     w = json.loads(ds[0]["meta"]).get("world")
     if not w:
         raise ValueError("these groups carry no world ground truth in `meta`; pass `world=`")
