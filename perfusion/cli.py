@@ -343,7 +343,8 @@ def cmd_generate(args) -> int:
     pipe.set_progress_bar_config(disable=True)
     kw = dict(n=args.n, seed=args.seed, steps=args.steps, model=args.model, user=args.user, features=features)
     images, features, notes = generate_images(pipe, args.prompt, **kw)
-    print(*notes, sep="\n") if notes else None
+    for note in notes:  # what the model knows of the user, and what stays unknown
+        print(note)
     out = save_images(images, args.out, args.prompt, args.seed)
     print(f"{args.n} images for {features or 'the base model'}: grid {out}, single images {out.stem}-0.png ...")
     return 0

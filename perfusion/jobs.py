@@ -10,6 +10,7 @@ __all__ = ['load_named', 'load_pipeline', 'load_clip', 'build_source', 'save_wor
            'save_images', 'evaluate_runs', 'studio_command']
 
 # %% ../nbs/18a_jobs.ipynb #d30a3e17
+import contextlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
@@ -189,7 +190,7 @@ def train_generator_run(
 
     out = Path(out)
     backbone, vocab = generator_base(pipe.unet, train, on, history)
-    main_first = accelerator.main_process_first if accelerator is not None else _nothing
+    main_first = accelerator.main_process_first if accelerator is not None else contextlib.nullcontext
     with main_first():
         data = cache_latents(train, pipe, vocab, out / "latents" / f"{cache_name}.safetensors")
     kw = dict(vocab=vocab, backbone=backbone, accelerator=accelerator)
@@ -198,13 +199,6 @@ def train_generator_run(
     if (accelerator is None or accelerator.is_main_process) and folder.exists() and card is not None:
         write_generator_card(folder, cfg, len(train), log["history"][-1], on=on, **card)
     return log
-
-
-def _nothing():
-    "A context that does nothing (one process: no one to wait for)."
-    import contextlib
-
-    return contextlib.nullcontext()
 
 # %% ../nbs/18a_jobs.ipynb #dae8aaf6
 def user_features(vocab: FeatureVocab, user: str | None = None, features: dict | None = None) -> tuple[dict, list]:
