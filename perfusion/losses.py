@@ -113,10 +113,14 @@ def group_preference_loss(
     beta: float,  # diffusers' beta_dpo convention (paper: 1500-3000)
     mask: torch.Tensor | None = None,  # (B, N) True for real candidates
     return_stats: bool = False,
+    neg_pool: str = "lse",  # how a positive meets the negatives: "lse" (Eq. 13) or "mean" (the mean negative)
 ):
     """PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p -
-    s_n)), s = model_err - ref_err; mean over groups."""
+    s_n)), s = model_err - ref_err; mean over groups. `neg_pool="mean"` puts the mean of beta (s_p - s_n) over the
+    negatives in place of the logsumexp."""
     _check_beta(beta)
+    if neg_pool not in ("lse", "mean"):
+        raise ValueError(f"neg_pool must be 'lse' or 'mean', got {neg_pool!r}")
     mask = _check_group_inputs(model_err, labels, mask, "model errors")
     if ref_err.shape != model_err.shape:
         raise ValueError(
@@ -131,7 +135,11 @@ def group_preference_loss(
     d = torch.where(
         has_neg[:, None, None], d, torch.zeros_like(d)
     )  # keep logsumexp finite where a group has no negative
-    per_pos = F.softplus(torch.logsumexp(d, dim=2))  # -log sigmoid(-z) = softplus(z)
+    if neg_pool == "lse":
+        per_pos = F.softplus(torch.logsumexp(d, dim=2))  # -log sigmoid(-z) = softplus(z)
+    else:
+        n_neg = neg.sum(1).clamp(min=1)[:, None]
+        per_pos = F.softplus(torch.where(neg[:, None, :], d, torch.zeros_like(d)).sum(2) / n_neg)
     per_group = torch.where(pos & valid[:, None], per_pos, torch.zeros_like(per_pos)).sum(1)
     n_used = int(valid.sum())
     loss = per_group[valid].mean() if n_used else (model_err * 0).sum()
@@ -143,11 +151,14 @@ def group_preference_loss(
         pair = pos[:, :, None] & neg[:, None, :]
         diff = s[:, :, None] - s[:, None, :]
         acc = ((diff < 0).float() + 0.5 * (diff == 0).float())[pair].mean().item() if pair.any() else float("nan")
+        used = pos & valid[:, None]  # the largest share of a positive's logsumexp weight on one negative
+        top = torch.softmax(d, dim=2).amax(2)[used].mean().item() if used.any() else float("nan")
     return loss, {
         "groups": n_used,
         "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
         "skipped_no_negative": int((has_pos & ~has_neg).sum()),
         "implicit_acc": acc,
+        "neg_top_weight": top,
     }
 
 # %% ../nbs/06_group_dpo.ipynb #bff14e57

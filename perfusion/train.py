@@ -11,6 +11,7 @@ __all__ = ['METHODS', 'USER_PATHS', 'PF_METHODS', 'TABLE2_METHODS', 'GenTrainCon
 # %% ../nbs/12_train.ipynb #648f5c30
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -65,6 +66,7 @@ class GenTrainConfig:
     # condition), "map+text"
     user_path: str = "map"
     sft_weight: float = 0.0  # preference objectives: + sft_weight x SFT loss on the selected (0: the paper's)
+    neg_pool: str = "lse"  # group objective: "lse" (Eq. 13) or "mean" (the mean negative; 06_group_dpo)
     t_min: int = 0  # training timesteps are drawn from [t_min, t_max): 0 and None = all, the paper's uniform draw
     t_max: int | None = None  # None: the scheduler's num_train_timesteps
     optimizer: str = "adamw"  # or "adamw8bit" (bitsandbytes' 8-bit AdamW, CUDA only: 1/4 of the optimizer memory)
@@ -96,6 +98,8 @@ def _validate(self: GenTrainConfig):
         raise ValueError(f"user_path must be one of {USER_PATHS}, got {self.user_path!r}")
     if self.t_min < 0 or (self.t_max is not None and self.t_max <= self.t_min):
         raise ValueError(f"the timestep range [t_min, t_max) = [{self.t_min}, {self.t_max}) is empty or negative")
+    if self.neg_pool not in ("lse", "mean"):
+        raise ValueError(f"neg_pool must be 'lse' or 'mean', got {self.neg_pool!r}")
     if self.optimizer not in ("adamw", "adamw8bit"):
         raise ValueError(f"optimizer must be 'adamw' or 'adamw8bit', got {self.optimizer!r}")
 
@@ -291,13 +295,17 @@ def _generator_micro_step(
         else:
             used = b["mask"]
             model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=punet, t_range=t_range)
-            objective = group_preference_loss if cfg.objective == "group" else pairwise_dpo_loss
+            objective = pairwise_dpo_loss
+            if cfg.objective == "group":
+                objective = partial(group_preference_loss, neg_pool=cfg.neg_pool)
             try:
                 loss, st = objective(model_err, ref_err, b["labels"], cfg.beta, b["mask"], return_stats=True)
             except NonFiniteError as e:
                 raise NonFiniteError(f"step {step}: {e}") from None
             rec["ref_err"] = float(ref_err[used].mean()) / cfg.grad_accum
             rec["implicit_acc"] = st["implicit_acc"]
+            if "neg_top_weight" in st:
+                rec["neg_top_weight"] = st["neg_top_weight"]
         share = st[unit] / n_units  # this micro-step's share of the step's mean
         total = loss * share
         if cfg.sft_weight and cfg.objective != "sft":  # the supervised anchor, a mean over the step's positives
@@ -320,7 +328,8 @@ def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
         loss = sum(r["loss"] for r in records)
         if acc.num_processes > 1:
             loss = float(acc.reduce(torch.tensor([loss], device=acc.device), reduction="sum"))
-        ia = [r["implicit_acc"] for r in records if not math.isnan(r.get("implicit_acc", math.nan))]
+        mean_of = lambda k: [r[k] for r in records if not math.isnan(r.get(k, math.nan))]
+        ia, top = mean_of("implicit_acc"), mean_of("neg_top_weight")
         rec = {
             "loss": round(loss, 6),
             "model_err": total("model_err"),
@@ -330,6 +339,8 @@ def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
         if cfg.sft_weight and cfg.objective != "sft":
             rec["sft_term"] = total("sft_term")
         rec["implicit_acc"] = round(float(np.mean(ia)), 4) if ia else None
+        if top:  # the group objective: how much of a positive's push lands on one negative
+            rec["neg_top_weight"] = round(float(np.mean(top)), 4)
         return rec
 
     return summarize
