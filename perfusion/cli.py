@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import IMAGE_SUFFIXES, METHOD_NAMES, VARIANT_NAMES, build_parser
+from .options import IMAGE_SUFFIXES, TRAIN_FIELDS, VARIANT_NAMES, build_parser
 from .world import World, gallery, oracle_metrics, summarize_groups
 
 # %% ../nbs/19_cli.ipynb #ec53fe2c
@@ -293,12 +293,11 @@ def cmd_train(args) -> int:
 
     from perfusion.history import with_selection_features
     from perfusion.jobs import train_generator_run
-    from perfusion.train import GenTrainConfig
+    from perfusion.gen_config import GenTrainConfig
 
-    recipe = dict(t_min=args.t_min, user_lr_mult=args.user_lr_mult, user_init=args.user_init, user_path=args.user_path)
-    options = dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, beta=args.beta, seed=args.seed)
+    options = {name: getattr(args, name) for name in TRAIN_FIELDS.values()}  # the GenTrainConfig fields given
     cfg = preset_config(
-        GenTrainConfig, args.preset, method=args.method, save_every=args.checkpointing_steps, **options, **recipe
+        GenTrainConfig, args.preset, method=args.method, seed=args.seed, save_every=args.checkpointing_steps, **options
     )
     out = Path(args.out)
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
