@@ -4,6 +4,9 @@ share of the general -> oracle gap it closes.
 Usage:
   python benchmarks/rm_levers.py --out DIR [--groups 3000] [--seed 0] --run NAME:key=value,... [--run ...]
 
+`--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
+features of every split, before training and scoring (a pair of values gets one embedding, as a crossed feature of a
+recommender does). With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
 The data are the demo's (`world_splits`, the same groups as `perfusion demo --seed S`); results go to DIR/rm_levers.json,
 with every test group's AUC per run (`group_auc`, None where a group has no selected or no unselected candidate), so
@@ -18,6 +21,7 @@ def main():
     ap.add_argument("--out", required=True); ap.add_argument("--groups", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--run", action="append", default=[])
+    ap.add_argument("--cross-fields", action="store_true", help="add the profile's pairs as fields of their own")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from personalization_ladder import parse_run
@@ -31,6 +35,14 @@ def main():
     path = out / "rm_levers.json"
     res = json.loads(path.read_text()) if path.exists() else {}
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
+    if a.cross_fields:
+        import datasets
+        from itertools import combinations
+        from perfusion.history import _with_features
+
+        prof = ("style", "price_level", "region", "main_category")
+        pairs = lambda f: {f"{x}*{y}": f"{f[x]}|{f[y]}" for x, y in combinations(prof, 2)}
+        splits = datasets.DatasetDict({k: _with_features(v, [pairs(f) for f in v["features"]]) for k, v in splits.items()})
     test = splits["test"]
     labels = [list(l) for l in test["labels"]]
     oracle = bootstrap_metrics([json.loads(m)["utilities"] for m in test["meta"]], labels, n_boot=a.n_boot, seed=a.seed)
@@ -41,12 +53,14 @@ def main():
     for spec in a.run:
         name, kv = parse_run(spec)
         cfg = RMTrainConfig.cpu(**{"eval_every": 0, "save_every": 50, "seed": a.seed, **kv})
-        rm, log = train_reward_model(clip, proc, splits["train"], out / name, cfg, progress=False)
+        # with eval_every > 0, validation MAP / GAUC at those steps (the settings can then be chosen on validation)
+        ev = splits["validation"] if cfg.eval_every else None
+        rm, log = train_reward_model(clip, proc, splits["train"], out / name, cfg, eval_ds=ev, progress=False)
         scores = score_groups(rm, test, proc, progress=False)[0]
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
-        res[name] = {"spec": spec, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"],
+        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
                      "general": general, "oracle": oracle, "command": " ".join(sys.argv),
                      "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))

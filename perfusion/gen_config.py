@@ -80,6 +80,12 @@ def _validate(self: GenTrainConfig):
     for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
         if getattr(self, k) < 1:
             raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+    if self.lr <= 0:
+        raise ValueError(f"lr must be positive, got {self.lr}")
+    if self.warmup_steps < 0 or self.weight_decay < 0:
+        raise ValueError(
+            f"warmup_steps and weight_decay must be 0 or more, got {self.warmup_steps}, {self.weight_decay}"
+        )
     if self.beta <= 0:
         raise ValueError(f"beta must be positive, got {self.beta}")
     if self.user_lr_mult <= 0:
