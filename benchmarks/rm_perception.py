@@ -1,0 +1,73 @@
+"""The perception row of `rm_ceiling.py` checked for a leak: the bilinear read of mini-CLIP's frozen image embedding
+(`clip:pairs`) with and without the candidates' true quality.
+
+Usage:
+  python benchmarks/rm_perception.py --data SWEEP/data --seeds 2 3 --out OUT.json
+
+`rm_ceiling.py`'s `Ranker` always adds a weight times each candidate's *true* quality (a world variable no model sees)
+to its score, the perception rows included; here the same `clip:pairs` ranker is fitted twice on the same 2,400
+training groups (L2 chosen on the validation groups), once as `rm_ceiling.py` fits it and once with every quality set
+to 0, so that it reads the image embedding only. Test GAUC with a group-bootstrap interval and each row's share of the
+general -> oracle gap. The data are the demo's (`world_splits` under SWEEP/data/seedS, as `seed_sweep.py` leaves them).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rm_ceiling import fit, group_rows, image_embeddings, test_scores  # noqa: E402
+
+
+def run_seed(data: Path, seed: int, groups: int = 3000) -> dict:
+    from perfusion.data import world_splits
+    from perfusion.foundation import load_mini_clip
+    from perfusion.metrics import bootstrap_metrics
+    from perfusion.train_rm import score_groups
+    from perfusion.world import PROFILE_FEATURES
+
+    t0 = time.time()
+    splits = world_splits("industrial", groups, data / f"seed{seed}", seed=seed, progress=False)
+    rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
+    for rs in rows.values():
+        for g in rs:
+            g["no_quality"] = [0.0] * len(g["labels"])
+    labels = [r["labels"] for r in rows["test"]]
+    vocab = {**PROFILE_FEATURES, "user_id": sorted({r["features"]["user_id"] for r in rows["train"]})}
+    gauc = lambda scores: bootstrap_metrics(scores, labels, n_boot=1000, seed=seed)["GAUC"]
+    res = {"oracle": gauc([r["utilities"] for r in rows["test"]])}
+    clip, proc = load_mini_clip()
+    res["general"] = gauc(score_groups(clip, splits["test"], proc, progress=False)[0])
+    embs = {k: image_embeddings(clip, proc, splits[k]) for k in rows}
+    for name, q in (("clip:pairs", "qualities"), ("clip:pairs, no quality", "no_quality")):
+        enc = lambda k: {"emb": embs[k], "quality_of": q}
+        m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
+                     enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0))
+        res[name] = {**gauc(test_scores(m, rows["test"], **enc("test"))), "l2": lam, "w_q": float(m.w_q)}
+    span = res["oracle"]["value"] - res["general"]["value"]
+    for v in res.values():
+        v["share"] = (v["value"] - res["general"]["value"]) / span
+    return {"seed": seed, "results": res, "seconds": round(time.time() - t0, 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    out = Path(a.out)
+    done = json.loads(out.read_text()) if out.exists() else {}
+    for s in a.seeds:
+        r = run_seed(Path(a.data), s)
+        r["command"] = " ".join(["python", *sys.argv])
+        done[str(s)] = r
+        out.write_text(json.dumps(done, indent=1))
+        print(f"seed {s}: " + "; ".join(f"{k} {v['value']:.3f} ({v['share']:.0%})" for k, v in r["results"].items()),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
