@@ -25,10 +25,9 @@ def _command_function(name: str):
 
 def _user_errors() -> tuple[type, ...]:
     "The errors that mean bad input, not a bug: one line and exit 2 (imported here, after the command imported them)."
-    from perfusion.data import GroupDataError
-    from perfusion.foundation import FoundationModelError
+    from perfusion.foundation import FoundationModelError  # GroupDataError is a ValueError
 
-    return (GroupDataError, FoundationModelError, OSError, ValueError, TypeError)
+    return (FoundationModelError, OSError, ValueError, TypeError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"perfusion {args.command}: error: {e}{hint.get(args.command, '')}", file=sys.stderr)
         return 1
     except Exception as e:
-        if not isinstance(e, _user_errors()):
+        if not isinstance(e, (OSError, ValueError, TypeError)) and not isinstance(e, _user_errors()):
             raise
         print(f"perfusion {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -289,16 +288,17 @@ def cmd_train(args) -> int:
     "Train one generation model (a side network on the frozen backbone)."
     from dataclasses import asdict
 
-    import datasets
-
-    from perfusion.history import with_selection_features
-    from perfusion.jobs import train_generator_run
-    from perfusion.gen_config import GenTrainConfig
+    from perfusion.gen_config import GenTrainConfig  # light: a bad setting fails before torch loads
 
     options = {name: getattr(args, name) for name in TRAIN_FIELDS.values()}  # the GenTrainConfig fields given
     cfg = preset_config(
         GenTrainConfig, args.preset, method=args.method, seed=args.seed, save_every=args.checkpointing_steps, **options
     )
+    import datasets
+
+    from perfusion.history import with_selection_features
+    from perfusion.jobs import train_generator_run
+
     out = Path(args.out)
     acc = tracked_accelerator(args, cfg.mixed_precision, out, f"perfusion-train-{cfg.method}", asdict(cfg))
     from perfusion.jobs import load_pipeline
