@@ -27,7 +27,8 @@ from .metrics import ranking_metrics
 from .report import curves_figure, environment, format_table, save_fig, write_json, write_report
 from .reward import VARIANTS, PerFusionRM
 from .sampling import pipeline_generator
-from .train import METHODS, PF_METHODS, TABLE2_METHODS, GenTrainConfig, load_generator
+from .gen_config import METHODS
+from .train import PF_METHODS, TABLE2_METHODS, GenTrainConfig, load_generator
 from .train_rm import RMTrainConfig
 from .world import REGIMES, World, gallery, summarize_groups
 

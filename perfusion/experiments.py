@@ -38,7 +38,8 @@ from .report import format_table
 from .reward import VARIANTS, PerFusionRM
 from .sampling import generate, generate_personalized
 from .latents import LatentGroups, cache_latents
-from .train import METHODS, PF_METHODS, TABLE2_METHODS, GenTrainConfig, implicit_accuracy, train_generator
+from .gen_config import METHODS
+from .train import PF_METHODS, TABLE2_METHODS, GenTrainConfig, implicit_accuracy, train_generator
 from .train_rm import RMTrainConfig, plot_training, score_groups, train_reward_model
 from .world import World
 

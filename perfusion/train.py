@@ -10,7 +10,6 @@ __all__ = ['PF_METHODS', 'TABLE2_METHODS', 'seed_from', 'candidate_errors', 'bui
 
 # %% ../nbs/12_train.ipynb #648f5c30
 import math
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -19,12 +18,11 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from diffusers import DDPMScheduler, StableDiffusionPipeline
-from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .adapter import PersonalAdapter, PersonalizedUNet, base_unet
 from .data import FeatureVocab
-from .gen_config import METHODS, USER_PATHS, GenTrainConfig
+from .gen_config import GenTrainConfig
 from .engine import Engine, check_divisible, make_accelerator, micro_positions, step_indices
 from .latents import LatentGroups
 from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sft_loss
