@@ -4,7 +4,9 @@ share of the general -> oracle gap it closes.
 Usage:
   python benchmarks/rm_levers.py --out DIR [--groups 3000] [--seed 0] --run NAME:key=value,... [--run ...]
 
-`--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
+`--extra-train N` renders N more groups of the same world (group indices from `--groups` on: the same 600 merchants,
+more groups each) and adds them to the training split only; validation and test stay the demo's, so runs with and
+without extra groups are paired on the same test groups. `--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
 features of every split, before training and scoring (a pair of values gets one embedding, as a crossed feature of a
 recommender does). With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
@@ -22,6 +24,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--run", action="append", default=[])
     ap.add_argument("--cross-fields", action="store_true", help="add the profile's pairs as fields of their own")
+    ap.add_argument("--extra-train", type=int, default=0, help="this many more groups of the same world, training split only")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from personalization_ladder import parse_run
@@ -35,6 +38,17 @@ def main():
     path = out / "rm_levers.json"
     res = json.loads(path.read_text()) if path.exists() else {}
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
+    if a.extra_train:
+        import datasets
+        from perfusion.data import build_world, load_groups, save_groups
+
+        cache = out / "data" / f"extra_train_{a.groups}_{a.extra_train}"
+        if not (cache / "done").exists():
+            extra, _ = build_world("industrial", n_groups=a.extra_train, seed=a.seed, start=a.groups, progress=False)
+            save_groups(extra, cache / "groups")
+            (cache / "done").write_text("")
+        extra = load_groups(cache / "groups")
+        splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
     if a.cross_fields:
         import datasets
         from itertools import combinations
@@ -60,7 +74,7 @@ def main():
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
-        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
+        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
                      "general": general, "oracle": oracle, "command": " ".join(sys.argv),
                      "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))
