@@ -42,12 +42,15 @@ def main():
         import datasets
         from perfusion.data import build_world, load_groups, save_groups
 
-        cache = out / "data" / f"extra_train_{a.groups}_{a.extra_train}"
-        if not (cache / "done").exists():
+        # one rendering serves every smaller N: the first N of a larger cache are the same groups
+        done = [c for c in (out / "data").glob(f"extra_train_{a.groups}_*") if (c / "done").exists()]
+        done = [c for c in done if int(c.name.rsplit("_", 1)[1]) >= a.extra_train]
+        cache = done[0] if done else out / "data" / f"extra_train_{a.groups}_{a.extra_train}"
+        if not done:
             extra, _ = build_world("industrial", n_groups=a.extra_train, seed=a.seed, start=a.groups, progress=False)
             save_groups(extra, cache / "groups")
             (cache / "done").write_text("")
-        extra = load_groups(cache / "groups")
+        extra = load_groups(cache / "groups").select(range(a.extra_train))
         splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
     if a.cross_fields:
         import datasets
