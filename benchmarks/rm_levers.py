@@ -6,7 +6,9 @@ Usage:
 
 `--extra-train N` renders N more groups of the same world (group indices from `--groups` on: the same 600 merchants,
 more groups each) and adds them to the training split only; validation and test stay the demo's, so runs with and
-without extra groups are paired on the same test groups. `--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
+without extra groups are paired on the same test groups. `--clip-ft STEPS` trains PerFusionRM on a copy of mini-CLIP whose vision tower continued its contrastive pretraining
+for STEPS steps (`rm_ceiling.finetune_vision`: captions of random rendered items, no merchant, no selection; cached
+in DIR/clipft_STEPS.pt); the general model stays the shipped mini-CLIP. `--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
 features of every split, before training and scoring (a pair of values gets one embedding, as a crossed feature of a
 recommender does). With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
@@ -18,12 +20,28 @@ import argparse, json, sys
 from pathlib import Path
 
 
+def extra_groups(data_dir: Path, groups: int, n: int, seed: int):
+    "Groups `groups` .. `groups + n` of the industrial world of `seed`, rendered once under `data_dir` (a larger cache serves)."
+    from perfusion.data import build_world, load_groups, save_groups
+
+    # one rendering serves every smaller n: the first n of a larger cache are the same groups
+    done = [c for c in data_dir.glob(f"extra_train_{groups}_*") if (c / "done").exists()]
+    done = [c for c in done if int(c.name.rsplit("_", 1)[1]) >= n]
+    cache = done[0] if done else data_dir / f"extra_train_{groups}_{n}"
+    if not done:
+        extra, _ = build_world("industrial", n_groups=n, seed=seed, start=groups, progress=False)
+        save_groups(extra, cache / "groups")
+        (cache / "done").write_text("")
+    return load_groups(cache / "groups").select(range(n))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True); ap.add_argument("--groups", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--run", action="append", default=[])
     ap.add_argument("--cross-fields", action="store_true", help="add the profile's pairs as fields of their own")
+    ap.add_argument("--clip-ft", type=int, default=0, help="steps of vision-tower contrastive training for the backbone")
     ap.add_argument("--extra-train", type=int, default=0, help="this many more groups of the same world, training split only")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,17 +58,8 @@ def main():
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
     if a.extra_train:
         import datasets
-        from perfusion.data import build_world, load_groups, save_groups
 
-        # one rendering serves every smaller N: the first N of a larger cache are the same groups
-        done = [c for c in (out / "data").glob(f"extra_train_{a.groups}_*") if (c / "done").exists()]
-        done = [c for c in done if int(c.name.rsplit("_", 1)[1]) >= a.extra_train]
-        cache = done[0] if done else out / "data" / f"extra_train_{a.groups}_{a.extra_train}"
-        if not done:
-            extra, _ = build_world("industrial", n_groups=a.extra_train, seed=a.seed, start=a.groups, progress=False)
-            save_groups(extra, cache / "groups")
-            (cache / "done").write_text("")
-        extra = load_groups(cache / "groups").select(range(a.extra_train))
+        extra = extra_groups(out / "data", a.groups, a.extra_train, a.seed)
         splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
     if a.cross_fields:
         import datasets
@@ -66,18 +75,32 @@ def main():
     clip, proc = load_mini_clip()
     general_scores = score_groups(clip, test, proc, progress=False)[0]
     general = bootstrap_metrics(general_scores, labels, n_boot=a.n_boot, seed=a.seed)
+    backbone = clip
+    if a.clip_ft:
+        import torch
+        from rm_ceiling import finetune_vision
+
+        ft_path = out / f"clipft_{a.clip_ft}.pt"
+        if ft_path.exists():
+            import copy
+
+            backbone = copy.deepcopy(clip)
+            backbone.load_state_dict(torch.load(ft_path))
+        else:
+            backbone = finetune_vision(clip, proc, a.clip_ft, seed=a.seed)
+            torch.save(backbone.state_dict(), ft_path)
     per_group = lambda scores: [None if np.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
     for spec in a.run:
         name, kv = parse_run(spec)
         cfg = RMTrainConfig.cpu(**{"eval_every": 0, "save_every": 50, "seed": a.seed, **kv})
         # with eval_every > 0, validation MAP / GAUC at those steps (the settings can then be chosen on validation)
         ev = splits["validation"] if cfg.eval_every else None
-        rm, log = train_reward_model(clip, proc, splits["train"], out / name, cfg, eval_ds=ev, progress=False)
+        rm, log = train_reward_model(backbone, proc, splits["train"], out / name, cfg, eval_ds=ev, progress=False)
         scores = score_groups(rm, test, proc, progress=False)[0]
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
-        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
+        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "clip_ft": a.clip_ft, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
                      "general": general, "oracle": oracle, "command": " ".join(sys.argv),
                      "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))

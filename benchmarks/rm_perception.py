@@ -2,13 +2,14 @@
 (`clip:pairs`) with and without the candidates' true quality.
 
 Usage:
-  python benchmarks/rm_perception.py --data SWEEP/data --seeds 2 3 --out OUT.json
+  python benchmarks/rm_perception.py --data SWEEP/data --seeds 2 3 --out OUT.json [--extra-train N]
 
 `rm_ceiling.py`'s `Ranker` always adds a weight times each candidate's *true* quality (a world variable no model sees)
 to its score, the perception rows included; here the same `clip:pairs` ranker is fitted twice on the same 2,400
 training groups (L2 chosen on the validation groups), once as `rm_ceiling.py` fits it and once with every quality set
 to 0, so that it reads the image embedding only. Test GAUC with a group-bootstrap interval and each row's share of the
-general -> oracle gap. The data are the demo's (`world_splits` under SWEEP/data/seedS, as `seed_sweep.py` leaves them).
+general -> oracle gap. `--extra-train N` adds N more groups of the same world to the training split (the cache of
+`rm_levers.py --extra-train`, under SWEEP/data/seedS/data). The data are the demo's (`world_splits` under SWEEP/data/seedS, as `seed_sweep.py` leaves them).
 """
 
 import argparse
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rm_ceiling import fit, group_rows, image_embeddings, test_scores  # noqa: E402
 
 
-def run_seed(data: Path, seed: int, groups: int = 3000) -> dict:
+def run_seed(data: Path, seed: int, groups: int = 3000, extra_train: int = 0) -> dict:
     from perfusion.data import world_splits
     from perfusion.foundation import load_mini_clip
     from perfusion.metrics import bootstrap_metrics
@@ -30,6 +31,12 @@ def run_seed(data: Path, seed: int, groups: int = 3000) -> dict:
 
     t0 = time.time()
     splits = world_splits("industrial", groups, data / f"seed{seed}", seed=seed, progress=False)
+    if extra_train:  # more training groups of the same merchants (rm_levers.py --extra-train), test unchanged
+        import datasets
+        from rm_levers import extra_groups
+
+        extra = extra_groups(data / f"seed{seed}" / "data", groups, extra_train, seed)
+        splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
     rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
     for rs in rows.values():
         for g in rs:
@@ -49,7 +56,7 @@ def run_seed(data: Path, seed: int, groups: int = 3000) -> dict:
     span = res["oracle"]["value"] - res["general"]["value"]
     for v in res.values():
         v["share"] = (v["value"] - res["general"]["value"]) / span
-    return {"seed": seed, "results": res, "seconds": round(time.time() - t0, 1)}
+    return {"seed": seed, "train_groups": len(splits["train"]), "results": res, "seconds": round(time.time() - t0, 1)}
 
 
 def main():
@@ -57,11 +64,12 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--extra-train", type=int, default=0, help="this many more training groups (rm_levers.py's cache)")
     a = ap.parse_args()
     out = Path(a.out)
     done = json.loads(out.read_text()) if out.exists() else {}
     for s in a.seeds:
-        r = run_seed(Path(a.data), s)
+        r = run_seed(Path(a.data), s, extra_train=a.extra_train)
         r["command"] = " ".join(["python", *sys.argv])
         done[str(s)] = r
         out.write_text(json.dumps(done, indent=1))
