@@ -20,19 +20,20 @@ import argparse, json, sys
 from pathlib import Path
 
 
-def extra_groups(data_dir: Path, groups: int, n: int, seed: int):
-    "Groups `groups` .. `groups + n` of the industrial world of `seed`, rendered once under `data_dir` (a larger cache serves)."
+def with_extra_train(splits, data_dir: Path, groups: int, n: int, seed: int):
+    """`splits` with groups `groups` .. `groups + n` of the industrial world of `seed` added to its training split;
+    rendered once under `data_dir`, where a larger rendering also serves (its first n are the same groups)."""
+    import datasets
+
     from perfusion.data import build_world, load_groups, save_groups
 
-    # one rendering serves every smaller n: the first n of a larger cache are the same groups
-    done = [c for c in data_dir.glob(f"extra_train_{groups}_*") if (c / "done").exists()]
-    done = [c for c in done if int(c.name.rsplit("_", 1)[1]) >= n]
-    cache = done[0] if done else data_dir / f"extra_train_{groups}_{n}"
-    if not done:
-        extra, _ = build_world("industrial", n_groups=n, seed=seed, start=groups, progress=False)
-        save_groups(extra, cache / "groups")
-        (cache / "done").write_text("")
-    return load_groups(cache / "groups").select(range(n))
+    # save_groups writes atomically, so a saved `groups` folder is complete
+    cached = [g for g in data_dir.glob(f"extra_train_{groups}_*/groups") if int(g.parent.name.rsplit("_", 1)[1]) >= n]
+    path = cached[0] if cached else data_dir / f"extra_train_{groups}_{n}" / "groups"
+    if not cached:
+        save_groups(build_world("industrial", n_groups=n, seed=seed, start=groups, progress=False)[0], path)
+    extra = load_groups(path).select(range(n)).cast(splits["train"].features)
+    return datasets.DatasetDict({**splits, "train": datasets.concatenate_datasets([splits["train"], extra])})
 
 
 def main():
@@ -57,10 +58,7 @@ def main():
     res = json.loads(path.read_text()) if path.exists() else {}
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
     if a.extra_train:
-        import datasets
-
-        extra = extra_groups(out / "data", a.groups, a.extra_train, a.seed)
-        splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
+        splits = with_extra_train(splits, out / "data", a.groups, a.extra_train, a.seed)
     if a.cross_fields:
         import datasets
         from itertools import combinations

@@ -32,11 +32,9 @@ def run_seed(data: Path, seed: int, groups: int = 3000, extra_train: int = 0) ->
     t0 = time.time()
     splits = world_splits("industrial", groups, data / f"seed{seed}", seed=seed, progress=False)
     if extra_train:  # more training groups of the same merchants (rm_levers.py --extra-train), test unchanged
-        import datasets
-        from rm_levers import extra_groups
+        from rm_levers import with_extra_train
 
-        extra = extra_groups(data / f"seed{seed}" / "data", groups, extra_train, seed)
-        splits["train"] = datasets.concatenate_datasets([splits["train"], extra.cast(splits["train"].features)])
+        splits = with_extra_train(splits, data / f"seed{seed}" / "data", groups, extra_train, seed)
     rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
     for rs in rows.values():
         for g in rs:
