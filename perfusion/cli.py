@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import IMAGE_SUFFIXES, TRAIN_FIELDS, VARIANT_NAMES, build_parser
+from .options import IMAGE_SUFFIXES, RM_FIELDS, TRAIN_FIELDS, build_parser
 from .world import World, gallery, oracle_metrics, summarize_groups
 
 # %% ../nbs/19_cli.ipynb #ec53fe2c
@@ -259,10 +259,10 @@ def cmd_train_rm(args) -> int:
 
     from perfusion.jobs import load_clip, train_rm_run, write_rm_card
     from perfusion.report import write_json
-    from perfusion.train_rm import RMTrainConfig
+    from perfusion.rm_config import RMTrainConfig
 
-    options = dict(max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, variant=args.variant, seed=args.seed)
-    cfg = preset_config(RMTrainConfig, args.preset, save_every=args.checkpointing_steps, **options)
+    options = {name: getattr(args, name) for name in RM_FIELDS.values()}  # the RMTrainConfig fields given
+    cfg = preset_config(RMTrainConfig, args.preset, seed=args.seed, save_every=args.checkpointing_steps, **options)
     out = Path(args.out)
     if args.table:
         return _train_rm_table(args, cfg, out)
