@@ -8,7 +8,8 @@ feature-crossing network of its own over the user's features (Eq. 2, the plug-in
 initialised to zero, so that an untrained model scores exactly as the backbone. It is the form of the bilinear ranker
 of `rm_ceiling.py` (per pair of profile features a direction in embedding space), learnt end to end with the plug-ins.
 
-`install_head()` patches `PerFusionRM.from_backbone` (the head is attached to the plug-ins, so the trainer's
+`install_head(only=True)` switches the AdaNets' shifts off: the backbone's score plus the head's term, a bilinear
+read of the frozen embedding fitted the way PerFusionRM is fitted. `install_head()` patches `PerFusionRM.from_backbone` (the head is attached to the plug-ins, so the trainer's
 optimizer and checkpoints include it) and `PerFusionRM.forward` for the rest of the process; `rm_levers.py --head`
 calls it. Saved plug-ins of such a model cannot be loaded back by the package (its config does not know the head):
 the benchmark scores the model in memory.
@@ -36,8 +37,9 @@ class UserHead(nn.Module):
         return self.proj(self.crossing(feature_ids))
 
 
-def install_head():
-    "Give every PerFusionRM built from now on in this process the head (see the module's docstring)."
+def install_head(only: bool = False):
+    """Give every PerFusionRM built from now on in this process the head (see the module's docstring). `only`: the
+    AdaNets' shifts are switched off, so the score is the backbone's plus the head's term (a diagnostic)."""
     from perfusion.foundation import pooled_features
     from perfusion.reward import PerFusionRM
 
@@ -56,7 +58,7 @@ def install_head():
         deltas = self.plugins(feature_ids.to(input_ids.device))
         if "vision" in deltas:
             deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
-        self._deltas = deltas
+        self._deltas = None if only else deltas
         try:  # the package's score (foundation.clip_scores), with the image embedding kept for the head
             m = self.backbone
             t = F.normalize(pooled_features(m.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)

@@ -11,7 +11,7 @@ for STEPS steps (`rm_ceiling.finetune_vision`: captions of random rendered items
 in DIR/clipft_STEPS.pt); the general model stays the shipped mini-CLIP. `--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
 features of every split, before training and scoring (a pair of values gets one embedding, as a crossed feature of a
 recommender does). `--head` gives every model of the run `rm_head.py`'s user-conditioned linear read of the image
-embedding (a prototype outside the package). With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
+embedding (a prototype outside the package); `--head-only` the same head with the AdaNets' shifts switched off. With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
 The data are the demo's (`world_splits`, the same groups as `perfusion demo --seed S`); results go to DIR/rm_levers.json,
 with every test group's AUC per run (`group_auc`, None where a group has no selected or no unselected candidate), so
@@ -46,13 +46,14 @@ def main():
     ap.add_argument("--clip-ft", type=int, default=0, help="steps of vision-tower contrastive training for the backbone")
     ap.add_argument("--extra-train", type=int, default=0, help="this many more groups of the same world, training split only")
     ap.add_argument("--head", action="store_true", help="add rm_head.py's user-conditioned linear read of the image embedding")
+    ap.add_argument("--head-only", action="store_true", help="--head with the AdaNets' shifts switched off (a diagnostic)")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from personalization_ladder import parse_run
-    if a.head:
+    if a.head or a.head_only:
         from rm_head import install_head
 
-        install_head()
+        install_head(only=a.head_only)
     from perfusion.foundation import load_mini_clip
     import numpy as np
 
@@ -104,7 +105,7 @@ def main():
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
-        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "clip_ft": a.clip_ft, "head": a.head, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
+        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "clip_ft": a.clip_ft, "head": "only" if a.head_only else a.head, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
                      "general": general, "oracle": oracle, "command": " ".join(sys.argv),
                      "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))
