@@ -11,7 +11,8 @@ for STEPS steps (`rm_ceiling.finetune_vision`: captions of random rendered items
 in DIR/clipft_STEPS.pt); the general model stays the shipped mini-CLIP. `--cross-fields` adds the profile's six pairs (style x price level, ...) as categorical fields of their own, to the
 features of every split, before training and scoring (a pair of values gets one embedding, as a crossed feature of a
 recommender does). `--head` gives every model of the run `rm_head.py`'s user-conditioned linear read of the image
-embedding (a prototype outside the package); `--head-only` the same head with the AdaNets' shifts switched off. With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
+embedding (a prototype outside the package); `--head-only` the same head with the AdaNets' shifts switched off. `--no-id` drops the `user_id` field from
+every split's features (the profile features alone, in training and at test). With `eval_every=K` in a run's settings, validation MAP / GAUC every K steps is stored with the run (`validation`).
 Keys are `RMTrainConfig` fields (max_steps, lr, batch_size, id_dropout, embed_dim, cross_layers, adanet_hidden, ...).
 The data are the demo's (`world_splits`, the same groups as `perfusion demo --seed S`); results go to DIR/rm_levers.json,
 with every test group's AUC per run (`group_auc`, None where a group has no selected or no unselected candidate), so
@@ -47,6 +48,7 @@ def main():
     ap.add_argument("--extra-train", type=int, default=0, help="this many more groups of the same world, training split only")
     ap.add_argument("--head", action="store_true", help="add rm_head.py's user-conditioned linear read of the image embedding")
     ap.add_argument("--head-only", action="store_true", help="--head with the AdaNets' shifts switched off (a diagnostic)")
+    ap.add_argument("--no-id", action="store_true", help="drop the user_id field from every split's features")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from personalization_ladder import parse_run
@@ -74,6 +76,12 @@ def main():
         prof = ("style", "price_level", "region", "main_category")
         pairs = lambda f: {f"{x}*{y}": f"{f[x]}|{f[y]}" for x, y in combinations(prof, 2)}
         splits = datasets.DatasetDict({k: _with_features(v, [pairs(f) for f in v["features"]]) for k, v in splits.items()})
+    if a.no_id:  # the profile features alone, in training and at test
+        import datasets
+
+        drop = lambda ds: ds.remove_columns("features").add_column(
+            "features", [{k: v for k, v in f.items() if k != "user_id"} for f in ds["features"]])
+        splits = datasets.DatasetDict({k: drop(v) for k, v in splits.items()})
     test = splits["test"]
     labels = [list(l) for l in test["labels"]]
     oracle = bootstrap_metrics([json.loads(m)["utilities"] for m in test["meta"]], labels, n_boot=a.n_boot, seed=a.seed)
@@ -105,7 +113,7 @@ def main():
         m = bootstrap_metrics(scores, labels, n_boot=a.n_boot, seed=a.seed)
         rm.remove_hooks()
         closed = {k: (m[k]["value"] - general[k]["value"]) / (oracle[k]["value"] - general[k]["value"]) for k in ("MAP", "GAUC")}
-        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "clip_ft": a.clip_ft, "head": "only" if a.head_only else a.head, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
+        res[name] = {"spec": spec, "cross_fields": a.cross_fields, "train_groups": len(splits["train"]), "clip_ft": a.clip_ft, "head": "only" if a.head_only else a.head, "no_id": a.no_id, "config": log["config"], "test": m, "gap_closed": closed, "seconds": log["seconds"], "validation": log.get("evals", []),
                      "general": general, "oracle": oracle, "command": " ".join(sys.argv),
                      "group_auc": per_group(scores), "general_group_auc": per_group(general_scores)}
         path.write_text(json.dumps(res, indent=1))
