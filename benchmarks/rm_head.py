@@ -43,7 +43,9 @@ def install_head(only: bool = False):
     from perfusion.foundation import pooled_features
     from perfusion.reward import PerFusionRM
 
-    if getattr(PerFusionRM, "_head_installed", False):
+    if getattr(PerFusionRM, "_head_installed", None) is not None:
+        if PerFusionRM._head_installed != only:
+            raise RuntimeError("the head is already installed in this process with the other `only`")
         return
     build = PerFusionRM.from_backbone.__func__
 
@@ -72,11 +74,11 @@ def install_head(only: bool = False):
 
     PerFusionRM.from_backbone = classmethod(from_backbone)
     PerFusionRM.forward = forward
-    PerFusionRM._head_installed = True
+    PerFusionRM._head_installed = only
 
 
 def check():
-    "An untrained PerFusionRM with the head scores exactly as the backbone; after one gradient step the head moves."
+    "An untrained PerFusionRM with the head scores exactly as the backbone, and the head receives gradients."
     from perfusion.data import FeatureVocab, build_world
     from perfusion.foundation import clip_scores, load_mini_clip
     from perfusion.reward import PerFusionRM

@@ -47,7 +47,7 @@ def main():
     ap.add_argument("--clip-ft", type=int, default=0, help="steps of vision-tower contrastive training for the backbone")
     ap.add_argument("--extra-train", type=int, default=0, help="this many more groups of the same world, training split only")
     ap.add_argument("--head", action="store_true", help="add rm_head.py's user-conditioned linear read of the image embedding")
-    ap.add_argument("--head-only", action="store_true", help="--head with the AdaNets' shifts switched off (a diagnostic)")
+    ap.add_argument("--head-only", action="store_true", help="the head with the AdaNets' shifts switched off (a diagnostic; with it, --head changes nothing)")
     ap.add_argument("--no-id", action="store_true", help="drop the user_id field from every split's features")
     a = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -58,6 +58,12 @@ def _validate(self: RMTrainConfig):
     for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
         if getattr(self, k) < 1:
             raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
+    if self.lr <= 0:
+        raise ValueError(f"lr must be positive, got {self.lr}")
+    if self.warmup_steps < 0 or self.weight_decay < 0:
+        raise ValueError(
+            f"warmup_steps and weight_decay must be 0 or more, got {self.warmup_steps}, {self.weight_decay}"
+        )
     if not 0.0 <= self.id_dropout <= 1.0:
         raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
 
