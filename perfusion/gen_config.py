@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from fastcore.basics import patch
 
+from .rm_config import check_training_fields
+
 # %% ../nbs/11b_gen_config.ipynb #3bfdabb2
 METHODS = {
     "sft": ("sft", False),
@@ -74,18 +76,7 @@ class GenTrainConfig:
 @patch
 def _validate(self: GenTrainConfig):
     "Fail early, naming the field, on a value no run could use."
-    for k, allowed in FIELD_CHOICES.items():
-        if getattr(self, k) not in allowed:
-            raise ValueError(f"{k} must be one of {list(allowed)}, got {getattr(self, k)!r}")
-    for k in ("batch_size", "grad_accum", "max_steps", "log_every", "save_every"):
-        if getattr(self, k) < 1:
-            raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-    if self.lr <= 0:
-        raise ValueError(f"lr must be positive, got {self.lr}")
-    if self.warmup_steps < 0 or self.weight_decay < 0:
-        raise ValueError(
-            f"warmup_steps and weight_decay must be 0 or more, got {self.warmup_steps}, {self.weight_decay}"
-        )
+    check_training_fields(self, FIELD_CHOICES)  # the checks shared with RMTrainConfig (07a_rm_config)
     if self.beta <= 0:
         raise ValueError(f"beta must be positive, got {self.beta}")
     if self.user_lr_mult <= 0:
