@@ -38,6 +38,15 @@ def with_extra_train(splits, data_dir: Path, groups: int, n: int, seed: int):
     return datasets.DatasetDict({**splits, "train": datasets.concatenate_datasets([splits["train"], extra])})
 
 
+def per_group_auc(scores, labels) -> list:
+    "Every group's AUC, None where a group has no selected or no unselected candidate (for rm_compare.py)."
+    import math
+
+    from perfusion.metrics import auc
+
+    return [None if math.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True); ap.add_argument("--groups", type=int, default=3000)
@@ -57,9 +66,8 @@ def main():
 
         install_head(only=a.head_only)
     from perfusion.foundation import load_mini_clip
-    import numpy as np
 
-    from perfusion.metrics import auc, bootstrap_metrics
+    from perfusion.metrics import bootstrap_metrics
     from perfusion.train_rm import RMTrainConfig, score_groups, train_reward_model
     from perfusion.data import world_splits
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -68,20 +76,19 @@ def main():
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
     if a.extra_train:
         splits = with_extra_train(splits, out / "data", a.groups, a.extra_train, a.seed)
-    if a.cross_fields:
+    def map_features(fn):  # every split's feature dicts replaced by fn(features)
         import datasets
+
+        redo = lambda ds: ds.remove_columns("features").add_column("features", [fn(f) for f in ds["features"]])
+        return datasets.DatasetDict({k: redo(v) for k, v in splits.items()})
+
+    if a.cross_fields:
         from itertools import combinations
-        from perfusion.history import _with_features
 
         prof = ("style", "price_level", "region", "main_category")
-        pairs = lambda f: {f"{x}*{y}": f"{f[x]}|{f[y]}" for x, y in combinations(prof, 2)}
-        splits = datasets.DatasetDict({k: _with_features(v, [pairs(f) for f in v["features"]]) for k, v in splits.items()})
+        splits = map_features(lambda f: {**f, **{f"{x}*{y}": f"{f[x]}|{f[y]}" for x, y in combinations(prof, 2)}})
     if a.no_id:  # the profile features alone, in training and at test
-        import datasets
-
-        drop = lambda ds: ds.remove_columns("features").add_column(
-            "features", [{k: v for k, v in f.items() if k != "user_id"} for f in ds["features"]])
-        splits = datasets.DatasetDict({k: drop(v) for k, v in splits.items()})
+        splits = map_features(lambda f: {k: v for k, v in f.items() if k != "user_id"})
     test = splits["test"]
     labels = [list(l) for l in test["labels"]]
     oracle = bootstrap_metrics([json.loads(m)["utilities"] for m in test["meta"]], labels, n_boot=a.n_boot, seed=a.seed)
@@ -102,7 +109,7 @@ def main():
         else:
             backbone = finetune_vision(clip, proc, a.clip_ft, seed=a.seed)
             torch.save(backbone.state_dict(), ft_path)
-    per_group = lambda scores: [None if np.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
+    per_group = lambda scores: per_group_auc(scores, labels)
     for spec in a.run:
         name, kv = parse_run(spec)
         cfg = RMTrainConfig.cpu(**{"eval_every": 0, "save_every": 50, "seed": a.seed, **kv})

@@ -22,12 +22,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rm_ceiling import fit, group_rows, image_embeddings, test_scores  # noqa: E402
 
 
+def clip_ranker_inputs(clip, proc, splits) -> tuple[dict, dict, dict]:
+    """Per split: the group rows (with a `no_quality` of zeros beside the true `qualities`), the ranker's vocabulary,
+    and mini-CLIP's frozen image embeddings of every candidate."""
+    from perfusion.world import PROFILE_FEATURES
+
+    rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
+    for rs in rows.values():
+        for g in rs:
+            g["no_quality"] = [0.0] * len(g["labels"])
+    vocab = {**PROFILE_FEATURES, "user_id": sorted({r["features"]["user_id"] for r in rows["train"]})}
+    return rows, vocab, {k: image_embeddings(clip, proc, splits[k]) for k in rows}
+
+
+def fit_clip_ranker(rows, vocab, embs, quality: str = "no_quality"):
+    "The `clip:pairs` ranker (L2 chosen on validation), and `enc(split)`: the inputs that score a split with it."
+    enc = lambda k: {"emb": embs[k], "quality_of": quality}
+    m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
+                 enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0))
+    return m, lam, enc
+
+
 def run_seed(data: Path, seed: int, groups: int = 3000, extra_train: int = 0) -> dict:
     from perfusion.data import world_splits
     from perfusion.foundation import load_mini_clip
     from perfusion.metrics import bootstrap_metrics
     from perfusion.train_rm import score_groups
-    from perfusion.world import PROFILE_FEATURES
 
     t0 = time.time()
     splits = world_splits("industrial", groups, data / f"seed{seed}", seed=seed, progress=False)
@@ -35,21 +55,14 @@ def run_seed(data: Path, seed: int, groups: int = 3000, extra_train: int = 0) ->
         from rm_levers import with_extra_train
 
         splits = with_extra_train(splits, data / f"seed{seed}" / "data", groups, extra_train, seed)
-    rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
-    for rs in rows.values():
-        for g in rs:
-            g["no_quality"] = [0.0] * len(g["labels"])
+    clip, proc = load_mini_clip()
+    rows, vocab, embs = clip_ranker_inputs(clip, proc, splits)
     labels = [r["labels"] for r in rows["test"]]
-    vocab = {**PROFILE_FEATURES, "user_id": sorted({r["features"]["user_id"] for r in rows["train"]})}
     gauc = lambda scores: bootstrap_metrics(scores, labels, n_boot=1000, seed=seed)["GAUC"]
     res = {"oracle": gauc([r["utilities"] for r in rows["test"]])}
-    clip, proc = load_mini_clip()
     res["general"] = gauc(score_groups(clip, splits["test"], proc, progress=False)[0])
-    embs = {k: image_embeddings(clip, proc, splits[k]) for k in rows}
     for name, q in (("clip:pairs", "qualities"), ("clip:pairs, no quality", "no_quality")):
-        enc = lambda k: {"emb": embs[k], "quality_of": q}
-        m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
-                     enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0))
+        m, lam, enc = fit_clip_ranker(rows, vocab, embs, q)
         res[name] = {**gauc(test_scores(m, rows["test"], **enc("test"))), "l2": lam, "w_q": float(m.w_q)}
     span = res["oracle"]["value"] - res["general"]["value"]
     for v in res.values():

@@ -21,31 +21,24 @@ def main():
     ap.add_argument("--out", required=True); ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--groups", type=int, default=3000); ap.add_argument("--n-boot", type=int, default=1000)
     a = ap.parse_args()
-    import numpy as np
     import torch
-    from rm_ceiling import fit, group_rows, image_embeddings, test_scores
+    from rm_ceiling import test_scores
+    from rm_levers import per_group_auc
+    from rm_perception import clip_ranker_inputs, fit_clip_ranker
 
     import perfusion.train_rm as T
     from perfusion.data import world_splits
     from perfusion.foundation import load_mini_clip
-    from perfusion.metrics import auc, bootstrap_metrics
+    from perfusion.metrics import bootstrap_metrics
     from perfusion.reward import PerFusionRM
-    from perfusion.world import PROFILE_FEATURES
 
     out = Path(a.out); path = out / "rm_levers.json"
     res = json.loads(path.read_text()) if path.exists() else {}
     splits = world_splits("industrial", a.groups, out / "data", seed=a.seed, progress=False)
     clip, proc = load_mini_clip()
-    # stage 1: the ranker on the frozen embedding, no quality
-    rows = {k: group_rows(splits[k]) for k in ("train", "validation", "test")}
-    for rs in rows.values():
-        for g in rs:
-            g["no_quality"] = [0.0] * len(g["labels"])
-    vocab = {**PROFILE_FEATURES, "user_id": sorted({r["features"]["user_id"] for r in rows["train"]})}
-    embs = {k: image_embeddings(clip, proc, splits[k]) for k in rows}
-    enc = lambda k: {"emb": embs[k], "quality_of": "no_quality"}
-    ranker, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
-                      enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0))
+    # stage 1: the ranker on the frozen embedding, no quality (rm_perception.py's)
+    rows, vocab, embs = clip_ranker_inputs(clip, proc, splits)
+    ranker, lam, enc = fit_clip_ranker(rows, vocab, embs)
     offset = {}  # group id -> the ranker's score of each candidate
     for k in rows:
         for gid, s in zip(splits[k]["group_id"], test_scores(ranker, rows[k], **enc(k))):
@@ -71,7 +64,7 @@ def main():
 
     test = splits["test"]
     labels = [list(l) for l in test["labels"]]
-    per_group = lambda scores: [None if np.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
+    per_group = lambda scores: per_group_auc(scores, labels)
     oracle = bootstrap_metrics([json.loads(m)["utilities"] for m in test["meta"]], labels, n_boot=a.n_boot, seed=a.seed)
     general_scores = T.score_groups(clip, test, proc, progress=False)[0]  # the backbone, before the wrappers
     T.encode_groups, PerFusionRM.forward = encode_noting, forward_with_offset
