@@ -1,11 +1,12 @@
-"""Is `rm_head.py`'s head used? Train the demo's PerFusionRM with the head (150 steps, as `rm_levers.py --head --run
-head150:max_steps=150`) and measure, on the demo's test groups, the within-group spread of the head's term against the
-spread of the whole score (the head's term: the score minus the score with the head's weights set to zero).
+"""Is `rm_head.py`'s head used? On the demo's test groups: the within-group spread of the head's term against the
+spread of the whole score (the head's term: the score minus the score with the head's weights set to zero), for the
+demo's PerFusionRM with the head — `rm_levers.py --head --run head150:max_steps=150`, whose run folder DIR/seedS/head150
+is reused (the trainer resumes a finished run without training; absent, it trains there).
 
 Usage:
   python benchmarks/rm_head_share.py --data DIR/seedS/data --seed S [--out FILE.json]   # DIR as for rm_levers.py
 """
-import argparse, json, sys, tempfile
+import argparse, json, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,8 +29,7 @@ def main():
     splits = world_splits("industrial", a.groups, Path(a.data), seed=a.seed, progress=False)
     clip, proc = load_mini_clip()
     cfg = RMTrainConfig.cpu(max_steps=150, eval_every=0, save_every=50, seed=a.seed)
-    with tempfile.TemporaryDirectory() as d:
-        rm, _ = train_reward_model(clip, proc, splits["train"], d, cfg, progress=False)
+    rm, _ = train_reward_model(clip, proc, splits["train"], Path(a.data).parent / "head150", cfg, progress=False)
     test, head = splits["test"], rm.plugins.head.proj
     head_sd, score_sd = [], []
     with torch.no_grad():
