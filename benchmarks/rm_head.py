@@ -57,10 +57,10 @@ def install_head(only: bool = False):
 
     def forward(self, input_ids, pixel_values, feature_ids, attention_mask=None):
         B, N = pixel_values.shape[:2]
-        deltas = self.plugins(feature_ids.to(input_ids.device))
-        if "vision" in deltas:
+        deltas = None if only else self.plugins(feature_ids.to(input_ids.device))  # only: the AdaNets are not run
+        if deltas and "vision" in deltas:
             deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
-        self._deltas = None if only else deltas
+        self._deltas = deltas
         try:  # the package's score (foundation.clip_scores), with the image embedding kept for the head
             m = self.backbone
             t = F.normalize(pooled_features(m.get_text_features(input_ids=input_ids, attention_mask=attention_mask)), dim=-1)
