@@ -26,7 +26,7 @@ def favourites(world: World, merchant: Merchant, prompt: str = CASE_PROMPT) -> d
     named, t = parse_prompt(prompt), world.taste(merchant)
     return {a: ATTRIBUTES[a][int(np.argmax(t[a]))] for a in TASTE_ATTRIBUTES if a not in named}
 
-
+# %% ../nbs/15_case_study.ipynb #6914cbc3
 def pick_stores(world: World, prompt: str = CASE_PROMPT, pool: int = 60) -> tuple[Merchant, Merchant]:
     """Two merchants (among the first `pool`) whose favourites differ in every free attribute and who dislike each
     other's favourites most."""

@@ -22,14 +22,14 @@ def _command_function(name: str):
     "What a command runs: `cmd_<name>` of this module (`train-rm` -> `cmd_train_rm`), each defined below."
     return globals()["cmd_" + name.replace("-", "_")]
 
-
+# %% ../nbs/19_cli.ipynb #763413e7
 def _user_errors() -> tuple[type, ...]:
     "The errors that mean bad input, not a bug: one line and exit 2 (imported here, after the command imported them)."
     from perfusion.foundation import FoundationModelError  # GroupDataError is a ValueError
 
     return (FoundationModelError, OSError, ValueError, TypeError)
 
-
+# %% ../nbs/19_cli.ipynb #1c2c152f
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `perfusion` console script."
     parser = build_parser()
@@ -79,7 +79,7 @@ def check_training_options(args) -> None:
     if resume not in ("latest", "none") and not Path(resume).is_file():
         raise FileNotFoundError(f"--resume-from-checkpoint {resume}: no such checkpoint file")
 
-
+# %% ../nbs/19_cli.ipynb #d940c982
 def _resume(args, ckpts: list[Path], **kw) -> None:
     "`--resume-from-checkpoint` carried out by `perfusion.engine.apply_resume` (imported here: `--help` stays fast)."
     from perfusion.engine import apply_resume
@@ -97,7 +97,7 @@ def tracked_accelerator(args, mixed_precision: str, out: Path, name: str, config
     acc.init_trackers(name, config={k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))})
     return acc
 
-
+# %% ../nbs/19_cli.ipynb #b6b91929
 def preset_config(cls, preset: str, **options):
     "A trainer's preset (`cls.cpu` or `cls.gpu`) with the options given on the command line (None: not given)."
     return (cls.gpu if preset == "gpu" else cls.cpu)(**{k: v for k, v in options.items() if v is not None})
@@ -111,12 +111,12 @@ def command_splits(args, out: Path):
         return split_groups(load_groups(args.data), by="group", seed=args.seed)
     return world_splits(args.regime, args.groups, out, seed=args.seed)
 
-
+# %% ../nbs/19_cli.ipynb #64cb98fe
 def dataset_name(args) -> str:
     "What a command trained on, as its model card names it."
     return Path(args.data).name if args.data else f"world-{args.regime}"
 
-
+# %% ../nbs/19_cli.ipynb #3d477756
 def command_line() -> str:
     "The command as typed, for the records a command writes."
     return " ".join(["perfusion", *sys.argv[1:]])
@@ -125,7 +125,7 @@ def command_line() -> str:
 def _fmt_metrics(name: str, m: dict) -> str:
     return f"  {name:<15} MAP {m['MAP']:.4f}   GAUC {m['GAUC']:.4f}"
 
-
+# %% ../nbs/19_cli.ipynb #fc4f90ef
 def cmd_world(args) -> int:
     "Print a summary of world groups and the oracle's MAP/GAUC for each regime."
     from perfusion.jobs import save_world_gallery

@@ -40,7 +40,7 @@ def is_missing(v) -> bool:
         return len(v) == 0
     return v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
 
-
+# %% ../nbs/02_data.ipynb #3b364633
 def normalize_id(v) -> str:
     "Canonical string of an id: integral floats and numpy integers lose their '.0'."
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
@@ -53,7 +53,7 @@ def normalize_id(v) -> str:
 class GroupDataError(ValueError):
     "A row or record that cannot become a group; the message names the row and the problem."
 
-
+# %% ../nbs/02_data.ipynb #13c55337
 @dataclass
 class GroupRecord:
     "One round of group feedback: a user, a prompt, N candidate images and their 0/1 selection."
@@ -169,7 +169,7 @@ def _image_cell(im):
         return im
     return {"bytes": bytes(im), "path": None}
 
-
+# %% ../nbs/02_data.ipynb #26df2445
 def records_to_dataset(records: Iterable[GroupRecord]) -> datasets.Dataset:
     "A `datasets.Dataset` of groups (images stored encoded, features as a struct with one field per feature)."
     records = list(records)
@@ -447,7 +447,7 @@ def canonical_prompt(prompt: str) -> str:
     "Order-insensitive form of a comma-separated prompt: phrases lower-cased, stripped, de-duplicated and sorted."
     return ", ".join(sorted({p.strip().lower() for p in prompt.split(",") if p.strip()}))
 
-
+# %% ../nbs/02_data.ipynb #f53ae10d
 def shuffle_phrases(prompt: str, rng: np.random.Generator) -> str:
     "The same comma-separated prompt with its phrases in random order (an augmentation that keeps the meaning)."
     phrases = [p.strip() for p in prompt.split(",") if p.strip()]
@@ -498,13 +498,13 @@ def to_device(batch: dict, device) -> dict:
     "Move the tensors of a batch to `device`; other values are kept."
     return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-
+# %% ../nbs/02_data.ipynb #f119e5d9
 def select_rows(ds: datasets.Dataset, idx: Sequence[int]) -> list[dict]:
     "Rows of a dataset as dicts, in the order of `idx`."
     cols = ds[list(map(int, idx))]
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())]
 
-
+# %% ../nbs/02_data.ipynb #faf67068
 def world_splits(
     regime: str, n_groups: int, out: str | Path, seed: int = 0, progress: bool = True
 ) -> datasets.DatasetDict:

@@ -37,7 +37,7 @@ def demo_rm() -> RMTrainConfig:
     "PerFusionRM as the demo trains it (the run's seed is the demo's): 150 steps of 32 groups, validation every 50."
     return RMTrainConfig(max_steps=150, eval_every=50, eval_groups=200, save_every=50)
 
-
+# %% ../nbs/16a_demo.ipynb #3c7ae6c3
 def demo_gen() -> GenTrainConfig:
     """The recipe every trained generation method of the demo shares: 200 steps of 8 groups at lr 1e-4, and the
     choices `17_personalize` measured (the paper's are user_path="map", user_lr_mult=1, user_init=0, t_min=0).
@@ -46,7 +46,7 @@ def demo_gen() -> GenTrainConfig:
         max_steps=200, lr=1e-4, batch_size=8, user_path="map", user_lr_mult=10.0, user_init=1.0, t_min=500
     )
 
-
+# %% ../nbs/16a_demo.ipynb #2897db8f
 @dataclass
 class DemoConfig:
     """Sizes of a demo run: the default trains what its headline compares (SFT, DPO, PerFusion; about 10 minutes on 2 CPU
@@ -82,7 +82,7 @@ def full(cls: DemoConfig) -> DemoConfig:
     "Every trained row of Table 2: the three PerFusion ablations too, each trained like PerFusion (not timed yet)."
     return cls(gen_methods=TABLE2_METHODS)
 
-
+# %% ../nbs/16a_demo.ipynb #9bbcef1a
 @patch(cls_method=True)
 def quick(cls: DemoConfig) -> DemoConfig:
     "A first look: 400 groups, a few dozen steps of everything, 16 pairs."

@@ -59,14 +59,14 @@ def step_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     epoch, k = divmod(step, per_epoch)
     return np.random.default_rng([seed, epoch]).permutation(n)[k * batch_size : (k + 1) * batch_size]
 
-
+# %% ../nbs/07_engine.ipynb #87061bbb
 def micro_positions(batch_size: int, micro: int, grad_accum: int, process: int, processes: int) -> range:
     "Positions within a step's batch that micro-step `micro` of process `process` takes."
     size = batch_size // (grad_accum * processes)
     k = micro * processes + process
     return range(k * size, (k + 1) * size)
 
-
+# %% ../nbs/07_engine.ipynb #02ebb930
 def check_divisible(batch_size: int, processes: int, grad_accum: int):
     "A step's batch must split evenly over processes and micro-steps."
     if batch_size % (processes * grad_accum):
@@ -74,7 +74,7 @@ def check_divisible(batch_size: int, processes: int, grad_accum: int):
             f"batch_size {batch_size} is not divisible by {processes} processes x {grad_accum} accumulation steps"
         )
 
-
+# %% ../nbs/07_engine.ipynb #0e117761
 def default_device() -> torch.device:
     "The GPU when one is present, else the CPU (what `make_accelerator` picks on one process)."
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -84,7 +84,7 @@ def warmup_constant(warmup: int) -> Callable[[int], float]:
     "Linear warmup over `warmup` steps (the first step at 1/warmup), then 1."
     return lambda s: min(1.0, (s + 1) / max(1, warmup))
 
-
+# %% ../nbs/07_engine.ipynb #b48a3678
 def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
     "Linear warmup, times a cosine decay from 1 to 0 over `total` steps."
     return lambda s: warmup_constant(warmup)(s) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
@@ -149,7 +149,7 @@ def sum_records(step: int, records: Sequence[dict]) -> dict:
     keys = dict.fromkeys(k for r in records for k in r)
     return {k: round(sum(r[k] for r in records if k in r), 6) for k in keys}
 
-
+# %% ../nbs/07_engine.ipynb #c169e64f
 class Engine:
     "One training loop: micro-steps, accumulation, clipping, NaN guards, schedule, logging, checkpoints, exact resume."
 

@@ -79,7 +79,7 @@ def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: in
     r = bootstrap_mean(a - b, n_boot, seed, level)
     return {"mean": r["value"], "ci": [r["lo"], r["hi"]]}
 
-
+# %% ../nbs/13_evaluate.ipynb #20827884
 @torch.no_grad()
 def score_generations(
     images: Sequence[Image.Image],
@@ -126,7 +126,7 @@ def summarize_generations(per_image: dict[str, dict[str, np.ndarray]], n_boot: i
 
 TABLE2_METRICS = ("true_utility", "gap", "taste", "fav_colour", "fav_pattern", "consistency", "general", "perfusion_rm")
 
-
+# %% ../nbs/13_evaluate.ipynb #20cddd53
 def format_generation_table(summary: dict, metrics: Sequence[str] = TABLE2_METRICS) -> str:
     "A markdown Table 2 from `summarize_generations` output."
     metrics = [m for m in metrics if any(m in v for v in summary.values())]

@@ -280,7 +280,7 @@ def _check_stacking(methods: Sequence[str], stack_on: str | None, dpo_from) -> N
     if stack_on in PF_METHODS:
         raise ValueError(f"stack_on={stack_on!r}: the PerFusion variants are stacked on a method without the user")
 
-
+# %% ../nbs/16_experiments.ipynb #ad14c993
 def _heldout_implicit(models: dict, test: datasets.Dataset, pipe, vocab: FeatureVocab, path: Path, n: int) -> dict:
     "Each model's implicit accuracy on the first `n` test groups (their latents cached at `path`); {} when n is 0."
     if not n:
@@ -289,7 +289,7 @@ def _heldout_implicit(models: dict, test: datasets.Dataset, pipe, vocab: Feature
     sched = DDPMScheduler.from_config(pipe.scheduler.config)
     return {m: implicit_accuracy(p, data, sched, draws=4) for m, p in models.items()}
 
-
+# %% ../nbs/16_experiments.ipynb #d11112df
 def _table_vocab(train: datasets.Dataset, dpo_from) -> FeatureVocab:
     "The feature ids: `dpo_from`'s (its backbone's), else fitted on `train`; with the profiles `generate --user` reads."
     vocab = FeatureVocab.load(Path(dpo_from) / "model" / "feature_vocab.json") if dpo_from else FeatureVocab.fit(train)

@@ -44,7 +44,7 @@ def _png(im) -> bytes:
     im.convert("RGB").save(buf, format="PNG")
     return buf.getvalue()
 
-
+# %% ../nbs/13a_feedback.ipynb #c953dbe3
 def selection_flag(labels: Sequence[int]) -> str | None:
     "Why a round cannot serve a preference objective (None if it can)."
     k = sum(labels)
@@ -110,7 +110,7 @@ def _check_round(user_id: str, prompt: str, images: Sequence, labels: Sequence[i
         raise FeedbackError("no merchant: choose a merchant (user id) first")
     return labels
 
-
+# %% ../nbs/13a_feedback.ipynb #3102acaa
 def _round_id(session: str, round: int, user_id: str, feats: dict, prompt: str, model_id: str, blobs: list) -> str:
     "The round's id: a hash of everything that makes it this round, images included (resubmitting is a no-op)."
     digests = [hashlib.sha256(b).hexdigest() for b in blobs]

@@ -170,7 +170,7 @@ def _text_config(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextConfig:
 def make_text_encoder(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPTextModel:
     return CLIPTextModel(_text_config(cfg, tok))
 
-
+# %% ../nbs/04_foundation.ipynb #5f244398
 def make_unet(cfg: FoundationConfig) -> UNet2DConditionModel:
     n = len(cfg.unet_channels)
     return UNet2DConditionModel(
@@ -194,7 +194,7 @@ def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
     )
     return DDPMScheduler(**kw), DDIMScheduler(**kw, set_alpha_to_one=False, steps_offset=1)
 
-
+# %% ../nbs/04_foundation.ipynb #f7d34c15
 def make_clip(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPModel:
     vision = CLIPVisionConfig(
         image_size=cfg.image_size,
@@ -213,7 +213,7 @@ def make_clip(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPModel:
         )
     )
 
-
+# %% ../nbs/04_foundation.ipynb #443e250d
 def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProcessor:
     "Images resized to `image_size` (no crop needed: renders are square) and normalised with CLIP's mean and std."
     ip = CLIPImageProcessor(
@@ -275,7 +275,7 @@ def pil_to_tensor(images: list[Image.Image], size: int = 64) -> torch.Tensor:
     )
     return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
 
-
+# %% ../nbs/04_foundation.ipynb #78655751
 def tensor_to_pil(x: torch.Tensor) -> list[Image.Image]:
     "Float tensor (B, 3, H, W) in [-1, 1] -> PIL images."
     arr = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
@@ -355,7 +355,7 @@ def load_mini_sd(name_or_path: str | Path | None = None, **kw) -> StableDiffusio
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-
+# %% ../nbs/04_foundation.ipynb #a0ebb0f7
 def save_mini_clip(path, model: CLIPModel, processor: CLIPProcessor) -> Path:
     model.save_pretrained(str(path), safe_serialization=True)
     processor.save_pretrained(str(path))
@@ -371,7 +371,7 @@ def load_mini_clip(
     _check_weights(path)
     return CLIPModel.from_pretrained(path).eval(), CLIPProcessor.from_pretrained(str(processor or path))
 
-
+# %% ../nbs/04_foundation.ipynb #df0acf40
 def load_judge(name_or_path: str | Path | None = None) -> AttributeJudge:
     "The attribute judge (default: the shipped copy)."
     path = _resolve(name_or_path, JUDGE)
@@ -386,7 +386,7 @@ def encode_prompts(tok: CLIPTokenizer, text_encoder: CLIPTextModel, prompts: lis
     ).input_ids
     return text_encoder(ids.to(text_encoder.device))[0]
 
-
+# %% ../nbs/04_foundation.ipynb #73acf6ff
 def text_encoder_from_clip(cfg: FoundationConfig, clip: CLIPModel, tok: CLIPTokenizer) -> CLIPTextModel:
     "A frozen `CLIPTextModel` holding mini-CLIP's text tower, as SD 1.5 holds CLIP ViT-L/14's."
     te = make_text_encoder(cfg, tok)
@@ -402,7 +402,7 @@ def pooled_features(out) -> torch.Tensor:
     5)."""
     return out if torch.is_tensor(out) else out.pooler_output
 
-
+# %% ../nbs/04_foundation.ipynb #33ea70a8
 def clip_scores(
     model: CLIPModel,
     input_ids: torch.Tensor,

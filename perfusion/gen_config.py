@@ -92,19 +92,19 @@ def objective(self: GenTrainConfig) -> str:
     "The loss the method trains with (`METHODS`' first entry)."
     return METHODS[self.method][0]
 
-
+# %% ../nbs/11b_gen_config.ipynb #09a8e82d
 @patch(as_prop=True)
 def personalized(self: GenTrainConfig) -> bool:
     "Whether the method sees the user."
     return METHODS[self.method][1]
 
-
+# %% ../nbs/11b_gen_config.ipynb #10d2985f
 @patch(cls_method=True)
 def cpu(cls: GenTrainConfig, **kw) -> GenTrainConfig:
     "The CPU preset: the defaults."
     return cls(**kw)
 
-
+# %% ../nbs/11b_gen_config.ipynb #8c2f3c4c
 @patch(cls_method=True)
 def gpu(cls: GenTrainConfig, **kw) -> GenTrainConfig:
     """The paper's settings: lr 1e-8 x effective batch, 500 warmup, wd 1e-2, beta 2500, effective batch 256; bf16,

@@ -60,7 +60,7 @@ PICKAPIC_SPLITS = ("train", "validation", "test", "validation_unique", "test_uni
 class MissingSourceError(FileNotFoundError):
     "A model or data set could not be found or downloaded; the message says what to pass instead."
 
-
+# %% ../nbs/18_gpu_training.ipynb #f338af36
 def hub_offline() -> bool:
     "Whether Hugging Face Hub downloads are switched off (HF_HUB_OFFLINE)."
     env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
@@ -298,7 +298,7 @@ def train_pickapic_generators(
     )
     return dpo, pf, {"dpo": dpo_log, "perfusion": pf_log}
 
-
+# %% ../nbs/18_gpu_training.ipynb #746e7d6a
 def load_pickapic_generators(
     pipe: StableDiffusionPipeline, out: str | Path
 ) -> tuple[PersonalizedUNet, PersonalizedUNet, FeatureVocab]:
@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     description = "PerFusion on Pick-a-Pic: SD 1.5 + PickScore, stage by stage."
     return add_gpu_arguments(argparse.ArgumentParser(prog="python -m perfusion.gpu", description=description))
 
-
+# %% ../nbs/18_gpu_training.ipynb #3c52b01f
 def main(argv: Sequence[str] | None = None):
     "`python -m perfusion.gpu STAGE ...`: run one stage of the recipe; returns what it produced."
     return run_gpu_stage(build_parser().parse_args(argv))
@@ -400,7 +400,7 @@ def _stage_rm(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, pro
     print((out / "table1.md").read_text())
     return res
 
-
+# %% ../nbs/18_gpu_training.ipynb #b1d3fa2d
 def _stage_generator(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, pipe, prog: bool):
     "`latents`: encode the training groups once; `generator`: train DPO and PerFusion on them."
     cache = out / "latents" / "train.safetensors"
@@ -417,7 +417,7 @@ def _stage_generator(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Pa
         pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after
     )
 
-
+# %% ../nbs/18_gpu_training.ipynb #2692071c
 def _stage_table2(a: argparse.Namespace, splits, out: Path, pipe):
     "`table2`: images from SD 1.5, DPO and PerFusion for held-out pairs, scored by the general models and PerFusionRM."
     pipe.to(default_device())

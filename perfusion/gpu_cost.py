@@ -109,7 +109,7 @@ def vit_h_clip_config(vocab_size: int = 49408, tiny: bool = False) -> CLIPConfig
         projection_dim=p,
     )
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #0439f19e
 def count_parameters(make) -> int:
     "Parameters of the module `make()` builds, counted on the meta device (no memory is allocated)."
     with torch.device("meta"):
@@ -136,7 +136,7 @@ def make_tiny_sd15(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) ->
     pipe.save_pretrained(str(path), safe_serialization=True)
     return Path(path)
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #280bdff2
 def make_tiny_vit_h(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -> Path:
     "Save a randomly initialised ViT-H-14-shaped tiny CLIPModel (28 px, 2x2 patches of 14) and its processor to `path`."
     torch.manual_seed(seed)
@@ -149,7 +149,7 @@ def make_tiny_vit_h(path: str | Path, tokenizer: CLIPTokenizer, seed: int = 0) -
 def _sdpa_fwd_flops(q, k, v, *args, out_shape=None, **kw):
     return sdpa_flop_count(q, k, v)
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #af1f2faf
 def _sdpa_bwd_flops(grad_out, q, k, v, *args, out_shape=None, **kw):
     return sdpa_backward_flop_count(grad_out, q, k, v)
 
@@ -200,7 +200,7 @@ def _block_peaks(modules: Sequence[nn.Module], seen: dict) -> tuple[list, list]:
         handles.append(m.register_forward_hook(lambda mod, a, o: deltas.append(sum(seen.values()) - start[id(mod)])))
     return handles, deltas
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #b799f95b
 def generator_step_cost(
     unet: UNet2DConditionModel,  # frozen UNet (on the meta device: shapes only, no memory)
     n: int = 1,  # candidates

@@ -49,7 +49,7 @@ def liked_values(evidence: dict[str, Counter]) -> dict[str, str | None]:
         out[f] = best[0] if best[1] > 1e-9 else None
     return out
 
-
+# %% ../nbs/02b_history.ipynb #a6654bd0
 def _add(total: dict, evidence: dict, sign: float = 1.0) -> dict:
     "total + sign × evidence, attribute by attribute, as a new dict."
     out = {a: Counter(c) for a, c in total.items()}
@@ -68,7 +68,7 @@ def _history(train: datasets.Dataset) -> tuple[list[dict], dict[str, dict]]:
         totals[u] = _add(totals.get(u, {}), ev)
     return per_group, totals
 
-
+# %% ../nbs/02b_history.ipynb #0a41f477
 def _with_features(ds: datasets.Dataset, extra: list[dict]) -> datasets.Dataset:
     "`ds` with `extra`'s fields added to each row's features."
     feats = [{**f, **e} for f, e in zip(ds["features"], extra)]

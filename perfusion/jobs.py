@@ -40,7 +40,7 @@ def load_named(flag: str, name: str, load):
         why = (str(e).strip().splitlines() or [""])[0]
         raise ValueError(f"{flag} {name}: cannot be loaded ({type(e).__name__}: {why})") from e
 
-
+# %% ../nbs/18a_jobs.ipynb #35b42c7d
 def load_pipeline(flag: str, name: str | None):
     "The Stable Diffusion pipeline named by `flag` (through `load_named`), or the shipped mini-SD when none is named."
     if not name:
@@ -51,7 +51,7 @@ def load_pipeline(flag: str, name: str | None):
 
     return load_named(flag, name, lambda m: StableDiffusionPipeline.from_pretrained(m, safety_checker=None))
 
-
+# %% ../nbs/18a_jobs.ipynb #cfc236e5
 def load_clip(backbone: str | None = None, processor: str | None = None) -> tuple:
     "The CLIP model and processor named by `--backbone`/`--processor` (through `load_named`), or the shipped mini-CLIP."
     if processor and not backbone:
@@ -85,7 +85,7 @@ def build_source(source: str, path=None, **options) -> tuple[datasets.Dataset, "
         raise GroupDataError(f"--path is required for --source {source}")
     return builders[source](path, **options)
 
-
+# %% ../nbs/18a_jobs.ipynb #2df342c5
 def save_world_gallery(world, groups: Sequence, out: str | Path) -> Path:
     "A picture of world `groups` (their rendered candidates, the selected ones captioned) at `out`."
     ims, caps = [], []
@@ -113,7 +113,7 @@ def train_rm_run(clip, processor, splits: datasets.DatasetDict, out: Path, cfg, 
     groups = {s: len(d) for s, d in splits.items()}
     return rm, {"config": log["config"], "seconds": log["seconds"], "groups": groups, "test": test}
 
-
+# %% ../nbs/18a_jobs.ipynb #73cc667e
 def write_rm_card(folder: Path, res: dict, backbone: str, dataset: str, command: str = "") -> None:
     "The trained plug-ins' model card, with the test figures of the general model and of PerFusionRM."
     test, n_test = res["test"], res["groups"].get("test", 0)
@@ -150,7 +150,7 @@ def generator_base(unet, train: datasets.Dataset, on: str | Path | None = None, 
     vocab.profiles = user_profiles(train, selection_fields=history)
     return None, vocab
 
-
+# %% ../nbs/18a_jobs.ipynb #d129217d
 def write_generator_card(
     folder: Path, cfg, n_groups: int, last: dict, base: str | None, dataset: str, on=None, command=""
 ):
@@ -249,7 +249,7 @@ def generate_images(
     ids = punet.vocab.encode_batch([features] * n)
     return generate_personalized(pipe, punet.eval(), prompts, ids, seed=seed, steps=steps), features, notes
 
-
+# %% ../nbs/18a_jobs.ipynb #08f211e4
 def save_images(images: Sequence, out: str | Path, title: str, seed: int) -> Path:
     "A grid at `out` and each image beside it as `<stem>-k.png`."
     out = Path(out)

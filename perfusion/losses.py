@@ -15,13 +15,13 @@ import torch.nn.functional as F
 class NonFiniteError(FloatingPointError):
     "Raised when scores, errors or a loss are NaN or infinite."
 
-
+# %% ../nbs/06_group_dpo.ipynb #db81ee8a
 def _check_beta(beta: float):
     "The DPO temperature must be a positive number."
     if not beta > 0:  # also catches NaN
         raise ValueError(f"beta must be positive, got {beta}")
 
-
+# %% ../nbs/06_group_dpo.ipynb #57b3ec8b
 def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str = "scores"):
     "Validate (B, N) scores/labels/mask and return the mask as a bool tensor."
     if scores.ndim != 2:
@@ -186,7 +186,7 @@ def pairwise_dpo_loss(
         acc = ((diff[pair] < 0).float() + 0.5 * (diff[pair] == 0).float()).mean().item() if n else float("nan")
     return loss, {"pairs": n, "groups": int(pair.flatten(1).any(1).sum()), "implicit_acc": acc}
 
-
+# %% ../nbs/06_group_dpo.ipynb #ba7bb82f
 def sft_loss(model_err: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     "Eq. 1 on selected images: the mean denoising error over the positives of the batch (attached zero if none)."
     mask = _check_group_inputs(model_err, labels, mask, "model errors")

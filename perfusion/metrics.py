@@ -88,7 +88,7 @@ def ranking_metrics(scores: Sequence[Sequence[float]], labels: Sequence[Sequence
     "{'MAP': ..., 'GAUC': ...} of per-group scores and labels."
     return {"MAP": mean_average_precision(scores, labels), "GAUC": gauc(scores, labels)}
 
-
+# %% ../nbs/00_metrics.ipynb #e5fe0515
 def groups_from_padded(scores, labels, mask) -> tuple[list, list]:
     "Per-group lists of scores and labels from padded (B, N) arrays or tensors and a boolean mask of real candidates."
     s, y, m = (np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in (scores, labels, mask))

@@ -119,7 +119,7 @@ def _check_on_policy(rm, vocab: FeatureVocab | None, requests: Sequence, cfg: Ge
             "and its proposals drift; use more requests or fewer steps per round (17_personalize, on-policy rounds)"
         )
 
-
+# %% ../nbs/12a_on_policy.ipynb #cdd4eb65
 def _round_groups(pipe, punet, rm, processor, requests, vocab, cfg, ocfg, r: int, path: Path) -> LatentGroups:
     "Round r's groups: proposed by the current model and labelled by `rm` once, then read back from `path`."
     if path.exists():

@@ -54,15 +54,15 @@ def add_training_options(p: argparse.ArgumentParser, trackers: bool = True) -> a
 def _regime(q: argparse.ArgumentParser, **kw):
     q.add_argument("--regime", choices=sorted(REGIMES), help="which built-in world (see 01_world)", **kw)
 
-
+# %% ../nbs/18b_options.ipynb #7c4d3bda
 def _seed(q: argparse.ArgumentParser, what: str = "data, initialisation and sampling"):
     q.add_argument("--seed", type=nonnegative_int, default=0, help=f"random seed of the {what}")
 
-
+# %% ../nbs/18b_options.ipynb #20181bc8
 def _groups(q: argparse.ArgumentParser, default: int):
     q.add_argument("--groups", type=positive_int, default=default, help="world groups before the 80/10/10 split")
 
-
+# %% ../nbs/18b_options.ipynb #7c691139
 def _preset(q: argparse.ArgumentParser, gpu: str):
     q.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help=f"gpu = the paper's settings ({gpu})")
 

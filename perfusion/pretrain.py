@@ -58,7 +58,7 @@ STAGES = ("vae", "judge", "unet", "clip")
 def _rng(cfg: FoundationConfig, stage: str, step: int) -> np.random.Generator:
     return np.random.default_rng([cfg.seed, STAGES.index(stage) if stage in STAGES else 99, step])
 
-
+# %% ../nbs/11_pretrain.ipynb #5cceaa60
 def _torch_gen(cfg: FoundationConfig, stage: str, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(_rng(cfg, stage, step).integers(2**62)))
 
@@ -86,7 +86,7 @@ class ItemBank:
     def __len__(self):
         return len(self.items)
 
-
+# %% ../nbs/11_pretrain.ipynb #a9ee9001
 def random_prompt(item: dict, rng: np.random.Generator, p_name: float = 0.5) -> str:
     "A shuffled prompt naming the item's category and each other attribute with probability `p_name`."
     named = {a: v for a, v in item.items() if a == "category" or rng.random() < p_name}
@@ -316,7 +316,7 @@ def reward_metrics(model: CLIPModel, processor: CLIPProcessor, regime: str, n_gr
         "general_oracle": ranking_metrics([g.general_utilities for g in gs], labels),
     }
 
-
+# %% ../nbs/11_pretrain.ipynb #51787634
 def eval_prompts(n: int, seed: int = 4242) -> list[str]:
     "Random world prompts naming 2-5 attributes (category always), for consistency tests."
     rng = np.random.default_rng(seed)

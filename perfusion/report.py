@@ -37,13 +37,13 @@ def png_b64(fig) -> str:
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
-
+# %% ../nbs/15a_report.ipynb #b25a25bf
 def save_fig(fig, path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
-
+# %% ../nbs/15a_report.ipynb #c5c6c0a0
 def curves_figure(curves: dict, keys=("loss",), title: str = ""):
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3), squeeze=False)
     for ax, k in zip(axes[0], keys):
@@ -62,7 +62,7 @@ def curves_figure(curves: dict, keys=("loss",), title: str = ""):
 def _ci_word(lo: float, hi: float) -> str:
     return "above 0" if lo > 0 else "below 0" if hi < 0 else "not distinguishable from 0"
 
-
+# %% ../nbs/15a_report.ipynb #9c194ade
 def verdicts(results: dict) -> dict[str, str]:
     "One sentence per table of a demo's results, computed from its intervals: {'reward', 'generation'}."
     out = {}

@@ -68,7 +68,7 @@ def clip_tower_shapes(backbone: CLIPModel) -> dict[str, tuple[int, int]]:
         "vision": (backbone.config.vision_config.hidden_size, len(_encoder_layers(backbone.vision_model))),
     }
 
-
+# %% ../nbs/05_reward.ipynb #c7f31b43
 class PerFusionPlugins(ModelMixin, ConfigMixin):
     "The trainable part of PerFusionRM: feature-crossing network(s) and per-layer AdaNets for the personalized towers."
 

@@ -62,7 +62,7 @@ def check_training_fields(cfg, choices: dict):
     if cfg.warmup_steps < 0 or cfg.weight_decay < 0:
         raise ValueError(f"warmup_steps and weight_decay must be 0 or more, got {cfg.warmup_steps}, {cfg.weight_decay}")
 
-
+# %% ../nbs/07a_rm_config.ipynb #020b25f7
 @patch
 def _validate(self: RMTrainConfig):
     "Fail early, naming the field, on a value no run could use."
@@ -76,7 +76,7 @@ def cpu(cls: RMTrainConfig, **kw) -> RMTrainConfig:
     "The CPU preset: minutes on the built-in world."
     return cls(**kw)
 
-
+# %% ../nbs/07a_rm_config.ipynb #95fdda04
 @patch(cls_method=True)
 def gpu(cls: RMTrainConfig, **kw) -> RMTrainConfig:
     """The paper's settings (App. B.4): batch 128, lr 1e-3, 500 warmup steps, weight decay 1e-2; bf16. max_steps and

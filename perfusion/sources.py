@@ -91,7 +91,7 @@ def _check_columns(table: datasets.Dataset, required: Sequence[str], source):
     if missing:
         raise GroupDataError(f"{source}: missing columns {missing} (found {table.column_names})")
 
-
+# %% ../nbs/02a_sources.ipynb #9cd60e32
 def _fingerprint(*parts) -> str:
     h = hashlib.sha1()
     for x in parts:
@@ -107,14 +107,14 @@ class _Skip(Exception):
         super().__init__(reason, row_id)
         self.reason, self.row_id = reason, row_id
 
-
+# %% ../nbs/02a_sources.ipynb #86736dc7
 def _check_choices(**options: tuple) -> None:
     "`name=(value, allowed)`: a ValueError naming the first option whose value is not allowed."
     for name, (v, ok) in options.items():
         if v not in ok:
             raise ValueError(f"{name} must be one of {ok}, got {v!r}")
 
-
+# %% ../nbs/02a_sources.ipynb #40fd3517
 def _images_or_skip(read, on_bad_image: str, row_id) -> list:
     "`read()`'s images; a bad image stops the build, or skips the row when on_bad_image='skip'."
     try:
@@ -124,7 +124,7 @@ def _images_or_skip(read, on_bad_image: str, row_id) -> list:
             raise _Skip("bad_image", row_id) from None
         raise
 
-
+# %% ../nbs/02a_sources.ipynb #3964025f
 def _collect(rows, parse, report: BuildReport, desc: str, progress: bool, empty: str) -> datasets.Dataset:
     """The loop every builder shares: `parse(i, row)` gives a `GroupRecord`, or raises `_Skip` (the row is counted and
     left out) or `GroupDataError` (the build stops). `empty` heads the error when no row is kept."""
@@ -154,7 +154,7 @@ def _pickapic_labels(row: dict, where: str, ties: str, rid) -> list[int]:
         return [int(labels[0]), int(labels[1])]
     raise GroupDataError(f"{where}: labels {labels} are not a Pick-a-Pic choice (1/0, 0/1, or 0.5/0.5 for a tie)")
 
-
+# %% ../nbs/02a_sources.ipynb #df6727a9
 def _user_or_skip(user_id, missing_user: str, where: str, rid) -> str:
     "The row's normalized user id; a missing one is skipped or stops the build as `missing_user` says."
     if is_missing(user_id):
@@ -214,7 +214,7 @@ def _image_lookup(images) -> Mapping:
     _check_columns(table, ("image_uid", "image"), "images table")
     return dict(zip(table["image_uid"], table["image"]))
 
-
+# %% ../nbs/02a_sources.ipynb #226dc2e5
 def _ranking_uids(table: datasets.Dataset, source) -> list[str]:
     "The table's image_k_uid columns in k's order (at least two)."
     uid_cols = [c for c in table.column_names if re.fullmatch(r"image_\d+_uid", c)]
@@ -311,7 +311,7 @@ def _log_labels(row: dict, where: str, n: int) -> list:
         raise GroupDataError(f"{where}: selected must be integer indices in 0..{n - 1}, got {bad}")
     return [int(j in sel) for j in range(n)]
 
-
+# %% ../nbs/02a_sources.ipynb #a632435f
 def _log_fields(row: dict, where: str) -> list:
     "Check a log row's required fields and types; its image paths."
     for k in ("user_id", "prompt", "images"):

@@ -78,13 +78,13 @@ def _ipython_display_(self: Studio):
 
     display(self.widget)
 
-
+# %% ../nbs/14_studio.ipynb #9765f664
 @patch
 def _say(self: Studio, text: str, ok: bool = True):
     "A message under the grid: green when all went well, red when the merchant must do something."
     self.message.value = f"<span style='color:{'#1a7f37' if ok else '#cf222e'}'>{html.escape(text)}</span>"
 
-
+# %% ../nbs/14_studio.ipynb #ac7f4b48
 @patch
 def _show_profile(self: Studio):
     "The chosen merchant's profile features beside the dropdown."

@@ -31,7 +31,7 @@ from .losses import NonFiniteError, group_preference_loss, pairwise_dpo_loss, sf
 def seed_from(*parts) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
-
+# %% ../nbs/12_train.ipynb #811b3567
 def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
     "One noise draw (1, *shape) and one timestep in [lo, hi) per group, each from that group's own generator."
     noise = torch.stack([torch.randn((1, *shape), generator=g) for g in gens])
@@ -143,7 +143,7 @@ def build_generator_model(
             )
     return PersonalizedUNet(frozen, ad, vocab=vocab)
 
-
+# %% ../nbs/12_train.ipynb #0e3a8c7d
 def _user_path(ad: PersonalAdapter) -> list:
     ps = [*ad.crossing.parameters(), *ad.user_proj.parameters(), *ad.controlnet.controlnet_cond_embedding.parameters()]
     return ps + ([*ad.user_token.parameters()] if ad.user_token is not None else [])

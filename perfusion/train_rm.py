@@ -126,7 +126,7 @@ def _rm_micro_step(train_ds: datasets.Dataset, processor: CLIPProcessor, vocab: 
 
     return micro_step
 
-
+# %% ../nbs/08_train_rm.ipynb #56bc1c11
 def _rm_evaluator(rm, eval_ds: datasets.Dataset | None, processor: CLIPProcessor, vocab: FeatureVocab, cfg, acc):
     "The engine's callback: validation MAP / GAUC every `eval_every` steps and at the end (main process)."
 

@@ -55,7 +55,7 @@ def _mix(rgb, other, t):
     "Blend colour `rgb` towards `other` by fraction `t`."
     return tuple(int(round(a + (b - a) * t)) for a, b in zip(rgb, other))
 
-
+# %% ../nbs/01_world.ipynb #e2151559
 def _silhouette(item, jitter):
     "Polygons (in 128-px coordinates) of body, lower part and sleeves, and the neckline cut-out."
     cx, top = 64, 24
@@ -209,7 +209,7 @@ def make_prompt(
         phrases = [phrases[i] for i in rng.permutation(len(phrases))]
     return ", ".join(phrases)
 
-
+# %% ../nbs/01_world.ipynb #6071e939
 def parse_prompt(prompt: str) -> dict[str, str]:
     "The attributes a world prompt names; raises `ValueError` naming an unknown or conflicting phrase."
     named = {}
@@ -315,7 +315,7 @@ def gumbel_top_k(utilities: np.ndarray, k: int, temperature: float, rng: np.rand
     labels[np.argsort(-perturbed, kind="stable")[:k]] = 1
     return labels
 
-
+# %% ../nbs/01_world.ipynb #bdd2773d
 def selection_probabilities(utilities, k: int, temperature: float) -> dict[frozenset, float]:
     "Exact probability of each selected set of size `k` under Plackett–Luce with weights exp(U/temperature)."
     w = np.exp((np.asarray(utilities, dtype=float) - np.max(utilities)) / temperature)
@@ -471,7 +471,7 @@ def oracle_metrics(groups: list[WorldGroup]) -> dict[str, dict[str, float]]:
         "general_oracle": ranking_metrics([g.general_utilities for g in groups], labels),
     }
 
-
+# %% ../nbs/01_world.ipynb #1fce8501
 def summarize_groups(groups: list[WorldGroup]) -> dict:
     "Counts and label statistics of a list of world groups."
     k = np.array([g.labels.sum() for g in groups])
