@@ -95,7 +95,7 @@ def browser(site_url, playwright):
 CHECKS_JS = r"""
 async (maxHeading) => {
   const main = document.querySelector('main') || document.body;
-  const res = {directives: [], headings: [], latex: [], mathErrors: [], frontMatter: [], markdown: [], images: [], links: [], anchors: [], sidebar: []};
+  const res = {directives: [], headings: [], latex: [], mathErrors: [], frontMatter: [], markdown: [], images: [], links: [], anchors: [], sidebar: [], mainTypes: []};
   // Images: load lazy ones too, then wait (bounded) for every image to settle.
   const imgs = [...document.images];
   imgs.forEach(i => { i.loading = 'eager'; });
@@ -109,6 +109,11 @@ async (maxHeading) => {
     if (!el.querySelector('.katex')) res.latex.push('unrendered: ' + el.textContent.slice(0, 80));
   }
   for (const el of main.querySelectorAll('.katex-error')) res.mathErrors.push(el.textContent.slice(0, 80));
+  // API signatures: types named as `__main__.X` (the notebook's own classes, as nbdev qualifies them).
+  for (const el of main.querySelectorAll('pre')) {
+    const m = el.textContent.match(/__main__\.\w+/);
+    if (m) res.mainTypes.push(m[0]);
+  }
   // Visible text outside code and rendered maths.
   const skip = 'pre, code, script, style, .katex, .math, template, noscript';
   const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT, {acceptNode: n =>
@@ -190,6 +195,7 @@ def test_docs_page(browser, site_url, rel):
     add("KaTeX errors", r["mathErrors"])
     add("front matter shown as text", r["frontMatter"])
     add("Markdown syntax shown as text (`code`, *emphasis*, [link](url))", r["markdown"])
+    add("signatures naming types as `__main__.X`", r["mainTypes"])
     add("images that did not load", r["images"])
     add("links to pages or files that do not exist", r["links"] + [p for p in r["linkPaths"] if not _exists(p)])
     add("in-page anchors with no target", r["anchors"])

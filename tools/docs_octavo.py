@@ -11,6 +11,8 @@ Run it with the docs environment's Python (Octavo needs Python >= 3.12), after `
 - The description under each title is rendered as Markdown, as Quarto does (Octavo prints it as it is).
 - Pages keep the file names Quarto gives them (`output-file`, e.g. `02a_sources.ipynb` -> `sources.html`).
 - The sidebar follows `nbs/sidebar.yml` (the course order), not Octavo's default order by title.
+- API signatures name types as the code does: nbdev writes the annotations of `show_doc` fully qualified, and the
+  notebooks' own classes as `__main__.X` (they are defined while the notebook runs); both become the class's name.
 - Maths: `$...$` and `$$...$$` are read as maths (Octavo's default reads only `\\(...\\)`), and KaTeX, which the pages
   load from a CDN, is vendored into the site from the npm registry so that maths renders offline too.
 """
@@ -48,6 +50,36 @@ def front_matter_cell(nb):
         cells[0].cell_type = 'markdown'
         cells[0].source = ''.join(cells[0].source).lstrip()
     return nb
+
+
+_QUALIFIED = re.compile(r'(?<![\w.])((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)')
+
+
+def short_name(m: re.Match) -> str:
+    "`__main__.X` and module paths of three or more parts to a class (`diffusers.models.vae.AutoencoderKL`) -> `X`"
+    prefix, name = m[1], m[2]
+    if prefix == '__main__.' or (prefix.count('.') >= 2 and name[:1].isupper()): return name
+    return m[0]
+
+
+def short_signatures(nb):
+    "nbproc: the signature blocks of show_doc outputs name types without their modules (see the module docstring)"
+    for c in nb.cells:
+        for o in c.get('outputs', []) if c.cell_type == 'code' else []:
+            md = o.get('data', {}).get('text/markdown')
+            if md is None: continue
+            md = ''.join(md)
+            if not md.lstrip().startswith('---') or '```python' not in md: continue
+            parts = md.split('```')  # odd parts are the code blocks
+            for i in range(1, len(parts), 2):
+                if parts[i].startswith('python'): parts[i] = _QUALIFIED.sub(short_name, parts[i])
+            o['data']['text/markdown'] = '```'.join(parts)
+    return nb
+
+
+def nbproc(nb):
+    "Every rewrite of a processed notebook before Octavo reads it"
+    return short_signatures(front_matter_cell(nb))
 
 
 def sidebar_links(contents, dest_of):
@@ -119,7 +151,7 @@ def build(src: Path, out: Path, sidebar: Path, project: Path, vendor_cache: Path
     if (src / 'nbdev.yml').exists(): cfg = (yaml.safe_load((src / 'nbdev.yml').read_text()) or {}).get('website', {})
     order = yaml.safe_load(sidebar.read_text())['website']['sidebar']['contents'] if sidebar.exists() else []
 
-    pages = scan(src, nbproc=front_matter_cell, exclude=['*.yml', '*.css'])
+    pages = scan(src, nbproc=nbproc, exclude=['*.yml', '*.css'])
     for p in pages:  # keep Quarto's page names, so links written for the published site (`sources.html`) work here
         if of := p.meta.get('output-file'): p.nm = Path(of).stem
     dests = [p.dest for p in pages]
