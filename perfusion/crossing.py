@@ -12,6 +12,7 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 
 # %% ../nbs/03_crossing.ipynb #c8caf90c
 CROSS_TYPES = ("vector", "matrix")
@@ -43,28 +44,29 @@ class FeatureCrossing(nn.Module):
             nn.init.normal_(e.weight, std=embed_dim**-0.5)
         nn.init.normal_(self.w, std=self.out_dim**-0.5)
 
-    def embed(self, feature_ids: torch.Tensor) -> torch.Tensor:
-        "u_0: the concatenated embeddings, (B, F*e)."
-        if feature_ids.ndim != 2 or feature_ids.shape[1] != len(self.embeddings):
+# %% ../nbs/03_crossing.ipynb #a7923458
+@patch
+def embed(self: FeatureCrossing, feature_ids: torch.Tensor) -> torch.Tensor:
+    "u_0: the concatenated embeddings, (B, F*e)."
+    if feature_ids.ndim != 2 or feature_ids.shape[1] != len(self.embeddings):
+        raise ValueError(f"feature_ids must have shape (batch, {len(self.embeddings)}), got {tuple(feature_ids.shape)}")
+    for f, (n, e) in enumerate(zip(self.field_sizes, self.embeddings)):
+        bad = (feature_ids[:, f] < 0) | (feature_ids[:, f] >= n)
+        if bad.any():
             raise ValueError(
-                f"feature_ids must have shape (batch, {len(self.embeddings)}), got {tuple(feature_ids.shape)}"
+                f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); "
+                "encode features with the model's FeatureVocab"
             )
-        for f, (n, e) in enumerate(zip(self.field_sizes, self.embeddings)):
-            bad = (feature_ids[:, f] < 0) | (feature_ids[:, f] >= n)
-            if bad.any():
-                raise ValueError(
-                    f"feature field {f}: id {int(feature_ids[:, f][bad][0])} outside [0, {n}); encode features with "
-                    f"the "
-                    f"model's FeatureVocab"
-                )
-        return torch.cat([e(feature_ids[:, f]) for f, e in enumerate(self.embeddings)], dim=-1)
+    return torch.cat([e(feature_ids[:, f]) for f, e in enumerate(self.embeddings)], dim=-1)
 
-    def forward(
-        self,
-        feature_ids: torch.Tensor,  # (B, F) LongTensor from `FeatureVocab.encode_batch`
-    ) -> torch.Tensor:
-        "The user representation u = u_L, (B, F*e)."
-        u0 = u = self.embed(feature_ids)
-        for w, b in zip(self.w, self.b):
-            u = u0 * (u @ w)[:, None] + b + u if self.cross == "vector" else u0 * (u @ w.T + b) + u
-        return u
+# %% ../nbs/03_crossing.ipynb #2fa258d0
+@patch
+def forward(
+    self: FeatureCrossing,
+    feature_ids: torch.Tensor,  # (B, F) LongTensor from `FeatureVocab.encode_batch`
+) -> torch.Tensor:
+    "The user representation u = u_L, (B, F*e)."
+    u0 = u = self.embed(feature_ids)
+    for w, b in zip(self.w, self.b):
+        u = u0 * (u @ w)[:, None] + b + u if self.cross == "vector" else u0 * (u @ w.T + b) + u
+    return u

@@ -373,8 +373,10 @@ class FeatureVocab:
         "Embedding table size of each field, OOV bucket included."
         return [len(vs) + 1 for vs in self.values.values()]
 
-    def __repr__(self):
-        return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
+# %% ../nbs/02_data.ipynb #68544cd7
+@patch
+def __repr__(self: FeatureVocab):
+    return "FeatureVocab(" + ", ".join(f"{f}: {n - 1}" for f, n in zip(self.fields, self.sizes)) + ")"
 
 # %% ../nbs/02_data.ipynb #66f87791
 @patch(cls_method=True)
@@ -574,21 +576,25 @@ class GroupCollator:
         self.tfm = image_transform or default_image_transform(image_size)
         self._key, self.rng = None, np.random.default_rng(seed)
 
-    def _generator(self) -> np.random.Generator:
-        "The shuffling rng; inside a DataLoader worker it is re-seeded from torch's per-worker, per-epoch seed."
-        info = torch.utils.data.get_worker_info()
-        key = None if info is None else torch.initial_seed()
-        if key != self._key:
-            self._key, self.rng = key, np.random.default_rng([self.seed] + ([] if key is None else [key % 2**63]))
-        return self.rng
+# %% ../nbs/02_data.ipynb #b3e9fa24
+@patch
+def _generator(self: GroupCollator) -> np.random.Generator:
+    "The shuffling rng; inside a DataLoader worker it is re-seeded from torch's per-worker, per-epoch seed."
+    info = torch.utils.data.get_worker_info()
+    key = None if info is None else torch.initial_seed()
+    if key != self._key:
+        self._key, self.rng = key, np.random.default_rng([self.seed] + ([] if key is None else [key % 2**63]))
+    return self.rng
 
-    def __call__(self, rows: Sequence[Mapping]) -> dict:
-        if not rows:
-            raise ValueError("cannot collate an empty batch")
-        pix = [torch.stack([self.tfm(im) for im in r["images"]]) for r in rows]
-        out, labels, mask = pad_groups(pix, [r["labels"] for r in rows], [r.get("group_id") for r in rows])
-        rng = self._generator() if self.shuffle else None
-        prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
-        ids = self.vocab.encode_batch([r["features"] for r in rows])
-        batch = dict(pixel_values=out, labels=labels, mask=mask, feature_ids=ids, prompts=prompts)
-        return {**batch, "group_ids": [r["group_id"] for r in rows]}
+# %% ../nbs/02_data.ipynb #8575deb3
+@patch
+def __call__(self: GroupCollator, rows: Sequence[Mapping]) -> dict:
+    if not rows:
+        raise ValueError("cannot collate an empty batch")
+    pix = [torch.stack([self.tfm(im) for im in r["images"]]) for r in rows]
+    out, labels, mask = pad_groups(pix, [r["labels"] for r in rows], [r.get("group_id") for r in rows])
+    rng = self._generator() if self.shuffle else None
+    prompts = [shuffle_phrases(r["prompt"], rng) if self.shuffle else r["prompt"] for r in rows]
+    ids = self.vocab.encode_batch([r["features"] for r in rows])
+    batch = dict(pixel_values=out, labels=labels, mask=mask, feature_ids=ids, prompts=prompts)
+    return {**batch, "group_ids": [r["group_id"] for r in rows]}

@@ -66,14 +66,18 @@ class FeedbackStore:
         except (OSError, sqlite3.Error) as e:
             raise FeedbackError(f"cannot open a feedback store at {self.root}: {e}; choose a writable folder") from None
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.db, timeout=self.timeout)
-        con.execute("PRAGMA synchronous=FULL")
-        return con
+# %% ../nbs/13a_feedback.ipynb #6a9c3e3a
+@patch
+def _connect(self: FeedbackStore) -> sqlite3.Connection:
+    con = sqlite3.connect(self.db, timeout=self.timeout)
+    con.execute("PRAGMA synchronous=FULL")
+    return con
 
-    def __len__(self) -> int:
-        with self._connect() as con:
-            return con.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
+# %% ../nbs/13a_feedback.ipynb #bc7e997a
+@patch
+def __len__(self: FeedbackStore) -> int:
+    with self._connect() as con:
+        return con.execute("SELECT COUNT(*) FROM rounds").fetchone()[0]
 
 # %% ../nbs/13a_feedback.ipynb #9e75bfe8
 @patch
@@ -230,12 +234,12 @@ class SimulatedMerchant:
             raise FeedbackError(f"{user_id!r} is not a merchant of {world}")
         self.world, self.merchant, self.judge, self.rng = world, by_id[user_id], judge, np.random.default_rng(seed)
 
-    def choose(self, prompt: str, images: Sequence[Image.Image]) -> list[int]:
-        "0/1 selection of `images` for `prompt`."
-        r, named = self.world.regime, parse_prompt(prompt)
-        reads = self.judge.read(list(images))
-        u = np.array(
-            [self.world.utility(self.merchant, named, {a: x[a] for a in ATTRIBUTES}, x["quality"]) for x in reads]
-        )
-        k = 1 + int(self.rng.choice(len(r.k_probs), p=r.k_probs))
-        return gumbel_top_k(u, min(k, len(images) - 1), r.temperature, self.rng).tolist()
+# %% ../nbs/13a_feedback.ipynb #47e2d60e
+@patch
+def choose(self: SimulatedMerchant, prompt: str, images: Sequence[Image.Image]) -> list[int]:
+    "0/1 selection of `images` for `prompt`."
+    r, named = self.world.regime, parse_prompt(prompt)
+    reads = self.judge.read(list(images))
+    u = np.array([self.world.utility(self.merchant, named, {a: x[a] for a in ATTRIBUTES}, x["quality"]) for x in reads])
+    k = 1 + int(self.rng.choice(len(r.k_probs), p=r.k_probs))
+    return gumbel_top_k(u, min(k, len(images) - 1), r.temperature, self.rng).tolist()

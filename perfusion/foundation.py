@@ -246,20 +246,24 @@ class AttributeJudge(ModelMixin, ConfigMixin):
         self.heads = nn.ModuleDict({a: nn.Linear(c_in, len(v)) for a, v in attributes.items()})
         self.quality = nn.Linear(c_in, 1)
 
-    def forward(self, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
-        "Logits per attribute and predicted quality, from images in [-1, 1] of shape (B, 3, H, W)."
-        h = self.body(pixel_values)
-        return {**{a: head(h) for a, head in self.heads.items()}, "quality": self.quality(h).squeeze(-1)}
+# %% ../nbs/04_foundation.ipynb #2d86732c
+@patch
+def forward(self: AttributeJudge, pixel_values: torch.Tensor) -> dict[str, torch.Tensor]:
+    "Logits per attribute and predicted quality, from images in [-1, 1] of shape (B, 3, H, W)."
+    h = self.body(pixel_values)
+    return {**{a: head(h) for a, head in self.heads.items()}, "quality": self.quality(h).squeeze(-1)}
 
-    @torch.no_grad()
-    def read(self, images: list[Image.Image]) -> list[dict]:
-        "Attribute values and quality read from PIL images."
-        out = self(pil_to_tensor(images, self.config.image_size).to(self.device, self.dtype))
-        names = self.config.attributes
-        return [
-            {**{a: names[a][int(out[a][i].argmax())] for a in names}, "quality": float(out["quality"][i].clamp(0, 1))}
-            for i in range(len(images))
-        ]
+# %% ../nbs/04_foundation.ipynb #f5c7162b
+@patch
+@torch.no_grad()
+def read(self: AttributeJudge, images: list[Image.Image]) -> list[dict]:
+    "Attribute values and quality read from PIL images."
+    out = self(pil_to_tensor(images, self.config.image_size).to(self.device, self.dtype))
+    names = self.config.attributes
+    return [
+        {**{a: names[a][int(out[a][i].argmax())] for a in names}, "quality": float(out["quality"][i].clamp(0, 1))}
+        for i in range(len(images))
+    ]
 
 # %% ../nbs/04_foundation.ipynb #c8d3b5e4
 def pil_to_tensor(images: list[Image.Image], size: int = 64) -> torch.Tensor:

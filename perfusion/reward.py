@@ -40,13 +40,15 @@ class AdaNets(nn.Module):
         self.w2 = nn.Parameter(torch.zeros(n, hidden, out_dim))
         self.b2 = nn.Parameter(torch.zeros(n, out_dim))
 
-    def forward(
-        self,
-        u: torch.Tensor,  # (B, in_dim)
-    ) -> torch.Tensor:
-        "(B, n, out_dim): the output of every perceptron for every row of `u`."
-        h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
-        return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
+# %% ../nbs/05_reward.ipynb #c7766c19
+@patch
+def forward(
+    self: AdaNets,
+    u: torch.Tensor,  # (B, in_dim)
+) -> torch.Tensor:
+    "(B, n, out_dim): the output of every perceptron for every row of `u`."
+    h = F.gelu(torch.einsum("bi,nih->bnh", u, self.w1) + self.b1)
+    return torch.einsum("bnh,nho->bno", h, self.w2) + self.b2
 
 # %% ../nbs/05_reward.ipynb #590b75fc
 VARIANTS = ("duplicated", "shared", "vision_only", "text_only")
@@ -99,12 +101,12 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
             }
         )
 
-    def forward(self, feature_ids: torch.Tensor) -> dict[str, torch.Tensor]:
-        "{tower: (B, 2L, hidden)}: rows 2l and 2l+1 are u_attn and u_ffn of layer l."
-        shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
-        return {
-            t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers
-        }
+# %% ../nbs/05_reward.ipynb #2c6bf063
+@patch
+def forward(self: PerFusionPlugins, feature_ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    "{tower: (B, 2L, hidden)}: rows 2l and 2l+1 are u_attn and u_ffn of layer l."
+    shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
+    return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
 # %% ../nbs/05_reward.ipynb #4cf8d9e7
 class PerFusionRM(nn.Module):
@@ -298,19 +300,21 @@ class CLIPModelScorer:
     ):
         return cls(CLIPModel.from_pretrained(model, **kw), CLIPProcessor.from_pretrained(processor), name)
 
-    @torch.no_grad()
-    def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
-        inp = self.processor(
-            text=[prompt],
-            images=list(images),
-            return_tensors="pt",
-            padding="max_length",
-            truncation=True,
-            max_length=self.processor.tokenizer.model_max_length,
-        )
-        inp = to_device(dict(inp), _device_of(self.model))
-        s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
-        return s[0].float().cpu().numpy()
+# %% ../nbs/05_reward.ipynb #ff88a9ab
+@patch
+@torch.no_grad()
+def score(self: CLIPModelScorer, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
+    inp = self.processor(
+        text=[prompt],
+        images=list(images),
+        return_tensors="pt",
+        padding="max_length",
+        truncation=True,
+        max_length=self.processor.tokenizer.model_max_length,
+    )
+    inp = to_device(dict(inp), _device_of(self.model))
+    s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
+    return s[0].float().cpu().numpy()
 
 # %% ../nbs/05_reward.ipynb #2caaf55d
 class OpenCLIPScorer:
@@ -347,14 +351,16 @@ class OpenCLIPScorer:
         model.load_state_dict(state.get("state_dict", state))
         return cls(model, preprocess, open_clip.get_tokenizer(arch), "hpsv2", use_logit_scale=False)
 
-    @torch.no_grad()
-    def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
-        dev = _device_of(self.model)
-        x = torch.stack([self.preprocess(im) for im in images]).to(dev)
-        v = F.normalize(self.model.encode_image(x), dim=-1)
-        t = F.normalize(self.model.encode_text(self.tokenizer([prompt]).to(dev)), dim=-1)
-        s = v @ t[0]
-        return ((self.model.logit_scale.exp() * s) if self.use_logit_scale else s).float().cpu().numpy()
+# %% ../nbs/05_reward.ipynb #88d93ebf
+@patch
+@torch.no_grad()
+def score(self: OpenCLIPScorer, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
+    dev = _device_of(self.model)
+    x = torch.stack([self.preprocess(im) for im in images]).to(dev)
+    v = F.normalize(self.model.encode_image(x), dim=-1)
+    t = F.normalize(self.model.encode_text(self.tokenizer([prompt]).to(dev)), dim=-1)
+    s = v @ t[0]
+    return ((self.model.logit_scale.exp() * s) if self.use_logit_scale else s).float().cpu().numpy()
 
 # %% ../nbs/05_reward.ipynb #d8583f1e
 class AestheticHead(nn.Module):
@@ -373,8 +379,10 @@ class AestheticHead(nn.Module):
             nn.Linear(16, 1),
         )
 
-    def forward(self, x):
-        return self.layers(x)
+# %% ../nbs/05_reward.ipynb #e16fcc4d
+@patch
+def forward(self: AestheticHead, x):
+    return self.layers(x)
 
 # %% ../nbs/05_reward.ipynb #de747fa8
 class AestheticScorer:
@@ -395,9 +403,11 @@ class AestheticScorer:
         mlp.load_state_dict(torch.load(head, map_location="cpu", weights_only=True))
         return cls(model, CLIPProcessor.from_pretrained(clip), mlp)
 
-    @torch.no_grad()
-    def score(self, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
-        dev = _device_of(self.clip)
-        pix = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(dev)
-        v = F.normalize(pooled_features(self.clip.get_image_features(pixel_values=pix)), dim=-1)
-        return self.head.to(dev)(v).squeeze(-1).float().cpu().numpy()
+# %% ../nbs/05_reward.ipynb #85639154
+@patch
+@torch.no_grad()
+def score(self: AestheticScorer, prompt: str, images: Sequence[Image.Image]) -> np.ndarray:
+    dev = _device_of(self.clip)
+    pix = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(dev)
+    v = F.normalize(pooled_features(self.clip.get_image_features(pixel_values=pix)), dim=-1)
+    return self.head.to(dev)(v).squeeze(-1).float().cpu().numpy()

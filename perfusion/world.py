@@ -372,8 +372,10 @@ class World:
         self.idio = {a: rng.normal(size=(regime.n_users, len(ATTRIBUTES[a]))) for a in TASTE_ATTRIBUTES}
         self._index = {m.user_id: i for i, m in enumerate(self.merchants)}
 
-    def __repr__(self):
-        return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
+# %% ../nbs/01_world.ipynb #370ed2f3
+@patch
+def __repr__(self: World):
+    return f"World(regime={self.regime.name!r}, seed={self.seed}, users={len(self.merchants)})"
 
 # %% ../nbs/01_world.ipynb #ec75b794
 @patch
