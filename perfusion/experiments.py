@@ -51,7 +51,7 @@ REWARD_NAMES = {
     "text_only": "prm_text_only",
 }
 
-
+# %% ../nbs/16_experiments.ipynb #08f4b4c8
 def reward_table(
     regime: str = "industrial",
     out: str | Path = "perfusion-rm",

@@ -272,7 +272,7 @@ def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> 
 # %% ../nbs/17a_gpu_cost.ipynb #fc90965a
 GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}  # dense, vendor figures
 
-
+# %% ../nbs/17a_gpu_cost.ipynb #fc775f08
 def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
     """Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per
     GPU, from the model configs."""

@@ -147,7 +147,7 @@ RM_FIELDS = {
     "id-dropout": "id_dropout",
 }
 
-
+# %% ../nbs/18b_options.ipynb #9ffb1144
 def add_config_options(q: argparse.ArgumentParser, cls, fields: dict, choices: dict = FIELD_CHOICES):
     """One option per dataclass field (`fields`: option name -> field name): the field's type, its choices, the comment
     beside the field as help; the value lands in `args.<field>`, None when the option is not given."""
@@ -274,7 +274,7 @@ COMMANDS = (
     ),  # the recipe's options (17b_gpu_options)
 )
 
-
+# %% ../nbs/18b_options.ipynb #fb48d0e6
 def build_parser() -> argparse.ArgumentParser:
     "The `perfusion` argument parser: every option explained, with its default."
     p = argparse.ArgumentParser(

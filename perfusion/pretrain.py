@@ -370,7 +370,7 @@ _FOUNDATION_CARDS = {  # folder: (key in pretrain's result, the stages whose tra
     ),
 }
 
-
+# %% ../nbs/11_pretrain.ipynb #3d4a8310
 def write_foundation_cards(out: str | Path, cfg: FoundationConfig, result: dict, command: str = "perfusion pretrain"):
     "A model card (`write_model_card`) and `metrics.json` in each model folder under `out`, from `pretrain`'s result."
     for name, (key, stages, about) in _FOUNDATION_CARDS.items():

@@ -237,7 +237,7 @@ except FeedbackError as e:
     print(e)  # nothing submitted yet""",
 )
 
-
+# %% ../nbs/14_studio.ipynb #a2b72ef0
 def write_studio_notebook(path: str | Path) -> Path:
     """Write the studio's "Try it" cells as a notebook at `path` (an existing file is kept: it may hold a merchant's
     edits); returns the path. This is what `perfusion studio` opens, from any install."""

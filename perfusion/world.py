@@ -42,7 +42,7 @@ COLOUR_RGB: dict[str, tuple[int, int, int]] = {
     "black": (35, 35, 35),
 }
 
-
+# %% ../nbs/01_world.ipynb #f6351ce3
 def random_item(rng: np.random.Generator) -> dict[str, str]:
     "Draw every attribute uniformly at random."
     return {a: vs[rng.integers(len(vs))] for a, vs in ATTRIBUTES.items()}
@@ -244,7 +244,7 @@ TASTE_CROSSES: dict[str, tuple[str, str]] = {
 }
 TASTE_ATTRIBUTES = tuple(TASTE_CROSSES)
 
-
+# %% ../nbs/01_world.ipynb #c9adc124
 @dataclass(frozen=True)
 class Merchant:
     "A user of the AIGI service: an id and categorical profile features (the id is a feature too)."
