@@ -105,6 +105,32 @@ def diffusion_dpo_loss(
             )
     return -F.logsigmoid(-beta * ((model_err_w - model_err_l) - (ref_err_w - ref_err_l))).mean()
 
+# %% ../nbs/06_group_dpo.ipynb #f8714d93
+def _check_preference_inputs(model_err, ref_err, labels, beta, mask, neg_pool) -> torch.Tensor:
+    "The checks of `group_preference_loss` (beta, `neg_pool`, shapes, labels); returns the mask of real candidates."
+    _check_beta(beta)
+    if neg_pool not in ("lse", "mean"):
+        raise ValueError(f"neg_pool must be 'lse' or 'mean', got {neg_pool!r}")
+    mask = _check_group_inputs(model_err, labels, mask, "model errors")
+    if ref_err.shape != model_err.shape:
+        raise ValueError(
+            f"ref errors have shape {tuple(ref_err.shape)} but model errors have shape {tuple(model_err.shape)}"
+        )
+    _check_group_inputs(ref_err, labels, mask, "ref errors")
+    return mask
+
+# %% ../nbs/06_group_dpo.ipynb #5ecf5b4a
+@torch.no_grad()
+def _preference_stats(s, d, pos, neg, valid) -> dict:
+    """Diagnostics of a batch: how often a positive's implicit reward beats a negative's (`implicit_acc`, ties count
+    half), and the mean largest share of a positive's logsumexp weight on a single negative (`neg_top_weight`)."""
+    pair = pos[:, :, None] & neg[:, None, :]
+    diff = s[:, :, None] - s[:, None, :]
+    acc = ((diff < 0).float() + 0.5 * (diff == 0).float())[pair].mean().item() if pair.any() else float("nan")
+    used = pos & valid[:, None]
+    top = torch.softmax(d, dim=2).amax(2)[used].mean().item() if used.any() else float("nan")
+    return {"implicit_acc": acc, "neg_top_weight": top}
+
 # %% ../nbs/06_group_dpo.ipynb #54fa1e5a
 def group_preference_loss(
     model_err: torch.Tensor,  # (B, N) per-candidate denoising errors of the trained model
@@ -118,23 +144,13 @@ def group_preference_loss(
     """PerFusion's group objective (Eq. 13): per group, sum over positives of -log sigmoid(-logsumexp_n beta (s_p -
     s_n)), s = model_err - ref_err; mean over groups. `neg_pool="mean"` puts the mean of beta (s_p - s_n) over the
     negatives in place of the logsumexp."""
-    _check_beta(beta)
-    if neg_pool not in ("lse", "mean"):
-        raise ValueError(f"neg_pool must be 'lse' or 'mean', got {neg_pool!r}")
-    mask = _check_group_inputs(model_err, labels, mask, "model errors")
-    if ref_err.shape != model_err.shape:
-        raise ValueError(
-            f"ref errors have shape {tuple(ref_err.shape)} but model errors have shape {tuple(model_err.shape)}"
-        )
-    _check_group_inputs(ref_err, labels, mask, "ref errors")
+    mask = _check_preference_inputs(model_err, ref_err, labels, beta, mask, neg_pool)
     s = (model_err - ref_err.to(model_err.dtype)).masked_fill(~mask, 0.0)  # padded slots: no value, and no NaN gradient
     pos, neg = (labels == 1) & mask, (labels == 0) & mask
     has_pos, has_neg = pos.any(1), neg.any(1)
     valid = has_pos & has_neg
     d = (beta * (s[:, :, None] - s[:, None, :])).masked_fill(~neg[:, None, :], float("-inf"))
-    d = torch.where(
-        has_neg[:, None, None], d, torch.zeros_like(d)
-    )  # keep logsumexp finite where a group has no negative
+    d = torch.where(has_neg[:, None, None], d, torch.zeros_like(d))  # a group with no negative: finite, unused
     if neg_pool == "lse":
         per_pos = F.softplus(torch.logsumexp(d, dim=2))  # -log sigmoid(-z) = softplus(z)
     else:
@@ -147,18 +163,11 @@ def group_preference_loss(
         raise NonFiniteError(f"group_preference_loss is not finite ({loss.item()})")
     if not return_stats:
         return loss
-    with torch.no_grad():
-        pair = pos[:, :, None] & neg[:, None, :]
-        diff = s[:, :, None] - s[:, None, :]
-        acc = ((diff < 0).float() + 0.5 * (diff == 0).float())[pair].mean().item() if pair.any() else float("nan")
-        used = pos & valid[:, None]  # the largest share of a positive's logsumexp weight on one negative
-        top = torch.softmax(d, dim=2).amax(2)[used].mean().item() if used.any() else float("nan")
     return loss, {
         "groups": n_used,
         "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
         "skipped_no_negative": int((has_pos & ~has_neg).sum()),
-        "implicit_acc": acc,
-        "neg_top_weight": top,
+        **_preference_stats(s, d, pos, neg, valid),
     }
 
 # %% ../nbs/06_group_dpo.ipynb #bff14e57
