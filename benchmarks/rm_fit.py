@@ -11,8 +11,9 @@ each candidate's unit-norm frozen image embedding. Fitted on the demo's 2,400 tr
 - `fit_full`: the ranker's own fit (full batch, Adam lr 0.05, 300 iterations, pairwise logistic loss, L2 weight chosen
   on the validation groups from 1e-3 ... 1);
 - `fit_full_group`: the same with PerFusionRM's group loss (Eq. 9, `perfusion.losses.reward_group_loss`);
-- `fit_recipe`: the demo's PerFusionRM recipe (`RMTrainConfig.cpu`): 150 steps of 32 groups drawn without
-  replacement epoch by epoch, AdamW lr 1e-3 with weight decay 1e-2, a linear warm-up over 100 steps, the group loss;
+- `fit_recipe`: the demo's PerFusionRM recipe (`perfusion.demo.demo_rm`: `RMTrainConfig`'s defaults, 150 steps):
+  150 steps of 32 groups drawn without replacement pass by pass, AdamW lr 1e-3 with weight decay 1e-2, the
+  engine's linear warm-up over 100 steps, the group loss (the engine's gradient clipping at norm 1.0 is left out);
 - `fit_recipe_lr`: the same at the ranker's lr 0.05;
 - `fit_recipe_1200`, `fit_recipe_4800`: the recipe run 8 and 32 times as many steps (added after the first four had
   been read).

@@ -47,6 +47,23 @@ def per_group_auc(scores, labels) -> list:
     return [None if math.isnan(v) else v for v in (auc(s, y) for s, y in zip(scores, labels))]
 
 
+def vision_tuned(clip, proc, steps: int, out: Path, seed: int):
+    "mini-CLIP with its vision tower tuned `steps` steps (`rm_ceiling.finetune_vision`), cached in out/clipft_STEPS.pt."
+    import copy
+
+    import torch
+    from rm_ceiling import finetune_vision
+
+    ft_path = out / f"clipft_{steps}.pt"
+    if ft_path.exists():
+        backbone = copy.deepcopy(clip)
+        backbone.load_state_dict(torch.load(ft_path))
+        return backbone
+    backbone = finetune_vision(clip, proc, steps, seed=seed)
+    torch.save(backbone.state_dict(), ft_path)
+    return backbone
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True); ap.add_argument("--groups", type=int, default=3000)
@@ -95,20 +112,7 @@ def main():
     clip, proc = load_mini_clip()
     general_scores = score_groups(clip, test, proc, progress=False)[0]
     general = bootstrap_metrics(general_scores, labels, n_boot=a.n_boot, seed=a.seed)
-    backbone = clip
-    if a.clip_ft:
-        import torch
-        from rm_ceiling import finetune_vision
-
-        ft_path = out / f"clipft_{a.clip_ft}.pt"
-        if ft_path.exists():
-            import copy
-
-            backbone = copy.deepcopy(clip)
-            backbone.load_state_dict(torch.load(ft_path))
-        else:
-            backbone = finetune_vision(clip, proc, a.clip_ft, seed=a.seed)
-            torch.save(backbone.state_dict(), ft_path)
+    backbone = vision_tuned(clip, proc, a.clip_ft, out, a.seed) if a.clip_ft else clip
     per_group = lambda scores: per_group_auc(scores, labels)
     for spec in a.run:
         name, kv = parse_run(spec)

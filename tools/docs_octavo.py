@@ -11,8 +11,10 @@ Run it with the docs environment's Python (Octavo needs Python >= 3.12), after `
 - The description under each title is rendered as Markdown, as Quarto does (Octavo prints it as it is).
 - Pages keep the file names Quarto gives them (`output-file`, e.g. `02a_sources.ipynb` -> `sources.html`).
 - The sidebar follows `nbs/sidebar.yml` (the course order), not Octavo's default order by title.
-- API signatures name types as the code does: nbdev writes the annotations of `show_doc` fully qualified, and the
-  notebooks' own classes as `__main__.X` (they are defined while the notebook runs); both become the class's name.
+- API signatures name types as the code does: nbdev writes the notebooks' own classes as `__main__.X` (they are
+  defined while the notebook runs) and other annotations fully qualified; `__main__.X` becomes `X`, and so does a class
+  of the libraries that export their classes at the top (`diffusers.models....AutoencoderKL` -> `AutoencoderKL`).
+  numpy's and torch's stay qualified (`numpy.random._generator.Generator` and `torch._C.Generator` would collide).
 - Maths: `$...$` and `$$...$$` are read as maths (Octavo's default reads only `\\(...\\)`), and KaTeX, which the pages
   load from a CDN, is vendored into the site from the npm registry so that maths renders offline too.
 """
@@ -53,13 +55,23 @@ def front_matter_cell(nb):
 
 
 _QUALIFIED = re.compile(r'(?<![\w.])((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)')
+_STRING_OR_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*)')
+# libraries whose classes are known by their name alone (each exports them at its top level)
+_SHORT_LIBS = ('diffusers', 'transformers', 'perfusion', 'huggingface_hub', 'accelerate', 'datasets', 'PIL')
 
 
 def short_name(m: re.Match) -> str:
-    "`__main__.X` and module paths of three or more parts to a class (`diffusers.models.vae.AutoencoderKL`) -> `X`"
+    "`__main__.X` -> `X`; a class of `_SHORT_LIBS` (`diffusers.models.vae.AutoencoderKL`) -> its name; others unchanged"
     prefix, name = m[1], m[2]
-    if prefix == '__main__.' or (prefix.count('.') >= 2 and name[:1].isupper()): return name
-    return m[0]
+    if prefix == '__main__.': return name
+    is_class = name[:1].isupper() and any(ch.islower() for ch in name)  # CapWords, not an ENUM_MEMBER
+    return name if is_class and prefix.split('.')[0] in _SHORT_LIBS else m[0]
+
+
+def short_code(code: str) -> str:
+    "Qualified names shortened in a signature, outside its strings and comments"
+    parts = _STRING_OR_COMMENT.split(code)  # odd parts are strings or comments
+    return ''.join(p if i % 2 else _QUALIFIED.sub(short_name, p) for i, p in enumerate(parts))
 
 
 def short_signatures(nb):
@@ -72,7 +84,7 @@ def short_signatures(nb):
             if not md.lstrip().startswith('---') or '```python' not in md: continue
             parts = md.split('```')  # odd parts are the code blocks
             for i in range(1, len(parts), 2):
-                if parts[i].startswith('python'): parts[i] = _QUALIFIED.sub(short_name, parts[i])
+                if parts[i].startswith('python'): parts[i] = short_code(parts[i])
             o['data']['text/markdown'] = '```'.join(parts)
     return nb
 
