@@ -251,6 +251,54 @@ def save(self: Engine, step: int):
         save_checkpoint(self.ckpt, self.trainable, opt, step, self.ema, extra=self.log)
     self.acc.wait_for_everyone()
 
+# %% ../nbs/07_engine.ipynb #cf1a7efd
+@patch
+def _accumulate(self: Engine, micro_step: Callable, step: int) -> list:
+    "Forward and backward for every micro-step of `step`; returns their records."
+    records = []
+    for m in range(self.grad_accum):
+        with self._sync(m), self.acc.autocast():
+            loss, record = micro_step(self.model, step, m)
+            if not torch.isfinite(loss.detach()).all():
+                raise NonFiniteError(
+                    f"{self.name}, step {step}: the loss is {float(loss.detach())}; nothing was updated"
+                )
+            self.acc.backward(loss)
+        records.append(record)
+    return records
+
+# %% ../nbs/07_engine.ipynb #2b20df98
+@patch
+def _update(self: Engine, step: int):
+    "Clip, check, then step the optimizer, the schedule and the EMA; returns the gradient norm before clipping."
+    gnorm = self.acc.clip_grad_norm_(self.params, self.max_grad_norm)
+    if not torch.isfinite(torch.as_tensor(gnorm)):
+        raise NonFiniteError(
+            f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; the optimizer step was not taken"
+        )
+    self.opt.step()
+    self.sched.step()
+    self.opt.zero_grad(set_to_none=True)
+    if self.ema is not None:
+        self._update_ema()
+    return gnorm
+
+# %% ../nbs/07_engine.ipynb #2e1270e7
+@patch
+def _log_step(self: Engine, step: int, records: list, gnorm, summarize: Callable, bar):
+    if step % self.log_every and step != self.max_steps - 1:
+        return
+    rec = {
+        "step": step,
+        **summarize(step, records),
+        "lr": self.sched.get_last_lr()[0],
+        "grad_norm": round(float(gnorm), 5),
+    }
+    self.log["history"].append(rec)
+    self.acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=step)
+    if rec.get("loss") is not None:
+        bar.set_postfix(loss=f"{rec['loss']:.4f}")
+
 # %% ../nbs/07_engine.ipynb #a6b967a1
 @patch
 def fit(
@@ -267,41 +315,9 @@ def fit(
     bar = tqdm(range(self.start, end), initial=self.start, total=self.max_steps, desc=self.name, disable=not show)
     self.model.train()
     for step in bar:
-        # forward and backward, micro-step by micro-step
-        records = []
-        for m in range(self.grad_accum):
-            with self._sync(m), self.acc.autocast():
-                loss, record = micro_step(self.model, step, m)
-                if not torch.isfinite(loss.detach()).all():
-                    raise NonFiniteError(
-                        f"{self.name}, step {step}: the loss is {float(loss.detach())}; nothing was updated"
-                    )
-                self.acc.backward(loss)
-            records.append(record)
-        # clip; refuse a non-finite gradient before it reaches the weights
-        gnorm = self.acc.clip_grad_norm_(self.params, self.max_grad_norm)
-        if not torch.isfinite(torch.as_tensor(gnorm)):
-            raise NonFiniteError(
-                f"{self.name}, step {step}: the gradient norm is {float(gnorm)}; the optimizer step was not taken"
-            )
-        # update the weights, the schedule and the moving average
-        self.opt.step()
-        self.sched.step()
-        self.opt.zero_grad(set_to_none=True)
-        if self.ema is not None:
-            self._update_ema()
-        # log, call back, save
-        if step % self.log_every == 0 or step == self.max_steps - 1:
-            rec = {
-                "step": step,
-                **summarize(step, records),
-                "lr": self.sched.get_last_lr()[0],
-                "grad_norm": round(float(gnorm), 5),
-            }
-            self.log["history"].append(rec)
-            self.acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=step)
-            if rec.get("loss") is not None:
-                bar.set_postfix(loss=f"{rec['loss']:.4f}")
+        records = self._accumulate(micro_step, step)
+        gnorm = self._update(step)
+        self._log_step(step, records, gnorm, summarize, bar)
         for cb in callbacks:
             cb(self, step)
         if (step + 1) % self.save_every == 0 or step + 1 == end:
@@ -349,6 +365,12 @@ def apply_resume(resume: str, ckpts: list[Path], single: bool = True, accelerato
     if accelerator is not None:
         accelerator.wait_for_everyone()
 
+# %% ../nbs/07_engine.ipynb #76aa4daa
+def _md_table(head: str, rows) -> str:
+    "A two-column markdown table of (name, value) rows, cells escaped."
+    cell = lambda v: str(v).replace("|", "\\|")
+    return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
+
 # %% ../nbs/07_engine.ipynb #56396dc7
 def write_model_card(
     folder: str | Path,  # the saved model's folder; the card becomes its README.md
@@ -369,23 +391,15 @@ def write_model_card(
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
-
-    def table(head: str, rows) -> str:
-        "A two-column markdown table of (name, value) rows, cells escaped."
-        cell = lambda v: str(v).replace("|", "\\|")
-        return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
-
-    results = [
-        EvalResult(
-            task_type=task,
-            dataset_type=dataset,
-            dataset_name=dataset,
-            dataset_split="test",
-            metric_type=k,
-            metric_value=round(float(v), 6),
-        )
-        for k, v in (metrics or {}).items()
-    ]
+    result = lambda k, v: EvalResult(
+        task_type=task,
+        dataset_type=dataset,
+        dataset_name=dataset,
+        dataset_split="test",
+        metric_type=k,
+        metric_value=round(float(v), 6),
+    )
+    results = [result(k, v) for k, v in (metrics or {}).items()]
     data = ModelCardData(
         library_name="perfusion",
         base_model=base_model if base_model and hub_id(base_model) else None,
@@ -397,10 +411,10 @@ def write_model_card(
     about = (f"Base model: `{base_model}`. " if base_model else "Trained from scratch. ") + f"Trained on: `{dataset}`."
     body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
     if metrics:
-        body += ["## Test figures", table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
+        body += ["## Test figures", _md_table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
     if details:
         body += ["## Quality", f"```json\n{json.dumps(details, indent=1)}\n```"]
-    body += ["## Training configuration", table("setting", config.items())]
+    body += ["## Training configuration", _md_table("setting", config.items())]
     if command:
         body += ["## Command", f"```\n{command}\n```"]
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
