@@ -25,7 +25,10 @@ def oracle_group_auc(root: Path, seed: int, groups: int = 3000) -> list:
 
     from perfusion.data import world_splits
 
-    test = world_splits("industrial", groups, root / f"seed{seed}" / "data", seed=seed, progress=False)["test"]
+    data = root / f"seed{seed}" / "data"
+    if not (data / "data" / "industrial.config.json").exists():  # world_splits would render the world anew: refuse
+        raise SystemExit(f"{data} holds no rendered splits: give the DIR the runs were made in (rm_levers.py --out DIR/seedS)")
+    test = world_splits("industrial", groups, data, seed=seed, progress=False)["test"]
     return per_group_auc([json.loads(m)["utilities"] for m in test["meta"]], [list(l) for l in test["labels"]])
 
 
@@ -50,9 +53,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir"); ap.add_argument("runs", nargs="+")
     ap.add_argument("--seeds", type=int, nargs="+", required=True); ap.add_argument("--json")
+    ap.add_argument("--groups", type=int, default=3000, help="the world's groups, as the runs were made (rm_levers.py --groups)")
     a = ap.parse_args()
     root, out = Path(a.dir), {"command": " ".join(sys.argv), "seeds": a.seeds}
-    oracle = {s: oracle_group_auc(root, s) for s in a.seeds}
+    oracle = {s: oracle_group_auc(root, s, a.groups) for s in a.seeds}
     for run in a.runs:
         per_seed = []
         for s in a.seeds:

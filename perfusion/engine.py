@@ -286,6 +286,7 @@ def _update(self: Engine, step: int):
 # %% ../nbs/07_engine.ipynb #2e1270e7
 @patch
 def _log_step(self: Engine, step: int, records: list, gnorm, summarize: Callable, bar):
+    "Every `log_every`-th step and the last: the step's record into the log, the trackers and the progress bar."
     if step % self.log_every and step != self.max_steps - 1:
         return
     rec = {
