@@ -37,6 +37,16 @@ def _group_noise(shape, t_range: tuple[int, int], gens: Sequence[torch.Generator
     noise = torch.stack([torch.randn((1, *shape), generator=g) for g in gens])
     return noise, torch.cat([torch.randint(*t_range, (1,), generator=g) for g in gens])
 
+# %% ../nbs/12_train.ipynb #a5675c54
+def _draw_noise(shape, B: int, t_range: tuple[int, int], generator) -> tuple[torch.Tensor, torch.Tensor]:
+    "(B, 1, *shape) noise and (B,) timesteps: one draw per group, from one generator for the batch or one per group."
+    if isinstance(generator, torch.Generator):
+        noise = torch.randn((B, 1, *shape), generator=generator)
+        return noise, torch.randint(*t_range, (B,), generator=generator)
+    if len(generator) != B:
+        raise ValueError(f"got {len(generator)} generators for {B} groups")
+    return _group_noise(shape, t_range, generator)
+
 # %% ../nbs/12_train.ipynb #3501fb54
 def candidate_errors(
     model,
@@ -51,14 +61,7 @@ def candidate_errors(
     group; `rows` (B, N) bool selects candidates."""
     lat, mask = data["latents"], data["mask"] if rows is None else rows
     B, N = lat.shape[:2]
-    T = noise_scheduler.config.num_train_timesteps
-    if isinstance(generator, torch.Generator):
-        noise = torch.randn((B, 1, *lat.shape[2:]), generator=generator)
-        t = torch.randint(*(t_range or (0, T)), (B,), generator=generator)
-    else:
-        if len(generator) != B:
-            raise ValueError(f"got {len(generator)} generators for {B} groups")
-        noise, t = _group_noise(lat.shape[2:], t_range or (0, T), generator)
+    noise, t = _draw_noise(lat.shape[2:], B, t_range or (0, noise_scheduler.config.num_train_timesteps), generator)
     noise, t = noise.to(lat.device).expand(-1, N, -1, -1, -1), t.to(lat.device)
     flat = mask.flatten()
     x0, eps = lat.flatten(0, 1)[flat], noise.flatten(0, 1)[flat]
@@ -163,6 +166,23 @@ def _noise_schedule(pipe: StableDiffusionPipeline, cfg: GenTrainConfig) -> tuple
         raise ValueError(f"t_min {cfg.t_min} leaves no timestep below the scheduler's {T}")
     return noise_scheduler, t_range
 
+# %% ../nbs/12_train.ipynb #a4e44f24
+def _preference_loss(cfg: GenTrainConfig, model, b: dict, gen, reference, noise_scheduler, t_range, step: int):
+    """The preference objective of one micro-batch (`cfg.objective`: "pairwise" or "group"): its loss, its stats, the
+    model's errors, and the record's entries (the reference's error, the implicit accuracy)."""
+    model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=reference, t_range=t_range)
+    objective = pairwise_dpo_loss
+    if cfg.objective == "group":
+        objective = partial(group_preference_loss, neg_pool=cfg.neg_pool)
+    try:
+        loss, st = objective(model_err, ref_err, b["labels"], cfg.beta, b["mask"], return_stats=True)
+    except NonFiniteError as e:
+        raise NonFiniteError(f"step {step}: {e}") from None
+    rec = {"ref_err": float(ref_err[b["mask"]].mean()) / cfg.grad_accum, "implicit_acc": st["implicit_acc"]}
+    if "neg_top_weight" in st:
+        rec["neg_top_weight"] = st["neg_top_weight"]
+    return loss, st, model_err, rec
+
 # %% ../nbs/12_train.ipynb #16759362
 def _generator_micro_step(
     cfg: GenTrainConfig, data: LatentGroups, punet: PersonalizedUNet, noise_scheduler, t_range, acc: Accelerator
@@ -181,26 +201,14 @@ def _generator_micro_step(
         b = {k: v.to(acc.device) for k, v in data.batch(idx[where.start : where.stop]).items()}
         # one generator per group: the noise follows the group, not the process
         gen = [torch.Generator().manual_seed(seed_from(cfg.seed, step, j)) for j in where]
-        rec = {}
         if cfg.objective == "sft":
             used = (b["labels"] == 1) & b["mask"]
             model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=used, t_range=t_range)
             loss = sft_loss(model_err, b["labels"], used)
-            st = {"groups": int(used.any(1).sum()), "positives": int(used.sum())}
+            st, rec = {"groups": int(used.any(1).sum()), "positives": int(used.sum())}, {}
         else:
             used = b["mask"]
-            model_err, ref_err = candidate_errors(model, b, noise_scheduler, gen, reference=punet, t_range=t_range)
-            objective = pairwise_dpo_loss
-            if cfg.objective == "group":
-                objective = partial(group_preference_loss, neg_pool=cfg.neg_pool)
-            try:
-                loss, st = objective(model_err, ref_err, b["labels"], cfg.beta, b["mask"], return_stats=True)
-            except NonFiniteError as e:
-                raise NonFiniteError(f"step {step}: {e}") from None
-            rec["ref_err"] = float(ref_err[used].mean()) / cfg.grad_accum
-            rec["implicit_acc"] = st["implicit_acc"]
-            if "neg_top_weight" in st:
-                rec["neg_top_weight"] = st["neg_top_weight"]
+            loss, st, model_err, rec = _preference_loss(cfg, model, b, gen, punet, noise_scheduler, t_range, step)
         share = st[unit] / n_units  # this micro-step's share of the step's mean
         total = loss * share
         if cfg.sft_weight and cfg.objective != "sft":  # the supervised anchor, a mean over the step's positives
