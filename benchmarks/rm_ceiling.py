@@ -158,8 +158,9 @@ def pairwise_loss(s, y, mask):
     return torch.nn.functional.softplus(-d[pair]).mean()
 
 
-def fit(tables, vocab, train, val, emb_dim=0, lams=(1e-4, 1e-3, 1e-2), iters=300, enc_train=None, enc_val=None):
-    "Fit a Ranker for each L2 weight; keep the one with the best validation GAUC."
+def fit(tables, vocab, train, val, emb_dim=0, lams=(1e-4, 1e-3, 1e-2), iters=300, enc_train=None, enc_val=None,
+        loss_fn=None):
+    "Fit a Ranker for each L2 weight (loss: `pairwise_loss` unless given); keep the one with the best validation GAUC."
     from perfusion.metrics import gauc
 
     best = None
@@ -170,7 +171,7 @@ def fit(tables, vocab, train, val, emb_dim=0, lams=(1e-4, 1e-3, 1e-2), iters=300
         opt = torch.optim.Adam(m.parameters(), lr=0.05)
         for _ in range(iters):
             opt.zero_grad()
-            loss = pairwise_loss(m(bt), bt["y"], bt["mask"]) + lam * m.l2() / len(train)
+            loss = (loss_fn or pairwise_loss)(m(bt), bt["y"], bt["mask"]) + lam * m.l2() / len(train)
             loss.backward()
             opt.step()
         with torch.no_grad():

@@ -30,42 +30,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def group_loss(s, y, mask):
-    from perfusion.losses import reward_group_loss
+def fit_full(rows, vocab, embs, loss_fn=None):
+    "The ranker's own fit (`rm_perception.fit_clip_ranker`), with `loss_fn` in place of the pairwise loss if given."
+    from rm_perception import fit_clip_ranker
 
-    return reward_group_loss(s, y, mask)
-
-
-def fit_full(rows, vocab, embs, loss_fn, lams=(1e-3, 1e-2, 1e-1, 1.0), iters=300):
-    "The ranker's fit (`rm_ceiling.fit`) with the loss as an argument: the L2 weight with the best validation GAUC."
-    import torch
-    from rm_ceiling import Ranker
-
-    from perfusion.metrics import gauc
-
-    enc = lambda k: {"emb": embs[k], "quality_of": "no_quality"}
-    best = None
-    for lam in lams:
-        torch.manual_seed(0)
-        m = Ranker([], vocab, embs["train"].shape[-1])
-        bt, bv = m.encode(rows["train"], **enc("train")), m.encode(rows["validation"], **enc("validation"))
-        opt = torch.optim.Adam(m.parameters(), lr=0.05)
-        for _ in range(iters):
-            opt.zero_grad()
-            (loss_fn(m(bt), bt["y"], bt["mask"]) + lam * m.l2() / len(rows["train"])).backward()
-            opt.step()
-        with torch.no_grad():
-            sv = m(bv)
-        g = gauc([s[k].tolist() for s, k in zip(sv, bv["mask"])], [y[k].tolist() for y, k in zip(bv["y"], bv["mask"])])
-        if best is None or g > best[0]:
-            best = (g, lam, m)
-    return best[2], {"l2": best[1]}
+    m, lam, _ = fit_clip_ranker(rows, vocab, embs, loss_fn=loss_fn)
+    return m, {"l2": lam}
 
 
 def fit_recipe(rows, vocab, embs, lr=1e-3, steps=150, batch=32, warmup=100, weight_decay=1e-2, seed=0):
     "The demo's PerFusionRM recipe on the ranker's form: mini-batches of groups, AdamW, linear warm-up, group loss."
     import torch
     from rm_ceiling import Ranker
+
+    from perfusion.losses import reward_group_loss
 
     torch.manual_seed(seed)
     m = Ranker([], vocab, embs["train"].shape[-1])
@@ -80,7 +58,7 @@ def fit_recipe(rows, vocab, embs, lr=1e-3, steps=150, batch=32, warmup=100, weig
         ix, order = order[:batch], order[batch:]
         b = {k: (v[:, ix] if k == "idx" else v[ix]) for k, v in bt.items()}
         opt.zero_grad()
-        group_loss(m(b), b["y"], b["mask"]).backward()
+        reward_group_loss(m(b), b["y"], b["mask"]).backward()
         opt.step()
         sched.step()
     return m, {"lr": lr, "steps": steps, "batch": batch, "warmup": warmup, "weight_decay": weight_decay}
@@ -92,12 +70,13 @@ def main():
     ap.add_argument("--groups", type=int, default=3000); ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--only", nargs="+", help="run only these arms (the others stay in the JSON as they are)")
     a = ap.parse_args()
-    from rm_ceiling import pairwise_loss, test_scores
+    from rm_ceiling import test_scores
     from rm_levers import per_group_auc
     from rm_perception import clip_ranker_inputs
 
     from perfusion.data import world_splits
     from perfusion.foundation import load_mini_clip
+    from perfusion.losses import reward_group_loss
     from perfusion.metrics import bootstrap_metrics
     from perfusion.train_rm import score_groups
 
@@ -111,8 +90,8 @@ def main():
     general_scores = score_groups(clip, splits["test"], proc, progress=False)[0]
     general = bootstrap_metrics(general_scores, labels, n_boot=a.n_boot, seed=a.seed)
     arms = {
-        "fit_full": lambda: fit_full(rows, vocab, embs, pairwise_loss),
-        "fit_full_group": lambda: fit_full(rows, vocab, embs, group_loss),
+        "fit_full": lambda: fit_full(rows, vocab, embs),
+        "fit_full_group": lambda: fit_full(rows, vocab, embs, reward_group_loss),
         "fit_recipe": lambda: fit_recipe(rows, vocab, embs, seed=a.seed),
         "fit_recipe_lr": lambda: fit_recipe(rows, vocab, embs, lr=0.05, seed=a.seed),
         # added after the four arms above had been read: the recipe run on, 8 and 32 times the demo's steps

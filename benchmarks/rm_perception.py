@@ -35,11 +35,12 @@ def clip_ranker_inputs(clip, proc, splits) -> tuple[dict, dict, dict]:
     return rows, vocab, {k: image_embeddings(clip, proc, splits[k]) for k in rows}
 
 
-def fit_clip_ranker(rows, vocab, embs, quality: str = "no_quality"):
-    "The `clip:pairs` ranker (L2 chosen on validation), and `enc(split)`: the inputs that score a split with it."
+def fit_clip_ranker(rows, vocab, embs, quality: str = "no_quality", loss_fn=None):
+    """The `clip:pairs` ranker (L2 chosen on validation; `rm_ceiling.fit`'s pairwise loss unless `loss_fn`), and
+    `enc(split)`: the inputs that score a split with it."""
     enc = lambda k: {"emb": embs[k], "quality_of": quality}
     m, lam = fit([], vocab, rows["train"], rows["validation"], emb_dim=embs["train"].shape[-1],
-                 enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0))
+                 enc_train=enc("train"), enc_val=enc("validation"), lams=(1e-3, 1e-2, 1e-1, 1.0), loss_fn=loss_fn)
     return m, lam, enc
 
 
