@@ -5,7 +5,7 @@ Usage:
 
 DIR as for `rm_compare.py` (DIR/seedS/rm_levers.json, with every test group's AUC of each run and of the general
 model). The oracle's per-group AUC is recomputed from the test groups' true utilities (DIR/seedS/data, the demo's
-splits). Per seed the share is (GAUC(run) - GAUC(general)) / (GAUC(oracle) - GAUC(general)) over the test groups
+splits; `--splits rm` for `demo_rm_seeds.py`'s layout). Per seed the share is (GAUC(run) - GAUC(general)) / (GAUC(oracle) - GAUC(general)) over the test groups
 where all three are defined; pooled, the mean of the seeds' shares, with the two-level bootstrap of `seed_sweep.py`
 (seeds resampled, then groups inside each seed, the same groups for the run, the general model and the oracle).
 """
@@ -19,13 +19,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def oracle_group_auc(root: Path, seed: int, groups: int = 3000) -> list:
+def oracle_group_auc(root: Path, seed: int, groups: int = 3000, splits: str = "data") -> list:
     "Every test group's AUC of the true utilities (the oracle), in the order of `rm_levers.py`'s group AUCs."
     from rm_levers import per_group_auc
 
     from perfusion.data import world_splits
 
-    data = root / f"seed{seed}" / "data"
+    data = root / f"seed{seed}" / splits
     if not (data / "data" / "industrial.config.json").exists():  # world_splits would render the world anew: refuse
         raise SystemExit(f"{data} holds no rendered splits: give the DIR the runs were made in (rm_levers.py --out DIR/seedS)")
     test = world_splits("industrial", groups, data, seed=seed, progress=False)["test"]
@@ -54,9 +54,10 @@ def main():
     ap.add_argument("dir"); ap.add_argument("runs", nargs="+")
     ap.add_argument("--seeds", type=int, nargs="+", required=True); ap.add_argument("--json")
     ap.add_argument("--groups", type=int, default=3000, help="the world's groups, as the runs were made (rm_levers.py --groups)")
+    ap.add_argument("--splits", default="data", help="the splits' folder inside DIR/seedS (demo_rm_seeds.py: rm)")
     a = ap.parse_args()
     root, out = Path(a.dir), {"command": " ".join(sys.argv), "seeds": a.seeds}
-    oracle = {s: oracle_group_auc(root, s, a.groups) for s in a.seeds}
+    oracle = {s: oracle_group_auc(root, s, a.groups, a.splits) for s in a.seeds}
     for run in a.runs:
         per_seed = []
         for s in a.seeds:

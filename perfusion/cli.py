@@ -229,12 +229,15 @@ def cmd_pretrain(args) -> int:
 
 # %% ../nbs/19_cli.ipynb #08c0624d
 def _train_rm_table(args, cfg, out: Path) -> int:
-    "`train-rm --table`: every PerFusionRM variant on world groups with the shipped mini-CLIP (Table 1)."
+    "`train-rm --table`: every PerFusionRM variant on world groups with a shipped mini-CLIP (Table 1)."
     from perfusion.experiments import reward_table
     from perfusion.report import format_table
 
+    from perfusion.foundation import MINI_CLIP, MINI_CLIP_TUNED
+
+    shipped = args.backbone in (MINI_CLIP, MINI_CLIP_TUNED)
     options = {
-        "--backbone": args.backbone,
+        "--backbone": None if shipped else args.backbone,
         "--processor": args.processor,
         "--data": args.data,
         "--variant": args.variant,
@@ -242,12 +245,12 @@ def _train_rm_table(args, cfg, out: Path) -> int:
     given = [flag for flag, value in options.items() if value]
     if given:
         raise ValueError(
-            f"--table trains every variant on world groups with the shipped mini-CLIP; drop {', '.join(given)}"
+            f"--table trains every variant on world groups with a shipped mini-CLIP; drop {', '.join(given)}"
         )
     if args.report_to != "none":
         raise ValueError("--report-to: not available with --table (it trains four models); train one at a time")
     _resume(args, sorted((out / args.regime).glob("*/checkpoint.safetensors")), single=False)
-    r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed)
+    r = reward_table(args.regime, out, n_groups=args.groups, cfg=cfg, seed=args.seed, backbone=args.backbone)
     print(format_table([r]))
     print(f"wrote {out / args.regime / 'table1.json'}")
     return 0

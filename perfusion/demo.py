@@ -21,7 +21,7 @@ from .case_study import case_study_figure, format_case_study, pick_stores, run_c
 from .data import world_splits
 from .evaluate import format_generation_table, format_paired_table, pmg_prompt, selection_history
 from .experiments import GENERATION_ORDER, REWARD_NAMES, generation_table, reward_table
-from .foundation import load_judge, load_mini_clip, load_mini_sd
+from .foundation import MINI_CLIP_TUNED, load_judge, load_mini_clip, load_mini_sd
 from .history import user_profiles, with_selection_features
 from .metrics import ranking_metrics
 from .report import curves_figure, environment, format_table, save_fig, write_json, write_report
@@ -34,8 +34,9 @@ from .world import REGIMES, World, gallery, summarize_groups
 
 # %% ../nbs/16a_demo.ipynb #17964a52
 def demo_rm() -> RMTrainConfig:
-    "PerFusionRM as the demo trains it (the run's seed is the demo's): 150 steps of 32 groups, validation every 50."
-    return RMTrainConfig(max_steps=150, eval_every=50, eval_groups=200, save_every=50)
+    """PerFusionRM as the demo trains it (the run's seed is the demo's): the profile read fitted first (`08_train_rm`),
+    then 150 steps of 32 groups of the plug-ins on top, validation every 50."""
+    return RMTrainConfig(max_steps=150, eval_every=50, eval_groups=200, save_every=50, read=True)
 
 # %% ../nbs/16a_demo.ipynb #3c7ae6c3
 def demo_gen() -> GenTrainConfig:
@@ -56,6 +57,9 @@ class DemoConfig:
     groups: int = 3000
     rm: RMTrainConfig = field(default_factory=demo_rm)
     rm_variants: tuple = ("duplicated", "shared", "vision_only", "text_only")
+    # PerFusionRM's backbone: mini-CLIP with its vision tower tuned to see items (11_pretrain, stage 5); the general
+    # model of every table stays mini-CLIP. "mini-clip" gives the paper's setting (08_train_rm measures both)
+    rm_backbone: str = MINI_CLIP_TUNED
     gen: GenTrainConfig = field(default_factory=demo_gen)
     gen_methods: tuple = ("dpo", "sft", "perfusion")
     # the PerFusion variants' own steps (None: gen.max_steps); with gen_stack_on they come after that model's steps
@@ -86,7 +90,7 @@ def full(cls: DemoConfig) -> DemoConfig:
 @patch(cls_method=True)
 def quick(cls: DemoConfig) -> DemoConfig:
     "A first look: 400 groups, a few dozen steps of everything, 16 pairs."
-    rm = RMTrainConfig(max_steps=40, eval_every=13, eval_groups=200, save_every=50)
+    rm = RMTrainConfig(max_steps=40, eval_every=13, eval_groups=200, save_every=50, read=True)
     sizes = dict(groups=400, rm_variants=("duplicated",), gen_pf_steps=60, n_pairs=16, sample_steps=10, case_n=4)
     return cls(rm=rm, gen=replace(demo_gen(), max_steps=30), n_boot=200, **sizes)
 
@@ -146,6 +150,7 @@ def _demo_reward(out: Path, regime: str, cfg: DemoConfig, seed: int, progress: b
         seed=seed,
         n_boot=cfg.n_boot,
         progress=progress,
+        backbone=cfg.rm_backbone,
     )
     curves = {
         k: v["history"] + [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
@@ -161,7 +166,7 @@ def _demo_generation(
     out: Path, world: World, splits: datasets.DatasetDict, pipe, regime: str, cfg: DemoConfig, seed: int, progress: bool
 ) -> dict:
     "Stage 3: Table 2 (`generation_table`), a gallery of held-out pairs and the training curves."
-    clip, proc = load_mini_clip()
+    clip, proc = load_mini_clip(cfg.rm_backbone)  # PerFusionRM's backbone
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
     gen_splits = with_selection_features(splits) if cfg.gen_history else splits
     res = generation_table(
@@ -315,7 +320,7 @@ def run_demo(
     reward = _stage(
         out,
         "reward",
-        pick("seed", "regime", "groups", "rm", "rm_variants", "n_boot"),
+        pick("seed", "regime", "groups", "rm", "rm_variants", "rm_backbone", "n_boot"),
         lambda: _demo_reward(out, regime, cfg, seed, progress),
     )
     pipe = load_mini_sd()
@@ -323,7 +328,7 @@ def run_demo(
     generation = _stage(
         out,
         "generation",
-        pick("rm", "n_pairs", "n_boot", *gen_keys),
+        pick("rm", "rm_backbone", "n_pairs", "n_boot", *gen_keys),
         lambda: _demo_generation(out, world, splits, pipe, regime, cfg, seed, progress),
     )
     case = _stage(

@@ -31,7 +31,7 @@ from perfusion.evaluate import (
     selection_history,
     summarize_generations,
 )
-from .foundation import load_judge, load_mini_clip, load_mini_sd
+from .foundation import MINI_CLIP, load_judge, load_mini_clip, load_mini_sd
 from .history import SELECTION_FIELDS, user_profiles
 from .metrics import bootstrap_metrics
 from .report import format_table
@@ -40,7 +40,15 @@ from .sampling import generate, generate_personalized
 from .latents import LatentGroups, cache_latents
 from .gen_config import METHODS
 from .train import PF_METHODS, TABLE2_METHODS, GenTrainConfig, implicit_accuracy, train_generator
-from .train_rm import RMTrainConfig, plot_training, score_groups, train_reward_model
+from perfusion.train_rm import (
+    RMTrainConfig,
+    fitted_profile_read,
+    plot_training,
+    read_inputs,
+    read_scores,
+    score_groups,
+    train_reward_model,
+)
 from .world import World
 
 # %% ../nbs/16_experiments.ipynb #23337989
@@ -61,9 +69,11 @@ def reward_table(
     seed: int = 0,
     n_boot: int = 1000,
     progress: bool = True,
+    backbone: str | None = None,  # the reward models' backbone (a shipped name or a folder; default: mini-CLIP)
 ) -> dict:
-    """Train every PerFusionRM variant on world groups and evaluate oracle, general backbone and variants on the test
-    split."""
+    """Train every PerFusionRM variant on world groups and evaluate oracle, general model (always mini-CLIP) and
+    variants on the test split; with `cfg.read`, the profile read is fitted once, shared by every variant and scored
+    alone as the row `profile_read`."""
     cfg, out, t0 = cfg or RMTrainConfig(), Path(out), time.time()
     splits = world_splits(regime, n_groups, out, seed=seed, progress=progress)
     test = splits["test"]
@@ -72,11 +82,28 @@ def reward_table(
     clip, proc = load_mini_clip()
     scores, logs, timing = {"oracle": [m["utilities"] for m in metas]}, {}, {"data": round(time.time() - t0, 1)}
     scores["general"], _ = score_groups(clip, test, proc, progress=progress, desc="scoring: general")
+    if backbone is not None:
+        clip, proc = load_mini_clip(backbone)
+    read = read_info = None
+    vocab = FeatureVocab.fit(splits["train"])  # what train_reward_model would fit; shared with the read
+    if cfg.read:
+        args = (clip, proc, splits["train"], splits["validation"], vocab, out / regime)
+        read, read_info = fitted_profile_read(*args, progress=progress)
+        scores["profile_read"] = read_scores(read, read_inputs(clip, test, proc, vocab, progress=progress))
+        timing["profile_read"] = read_info["seconds"]
     for v in variants:
         name = REWARD_NAMES[v]
         c = RMTrainConfig(**{**asdict(cfg), "variant": v})
         rm, logs[name] = train_reward_model(
-            clip, proc, splits["train"], out / regime / name, c, eval_ds=splits["validation"], progress=progress
+            clip,
+            proc,
+            splits["train"],
+            out / regime / name,
+            c,
+            eval_ds=splits["validation"],
+            progress=progress,
+            read=read,
+            vocab=vocab,
         )
         scores[name], _ = score_groups(rm, test, proc, progress=progress, desc=f"scoring: {name}")
         timing[name] = logs[name]["seconds"]
@@ -87,11 +114,15 @@ def reward_table(
         for m in ("MAP", "GAUC"):
             g, p, o = table["general"][m]["value"], table["perfusion_rm"][m]["value"], table["oracle"][m]["value"]
             summary[m] = {"rel_improvement_over_general": p / g - 1, "gap_closed": (p - g) / (o - g)}
+            if "profile_read" in table:  # the first stage alone, for what the plug-ins add on top
+                summary[m]["read_gap_closed"] = (table["profile_read"][m]["value"] - g) / (o - g)
     res = {
         "regime": regime,
         "seed": seed,
         "groups": {s: len(d) for s, d in splits.items()},
         "config": asdict(cfg),
+        "backbone": backbone or MINI_CLIP,
+        "read": read_info,
         "table": table,
         "summary": summary,
         "timing_s": timing,

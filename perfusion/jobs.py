@@ -53,13 +53,13 @@ def load_pipeline(flag: str, name: str | None):
 
 # %% ../nbs/18a_jobs.ipynb #cfc236e5
 def load_clip(backbone: str | None = None, processor: str | None = None) -> tuple:
-    "The CLIP model and processor named by `--backbone`/`--processor` (through `load_named`), or the shipped mini-CLIP."
+    "The CLIP model and processor named by `--backbone`/`--processor` (through `load_named`), or a shipped mini-CLIP."
     if processor and not backbone:
         raise ValueError("--processor goes with --backbone (the shipped mini-CLIP brings its own processor)")
-    if not backbone:
-        from perfusion.foundation import load_mini_clip
+    from perfusion.foundation import MINI_CLIP, MINI_CLIP_TUNED, load_mini_clip
 
-        return load_mini_clip()
+    if not backbone or backbone in (MINI_CLIP, MINI_CLIP_TUNED):  # the shipped ones, by name
+        return load_mini_clip(backbone)
     from transformers import CLIPModel, CLIPProcessor
 
     clip = load_named("--backbone", backbone, CLIPModel.from_pretrained)

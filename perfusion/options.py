@@ -145,6 +145,7 @@ RM_FIELDS = {
     "variant": "variant",
     "cross": "cross",
     "id-dropout": "id_dropout",
+    "read": "read",
 }
 
 # %% ../nbs/18b_options.ipynb #9ffb1144
@@ -157,6 +158,11 @@ def add_config_options(q: argparse.ArgumentParser, cls, fields: dict, choices: d
         if isinstance(kind, types.UnionType):  # `int | None`: the option takes the int
             kind = next(k for k in kind.__args__ if k is not type(None))
         help = (helps.get(name) or name.replace("_", " ")).replace("\n", " ").replace("%", "%%")
+        if kind is bool:  # --read / --no-read
+            q.add_argument(
+                f"--{opt}", dest=name, action=argparse.BooleanOptionalAction, help=f"{help} (default: the preset's)"
+            )
+            continue
         q.add_argument(
             f"--{opt}",
             dest=name,
@@ -173,7 +179,10 @@ def _train_rm_options(q: argparse.ArgumentParser):
     q.add_argument("--data", help="a saved group dataset (perfusion build-data); default: built-in world groups")
     _regime(q, default="industrial")
     _groups(q, 5000)
-    q.add_argument("--backbone", help="CLIPModel name or path (default: the shipped mini-CLIP)")
+    q.add_argument(
+        "--backbone",
+        help="CLIPModel name or path (default: the shipped mini-CLIP; mini-clip-tuned: its vision-tuned copy)",
+    )
     q.add_argument("--processor", help="CLIPProcessor name or path (default: the backbone's)")
     _preset(q, "batch 128, lr 1e-3, warmup 500, wd 1e-2")
     add_config_options(q, RMTrainConfig, RM_FIELDS, RM_FIELD_CHOICES)

@@ -6,11 +6,15 @@ Docs: https://perfusion-dev.github.io/perfusion/reward.html.md"""
 
 # %% auto #0
 __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', 'HPSV2_REPO', 'HPSV2_FILE', 'AESTHETIC_CLIP',
-           'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'PerFusionRM',
-           'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
+           'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'ProfileRead',
+           'PerFusionRM', 'unit_image_embeddings', 'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead',
+           'AestheticScorer']
 
 # %% ../nbs/05_reward.ipynb #1b121703
 import json
+import math
+import warnings
+from itertools import combinations
 from pathlib import Path
 from typing import Sequence
 
@@ -108,11 +112,64 @@ def forward(self: PerFusionPlugins, feature_ids: torch.Tensor) -> dict[str, torc
     shared = self.crossing["shared"](feature_ids) if "shared" in self.crossing else None
     return {t: self.adanets[t](shared if shared is not None else self.crossing[t](feature_ids)) for t in self.towers}
 
+# %% ../nbs/05_reward.ipynb #53ce657f
+class ProfileRead(ModelMixin, ConfigMixin):
+    "The frozen image embedding read by the user's profile: a direction per field value and per pair of values."
+
+    @register_to_config
+    def __init__(
+        self,
+        field_sizes: Sequence[int],  # the vocabulary sizes of every feature field (`FeatureVocab.sizes`)
+        fields: Sequence[int],  # positions of the fields it reads (the profile; not the user id)
+        emb_dim: int,  # size of the image embedding
+        feature_fields: Sequence[str] | None = None,  # the FeatureVocab's field names, for a readable config
+    ):
+        super().__init__()
+        self.keys = [(f,) for f in fields] + list(combinations(fields, 2))
+        self.general = nn.Parameter(torch.zeros(emb_dim))
+        rows = [math.prod(int(field_sizes[f]) for f in k) for k in self.keys]
+        self.tables = nn.ParameterList([nn.Parameter(torch.zeros(n, emb_dim)) for n in rows])
+
+# %% ../nbs/05_reward.ipynb #ac7c60bc
+@patch
+def user_direction(self: ProfileRead, feature_ids: torch.Tensor) -> torch.Tensor:
+    "(B, D): each user's direction, from encoded features (B, F)."
+    sizes, u = self.config.field_sizes, self.general.expand(len(feature_ids), -1)
+    for key, table in zip(self.keys, self.tables):
+        idx = (
+            feature_ids[:, key[0]] if len(key) == 1 else feature_ids[:, key[0]] * sizes[key[1]] + feature_ids[:, key[1]]
+        )
+        u = u + table[idx]
+    return u
+
+# %% ../nbs/05_reward.ipynb #9a65dc94
+@patch
+def forward(
+    self: ProfileRead,
+    feature_ids: torch.Tensor,  # (B, F) encoded user features
+    embeddings: torch.Tensor,  # (B, N, D) unit-norm image embeddings of each group's candidates
+) -> torch.Tensor:
+    "(B, N) scores."
+    return torch.einsum("bd,bnd->bn", self.user_direction(feature_ids).to(embeddings.dtype), embeddings)
+
+# %% ../nbs/05_reward.ipynb #2d4a45ab
+@patch(cls_method=True)
+def for_vocab(cls: ProfileRead, vocab: FeatureVocab, emb_dim: int, skip: Sequence[str] = ("user_id",)) -> ProfileRead:
+    "A zero read of every field of `vocab` but `skip` (by default the merchant id: the read generalizes by profile)."
+    fields = [i for i, f in enumerate(vocab.fields) if f not in skip]
+    return cls(list(vocab.sizes), fields, emb_dim, feature_fields=list(vocab.fields))
+
 # %% ../nbs/05_reward.ipynb #4cf8d9e7
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
 
-    def __init__(self, backbone: CLIPModel, plugins: PerFusionPlugins, vocab: FeatureVocab | None = None):
+    def __init__(
+        self,
+        backbone: CLIPModel,
+        plugins: PerFusionPlugins,
+        vocab: FeatureVocab | None = None,
+        read: ProfileRead | None = None,  # a frozen first stage whose score is added (none: the paper's model)
+    ):
         super().__init__()
         shapes = clip_tower_shapes(backbone)
         for t in plugins.towers:
@@ -127,8 +184,15 @@ class PerFusionRM(nn.Module):
                 f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes "
                 f"{list(plugins.config.field_sizes)}"
             )
-        self.backbone, self.plugins, self.vocab = backbone, plugins, vocab
+        if read is not None and list(read.config.field_sizes) != list(plugins.config.field_sizes):
+            raise ValueError(
+                f"the read's field sizes {list(read.config.field_sizes)} do not match the plug-ins' "
+                f"{list(plugins.config.field_sizes)}"
+            )
+        self.backbone, self.plugins, self.vocab, self.read = backbone, plugins, vocab, read
         self.backbone.requires_grad_(False).eval()
+        if read is not None:
+            read.requires_grad_(False).eval()
         self._deltas: dict | None = None
         self._handles = []
         for t, tower in (("text", backbone.text_model), ("vision", backbone.vision_model)):
@@ -139,9 +203,11 @@ class PerFusionRM(nn.Module):
                 self._handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
 
     def train(self, mode: bool = True):
-        "Only the plug-ins switch mode; the frozen backbone stays in eval mode."
+        "Only the plug-ins switch mode; the frozen backbone (and read) stay in eval mode."
         super().train(mode)
         self.backbone.eval()
+        if self.read is not None:
+            self.read.eval()
         return self
 
 # %% ../nbs/05_reward.ipynb #eb02eba9
@@ -189,11 +255,23 @@ def forward(
         deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
     self._deltas = deltas
     try:  # PickScore's score, computed while the plug-ins' hooks add the user's deltas
-        return clip_scores(
+        s = clip_scores(
             self.backbone, input_ids, pixel_values.flatten(0, 1), group_size=N, attention_mask=attention_mask
         )
     finally:
         self._deltas = None
+    return (
+        s
+        if self.read is None
+        else s + self.read(feature_ids.to(s.device), unit_image_embeddings(self.backbone, pixel_values))
+    )
+
+# %% ../nbs/05_reward.ipynb #a65968b8
+@torch.no_grad()
+def unit_image_embeddings(backbone: CLIPModel, pixel_values: torch.Tensor) -> torch.Tensor:
+    "(B, N, D) unit-norm image embeddings of a batch of groups (B, N, C, H, W), without gradients."
+    v = pooled_features(backbone.get_image_features(pixel_values=pixel_values.flatten(0, 1)))
+    return F.normalize(v.float(), dim=-1).view(*pixel_values.shape[:2], -1)
 
 # %% ../nbs/05_reward.ipynb #21c4455c
 @patch(cls_method=True)
@@ -203,9 +281,10 @@ def from_backbone(
     vocab: FeatureVocab,
     variant: str = "duplicated",
     backbone_name: str | None = None,
+    read: ProfileRead | None = None,
     **plugin_kw,
 ):
-    "A fresh PerFusionRM with zero-initialised AdaNets (scores equal the backbone's)."
+    "A fresh PerFusionRM with zero-initialised AdaNets (scores equal the backbone's, plus the read's if given)."
     plugins = PerFusionPlugins(
         vocab.sizes,
         clip_tower_shapes(backbone),
@@ -214,7 +293,7 @@ def from_backbone(
         backbone=backbone_name or getattr(backbone.config, "_name_or_path", None),
         **plugin_kw,
     )
-    return cls(backbone, plugins, vocab)
+    return cls(backbone, plugins, vocab, read)
 
 # %% ../nbs/05_reward.ipynb #71c19195
 @patch
@@ -258,11 +337,13 @@ def score(
 # %% ../nbs/05_reward.ipynb #1f021397
 @patch
 def save_pretrained(self: PerFusionRM, path: str | Path):
-    "Save the plug-ins (safetensors + config) and the feature vocabulary; the backbone is not copied."
+    "Save the plug-ins (safetensors + config), the feature vocabulary and the read; the backbone is not copied."
     path = Path(path)
     self.plugins.save_pretrained(path)
     if self.vocab is not None:
         self.vocab.save(path / "feature_vocab.json")
+    if self.read is not None:
+        self.read.save_pretrained(path / "profile_read")
 
 # %% ../nbs/05_reward.ipynb #d839b185
 @patch(cls_method=True)
@@ -272,8 +353,12 @@ def from_pretrained(cls: PerFusionRM, path: str | Path, backbone: CLIPModel):
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} holds no PerFusionRM plug-ins (config.json missing)")
     plugins = PerFusionPlugins.from_pretrained(path)
+    trained_on, given = plugins.config.backbone, getattr(backbone.config, "_name_or_path", "")
+    if trained_on and given and Path(str(trained_on)).name != Path(str(given)).name:
+        warnings.warn(f"{path} was trained on the backbone {trained_on!r}, and is being loaded onto {given!r}")
     vocab = FeatureVocab.load(path / "feature_vocab.json") if (path / "feature_vocab.json").exists() else None
-    return cls(backbone, plugins, vocab)
+    read = ProfileRead.from_pretrained(path / "profile_read") if (path / "profile_read").exists() else None
+    return cls(backbone, plugins, vocab, read)
 
 # %% ../nbs/05_reward.ipynb #eeab41a8
 PICKSCORE = "yuvalkirstain/PickScore_v1"

@@ -38,6 +38,7 @@ class RMTrainConfig:
     adanet_hidden: int = 64  # AdaNet hidden width
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
     id_dropout: float = 0.0  # chance a group's user id becomes the unknown id (forces the profile crosses)
+    read: bool = False  # fit a profile read of the frozen embedding first; plug-ins learn on top (08_train_rm)
     mixed_precision: str = "no"  # or bf16 (accelerate); fp16 needs loss scaling, which the NaN guards would fight
     log_every: int = 10  # log the loss every k steps
     eval_every: int = 200  # validation MAP/GAUC every k steps (0 = never)
