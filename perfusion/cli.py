@@ -202,7 +202,7 @@ def cmd_demo(args) -> int:
 
 # %% ../nbs/19_cli.ipynb #70f186c7
 def cmd_pretrain(args) -> int:
-    "Train the three foundation models into --out."
+    "Train the three foundation models and mini-CLIP's vision-tuned copy into --out."
     from dataclasses import replace
 
     from perfusion.foundation import FoundationConfig

@@ -43,6 +43,7 @@ from .train import PF_METHODS, TABLE2_METHODS, GenTrainConfig, implicit_accuracy
 from perfusion.train_rm import (
     RMTrainConfig,
     fitted_profile_read,
+    group_read_scores,
     plot_training,
     read_inputs,
     read_scores,
@@ -58,6 +59,28 @@ REWARD_NAMES = {
     "vision_only": "prm_vision_only",
     "text_only": "prm_text_only",
 }
+
+# %% ../nbs/16_experiments.ipynb #f632f620
+def _table_read(clip, proc, splits: datasets.DatasetDict, vocab: FeatureVocab, out: Path, progress: bool) -> tuple:
+    """The profile read fitted once for every variant (or reused from `out`), its record with its test scores, and its
+    scores of the training groups (the variants' cache)."""
+    train = read_inputs(clip, splits["train"], proc, vocab, progress=progress)
+    args = (clip, proc, splits["train"], splits["validation"], vocab, out)
+    read, info = fitted_profile_read(*args, progress=progress, train_inputs=train)
+    test = read_scores(read, read_inputs(clip, splits["test"], proc, vocab, progress=progress))
+    return read, {**info, "test_scores": test}, group_read_scores(read, splits["train"], train)
+
+# %% ../nbs/16_experiments.ipynb #8d84852f
+def _reward_summary(table: dict) -> dict:
+    "PerFusionRM's relative gain over the general model and share of the general -> oracle gap (and the read's share)."
+    summary = {}
+    if "perfusion_rm" in table:
+        for m in ("MAP", "GAUC"):
+            g, p, o = table["general"][m]["value"], table["perfusion_rm"][m]["value"], table["oracle"][m]["value"]
+            summary[m] = {"rel_improvement_over_general": p / g - 1, "gap_closed": (p - g) / (o - g)}
+            if "profile_read" in table:  # the first stage alone, for what the plug-ins add on top
+                summary[m]["read_gap_closed"] = (table["profile_read"][m]["value"] - g) / (o - g)
+    return summary
 
 # %% ../nbs/16_experiments.ipynb #08f4b4c8
 def reward_table(
@@ -84,38 +107,19 @@ def reward_table(
     scores["general"], _ = score_groups(clip, test, proc, progress=progress, desc="scoring: general")
     if backbone is not None:
         clip, proc = load_mini_clip(backbone)
-    read = read_info = None
     vocab = FeatureVocab.fit(splits["train"])  # what train_reward_model would fit; shared with the read
-    if cfg.read:
-        args = (clip, proc, splits["train"], splits["validation"], vocab, out / regime)
-        read, read_info = fitted_profile_read(*args, progress=progress)
-        scores["profile_read"] = read_scores(read, read_inputs(clip, test, proc, vocab, progress=progress))
-        timing["profile_read"] = read_info["seconds"]
+    read, read_info, cache = _table_read(clip, proc, splits, vocab, out / regime, progress) if cfg.read else (None,) * 3
+    if read is not None:
+        scores["profile_read"], timing["profile_read"] = read_info.pop("test_scores"), read_info["seconds"]
+    kw = dict(eval_ds=splits["validation"], progress=progress, read=read, vocab=vocab, read_cache=cache)
     for v in variants:
         name = REWARD_NAMES[v]
         c = RMTrainConfig(**{**asdict(cfg), "variant": v})
-        rm, logs[name] = train_reward_model(
-            clip,
-            proc,
-            splits["train"],
-            out / regime / name,
-            c,
-            eval_ds=splits["validation"],
-            progress=progress,
-            read=read,
-            vocab=vocab,
-        )
+        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / regime / name, c, **kw)
         scores[name], _ = score_groups(rm, test, proc, progress=progress, desc=f"scoring: {name}")
         timing[name] = logs[name]["seconds"]
         rm.remove_hooks()  # the next variant reuses the same backbone
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
-    summary = {}
-    if "perfusion_rm" in table:
-        for m in ("MAP", "GAUC"):
-            g, p, o = table["general"][m]["value"], table["perfusion_rm"][m]["value"], table["oracle"][m]["value"]
-            summary[m] = {"rel_improvement_over_general": p / g - 1, "gap_closed": (p - g) / (o - g)}
-            if "profile_read" in table:  # the first stage alone, for what the plug-ins add on top
-                summary[m]["read_gap_closed"] = (table["profile_read"][m]["value"] - g) / (o - g)
     res = {
         "regime": regime,
         "seed": seed,
@@ -124,7 +128,7 @@ def reward_table(
         "backbone": backbone or MINI_CLIP,
         "read": read_info,
         "table": table,
-        "summary": summary,
+        "summary": _reward_summary(table),
         "timing_s": timing,
         "curves": {k: {"history": l["history"], "evals": l["evals"]} for k, l in logs.items()},
     }

@@ -266,7 +266,11 @@ COMMANDS = (
     ("demo", "the main job on the built-in world: both tables and the case study, with a report", _demo_options),
     ("world", "summarize world groups and the oracle's MAP/GAUC", _world_options),
     ("build-data", "build a group dataset from the world, Pick-a-Pic, rankings or your own log", _build_data_options),
-    ("pretrain", "train mini-SD, mini-CLIP and the attribute judge (resumable)", _pretrain_options),
+    (
+        "pretrain",
+        "train mini-SD, mini-CLIP (and its vision-tuned copy) and the attribute judge (resumable)",
+        _pretrain_options,
+    ),
     ("train-rm", "train PerFusionRM on world groups or your own group dataset (resumable)", _train_rm_options),
     (
         "train",

@@ -1,4 +1,4 @@
-"""How the shipped mini-SD, mini-CLIP and judge were made: a bank of rendered items, four stages on the training engine, evaluation, model cards — and a tiny run of the whole recipe that checks loading, exact resume and bad files.
+"""How the shipped mini-SD, mini-CLIP, its vision-tuned copy and the judge were made: a bank of rendered items, five stages on the training engine, evaluation, model cards — and a tiny run of the whole recipe that checks loading, exact resume and bad files.
 
 Docs: https://perfusion-dev.github.io/perfusion/pretrain.html.md"""
 

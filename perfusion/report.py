@@ -194,7 +194,9 @@ case study {{ '%.0f'|format(t.case_study) }} s).</p>
 <p>MAP: mean over test groups of the average precision of the selected candidates in the model's ranking; GAUC: the
 mean, over groups with both a selected and an unselected candidate, of the share of (selected, not selected) pairs
 ranked correctly (0.5 = chance). oracle: the world's hidden utility (the ceiling); general: mini-CLIP's prompt-image
-score, which knows no user; perfusion_rm: PerFusionRM, trained on the training groups. Curves: training loss, and
+score, which knows no user; profile_read (when the run has one): the merchant's profile reading the image
+embedding alone, PerFusionRM's first stage; perfusion_rm: PerFusionRM, trained on the training groups (on top of
+the read, if any); prm_*: the plug-ins in other places. Curves: training loss, and
 GAUC on validation groups as training went.</p>
 {{ img("figures/rm_curves.png") }}
 {% if says.reward %}<p class='verdict'>{{ says.reward }}</p>{% endif %}

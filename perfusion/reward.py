@@ -1,4 +1,4 @@
-"""The personalized reward model (paper §4.2, Eq. 3–6): feature-crossing plug-ins injected into every Transformer layer of both towers of a frozen `transformers.CLIPModel`, plus the baseline scorers of Table 1.
+"""The personalized reward model (paper §4.2, Eq. 3–6): feature-crossing plug-ins injected into every Transformer layer of both towers of a frozen `transformers.CLIPModel`, plus an optional first stage (`ProfileRead`) and the baseline scorers of Table 1.
 
 Docs: https://perfusion-dev.github.io/perfusion/reward.html.md"""
 
@@ -231,6 +231,7 @@ def forward(
     pixel_values: torch.Tensor,  # (B, N, C, H, W) the group's candidates
     feature_ids: torch.Tensor,  # (B, F) encoded user features
     attention_mask: torch.Tensor | None = None,  # (B, T)
+    read_scores: torch.Tensor | None = None,  # (B, N) the read's scores, when known (training computes them once)
 ) -> torch.Tensor:
     "(B, N) scores."
     if pixel_values.ndim != 5:
@@ -260,11 +261,11 @@ def forward(
         )
     finally:
         self._deltas = None
-    return (
-        s
-        if self.read is None
-        else s + self.read(feature_ids.to(s.device), unit_image_embeddings(self.backbone, pixel_values))
-    )
+    if self.read is None:
+        return s
+    if read_scores is None:
+        read_scores = self.read(feature_ids.to(s.device), unit_image_embeddings(self.backbone, pixel_values))
+    return s + read_scores.to(s)
 
 # %% ../nbs/05_reward.ipynb #a65968b8
 @torch.no_grad()

@@ -6,7 +6,7 @@ Docs: https://perfusion-dev.github.io/perfusion/train_rm.html.md"""
 
 # %% auto #0
 __all__ = ['encode_groups', 'score_groups', 'read_inputs', 'pairwise_logistic_loss', 'fit_profile_read', 'fitted_profile_read',
-           'read_scores', 'train_reward_model', 'plot_training']
+           'read_scores', 'group_read_scores', 'train_reward_model', 'plot_training']
 
 # %% ../nbs/08_train_rm.ipynb #3a26ede0
 import copy
@@ -154,7 +154,7 @@ def fit_profile_read(
         with torch.no_grad():
             sv = m(val["feature_ids"], val["emb"])
         g = gauc(*[[t[k].tolist() for t, k in zip(x, val["mask"])] for x in (sv, val["labels"])])
-        tried.append({"l2": lam, "validation_GAUC": g, "train_loss": float(fit)})
+        tried.append({"l2": lam, "validation_GAUC": g, "train_loss": float(fit.detach())})
         if best is None or g > best[0]:
             best = (g, lam, m)
     return best[2].requires_grad_(False).eval(), {"l2": best[1], "tried": tried}
@@ -168,6 +168,7 @@ def fitted_profile_read(
     vocab: FeatureVocab,
     out_dir: str | Path,  # the read goes to out_dir/profile_read
     progress: bool = True,
+    train_inputs: dict | None = None,  # `read_inputs` of train_ds, if the caller has them already
 ) -> tuple[ProfileRead, dict]:
     "The read fitted on `train_ds` (L2 chosen on `eval_ds`), or the one already finished in `out_dir`."
     path = Path(out_dir) / "profile_read"
@@ -176,7 +177,8 @@ def fitted_profile_read(
     if eval_ds is None:
         raise ValueError("the profile read chooses its L2 weight on validation groups: pass eval_ds")
     t0 = time.time()
-    train, val = (read_inputs(backbone, ds, processor, vocab, progress=progress) for ds in (train_ds, eval_ds))
+    train = train_inputs or read_inputs(backbone, train_ds, processor, vocab, progress=progress)
+    val = read_inputs(backbone, eval_ds, processor, vocab, progress=progress)
     read, info = fit_profile_read(ProfileRead.for_vocab(vocab, emb_dim=train["emb"].shape[-1]), train, val)
     info["seconds"] = round(time.time() - t0, 1)
     read.save_pretrained(path)
@@ -191,8 +193,23 @@ def read_scores(read: ProfileRead, inputs: dict) -> list[list[float]]:
         s = read(inputs["feature_ids"], inputs["emb"])
     return [si[mk].tolist() for si, mk in zip(s, inputs["mask"])]
 
+# %% ../nbs/08_train_rm.ipynb #9d523992
+def group_read_scores(read: ProfileRead, ds: datasets.Dataset, inputs: dict) -> dict[str, list[float]]:
+    "The read's scores of every group of `ds` (from its `read_inputs`), by group id."
+    return dict(zip(ds["group_id"], read_scores(read, inputs)))
+
+# %% ../nbs/08_train_rm.ipynb #079205dc
+def _cached_read(read_cache: dict, b: dict) -> torch.Tensor:
+    "(B, N) the read's cached scores of a batch's groups, padded with zeros like its candidates."
+    r = torch.zeros(b["pixel_values"].shape[:2])
+    for i, g in enumerate(b["group_ids"]):
+        r[i, : len(read_cache[g])] = torch.tensor(read_cache[g])
+    return r
+
 # %% ../nbs/08_train_rm.ipynb #77539477
-def _rm_micro_step(train_ds: datasets.Dataset, processor: CLIPProcessor, vocab: FeatureVocab, cfg, acc: Accelerator):
+def _rm_micro_step(
+    train_ds: datasets.Dataset, processor: CLIPProcessor, vocab: FeatureVocab, cfg, acc: Accelerator, read_cache=None
+):
     "The engine's micro-step: this process's rows of the step's batch, scored, and the group loss over them."
     P, rank = acc.num_processes, acc.process_index
 
@@ -205,7 +222,8 @@ def _rm_micro_step(train_ds: datasets.Dataset, processor: CLIPProcessor, vocab: 
         if cfg.id_dropout and "user_id" in vocab.fields:
             drop = np.random.default_rng([cfg.seed, step, m, rank, 1]).random(len(part)) < cfg.id_dropout
             b["feature_ids"][torch.as_tensor(drop, device=acc.device), vocab.fields.index("user_id")] = 0
-        scores = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"])
+        kw = {"read_scores": _cached_read(read_cache, b).to(acc.device)} if read_cache else {}
+        scores = model(b["input_ids"], b["pixel_values"], b["feature_ids"], b["attention_mask"], **kw)
         try:
             loss, st = reward_group_loss(scores.float(), b["labels"], b["mask"], return_stats=True)
         except NonFiniteError as e:
@@ -246,6 +264,7 @@ def train_reward_model(
     accelerator: Accelerator | None = None,
     stop_after: int | None = None,  # stop (with a checkpoint) after this step, to test resuming
     read: ProfileRead | None = None,  # a fitted first stage; with cfg.read and none given, one is fitted (or reused)
+    read_cache: dict | None = None,  # the read's scores of train_ds's groups (`group_read_scores`; computed if needed)
 ) -> tuple[PerFusionRM, dict]:
     "Train PerFusionRM's plug-ins on `train_ds`, resuming from `out_dir/checkpoint.safetensors` when present."
     cfg = cfg or RMTrainConfig()
@@ -254,16 +273,20 @@ def train_reward_model(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     vocab = vocab or FeatureVocab.fit(train_ds)
-    read_info = None
+    read_info, inputs = None, None
+    if (cfg.read or read is not None) and read_cache is None:  # the training groups as the read sees them
+        inputs = read_inputs(backbone, train_ds, processor, vocab, progress=progress)
     if cfg.read and read is None:
-        read, read_info = fitted_profile_read(backbone, processor, train_ds, eval_ds, vocab, out, progress)
+        read, read_info = fitted_profile_read(backbone, processor, train_ds, eval_ds, vocab, out, progress, inputs)
     torch.manual_seed(cfg.seed)
     plugin_kw = dict(variant=cfg.variant, embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers, cross=cfg.cross)
+    if read is not None and read_cache is None:
+        read_cache = group_read_scores(read, train_ds, inputs)
     rm = PerFusionRM.from_backbone(backbone, vocab, read=read, adanet_hidden=cfg.adanet_hidden, **plugin_kw)
     opt = torch.optim.AdamW(rm.plugins.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     name, ckpt = f"PerFusionRM ({cfg.variant})", out / "checkpoint.safetensors"
     engine = Engine.from_config(name, rm, rm.plugins, opt, cfg, ckpt, {"evals": []}, accelerator=acc, progress=progress)
-    micro_step = _rm_micro_step(train_ds, processor, vocab, cfg, acc)
+    micro_step = _rm_micro_step(train_ds, processor, vocab, cfg, acc, read_cache)
     evaluate = _rm_evaluator(rm, eval_ds, processor, vocab, cfg, acc)
     log = engine.fit(micro_step, callbacks=[evaluate], stop_after=stop_after)
     if read_info is not None:

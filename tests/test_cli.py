@@ -58,7 +58,7 @@ def test_demo_quick_writes_results_and_resumes(tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "results.json").read_text())
     assert res["seed"] == 0 and res["regime"] == "industrial" and res["quick"] is True
-    assert set(res["reward"]) == {"oracle", "general", "perfusion_rm"}
+    assert set(res["reward"]) == {"oracle", "general", "profile_read", "perfusion_rm"}
     assert all(set(m) == {"MAP", "GAUC", "MAP_ci", "GAUC_ci"} for m in res["reward"].values())
     assert all(m["GAUC_ci"][0] <= m["GAUC"] <= m["GAUC_ci"][1] for m in res["reward"].values())
     assert 0.5 < res["reward"]["oracle"]["GAUC"] <= 1.0
