@@ -490,7 +490,10 @@ def pretrain_vision(
     cfg, out = cfg or FoundationConfig(), Path(out)
     clip, processor = load_mini_clip(out / MINI_CLIP)
     tuned, log = tune_vision_tower(cfg, clip, processor.tokenizer, out / "checkpoints", progress)
-    metrics = {r: reward_metrics(tuned, processor, r, n_groups=cfg.eval_groups) for r in ("pickapic", "industrial")}
+    relabel = lambda m: {MINI_CLIP_TUNED.replace("-", "_") if k == "mini_clip" else k: v for k, v in m.items()}
+    metrics = {
+        r: relabel(reward_metrics(tuned, processor, r, n_groups=cfg.eval_groups)) for r in ("pickapic", "industrial")
+    }
     save_mini_clip(out / MINI_CLIP_TUNED, tuned, processor)
     write_model_card(
         out / MINI_CLIP_TUNED,

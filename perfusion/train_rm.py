@@ -10,6 +10,7 @@ __all__ = ['encode_groups', 'score_groups', 'read_inputs', 'pairwise_logistic_lo
 
 # %% ../nbs/08_train_rm.ipynb #3a26ede0
 import copy
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -121,9 +122,9 @@ def read_inputs(
         b = to_device(encode_groups(select_rows(ds, range(i, min(i + batch_size, len(ds)))), processor, vocab), dev)
         e = unit_image_embeddings(backbone, b["pixel_values"])
         parts.append({"feature_ids": b["feature_ids"], "emb": e, "labels": b["labels"], "mask": b["mask"]})
-    N = max(p["mask"].shape[1] for p in parts)
-    pad = lambda t: F.pad(t, (0, 0) * (t.ndim - 2) + (0, N - t.shape[1])) if t.ndim > 1 else t
-    return {k: torch.cat([pad(p[k]).cpu() for p in parts]) for k in parts[0]}
+    N = max(p["mask"].shape[1] for p in parts)  # candidates: batches may pad to different sizes
+    pad = lambda k, t: t if k == "feature_ids" else F.pad(t, (0, 0) * (t.ndim - 2) + (0, N - t.shape[1]))
+    return {k: torch.cat([pad(k, p[k]).cpu() for p in parts]) for k in parts[0]}
 
 # %% ../nbs/08_train_rm.ipynb #eedbdc0b
 def pairwise_logistic_loss(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -159,6 +160,12 @@ def fit_profile_read(
             best = (g, lam, m)
     return best[2].requires_grad_(False).eval(), {"l2": best[1], "tried": tried}
 
+# %% ../nbs/08_train_rm.ipynb #d297f7c5
+def _read_key(backbone: CLIPModel, train_ds: datasets.Dataset, vocab: FeatureVocab) -> dict:
+    "What a fitted read depends on: the backbone, the vocabulary and the training groups (a digest of their ids)."
+    ids = hashlib.sha1("\n".join(train_ds["group_id"]).encode()).hexdigest()
+    return {"backbone": str(getattr(backbone.config, "_name_or_path", "")), "sizes": list(vocab.sizes), "groups": ids}
+
 # %% ../nbs/08_train_rm.ipynb #8be5d0d6
 def fitted_profile_read(
     backbone: CLIPModel,
@@ -170,17 +177,18 @@ def fitted_profile_read(
     progress: bool = True,
     train_inputs: dict | None = None,  # `read_inputs` of train_ds, if the caller has them already
 ) -> tuple[ProfileRead, dict]:
-    "The read fitted on `train_ds` (L2 chosen on `eval_ds`), or the one already finished in `out_dir`."
-    path = Path(out_dir) / "profile_read"
-    if (path / "fit.json").exists():
-        return ProfileRead.from_pretrained(path), json.loads((path / "fit.json").read_text())
+    "The read fitted on `train_ds` (L2 chosen on `eval_ds`), or the one finished in `out_dir` on the same data and backbone."
+    path, key = Path(out_dir) / "profile_read", _read_key(backbone, train_ds, vocab)
+    done = json.loads((path / "fit.json").read_text()) if (path / "fit.json").exists() else {}
+    if done.get("key") == key:  # a read fitted on other data, vocabulary or backbone is fitted anew
+        return ProfileRead.from_pretrained(path), done
     if eval_ds is None:
         raise ValueError("the profile read chooses its L2 weight on validation groups: pass eval_ds")
     t0 = time.time()
     train = train_inputs or read_inputs(backbone, train_ds, processor, vocab, progress=progress)
     val = read_inputs(backbone, eval_ds, processor, vocab, progress=progress)
     read, info = fit_profile_read(ProfileRead.for_vocab(vocab, emb_dim=train["emb"].shape[-1]), train, val)
-    info["seconds"] = round(time.time() - t0, 1)
+    info["seconds"], info["key"] = round(time.time() - t0, 1), key
     read.save_pretrained(path)
     with atomic_path(path / "fit.json") as tmp:  # written last: the mark of a finished fit
         tmp.write_text(json.dumps(info, indent=1))
@@ -196,7 +204,10 @@ def read_scores(read: ProfileRead, inputs: dict) -> list[list[float]]:
 # %% ../nbs/08_train_rm.ipynb #9d523992
 def group_read_scores(read: ProfileRead, ds: datasets.Dataset, inputs: dict) -> dict[str, list[float]]:
     "The read's scores of every group of `ds` (from its `read_inputs`), by group id."
-    return dict(zip(ds["group_id"], read_scores(read, inputs)))
+    ids = ds["group_id"]
+    if len(set(ids)) != len(ids):
+        raise ValueError("group ids must be unique to cache the read's scores by group")
+    return dict(zip(ids, read_scores(read, inputs)))
 
 # %% ../nbs/08_train_rm.ipynb #079205dc
 def _cached_read(read_cache: dict, b: dict) -> torch.Tensor:
