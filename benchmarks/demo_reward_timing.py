@@ -13,7 +13,6 @@ demo_out, dest = Path(sys.argv[1]), Path(sys.argv[2])
 work, res = Path(tempfile.mkdtemp()), {}
 for name, cfg in (("two_stage", DemoConfig()), ("previous", DemoConfig(rm=replace(DemoConfig().rm, read=False), rm_backbone="mini-clip"))):
     out = work / name
-    shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(demo_out / "rm" / "data", out / "rm" / "data")
     t0 = time.time()
     r = _demo_reward(out, "industrial", cfg, 0, False)
