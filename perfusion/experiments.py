@@ -46,7 +46,6 @@ from perfusion.train_rm import (
     group_read_scores,
     plot_training,
     read_inputs,
-    read_scores,
     score_groups,
     train_reward_model,
 )
@@ -61,14 +60,20 @@ REWARD_NAMES = {
 }
 
 # %% ../nbs/16_experiments.ipynb #f632f620
-def _table_read(clip, proc, splits: datasets.DatasetDict, vocab: FeatureVocab, out: Path, progress: bool) -> tuple:
-    """The profile read fitted once for every variant (or reused from `out`), its record with its test scores, and its
-    scores of the training groups (the variants' cache)."""
-    train = read_inputs(clip, splits["train"], proc, vocab, progress=progress)
-    args = (clip, proc, splits["train"], splits["validation"], vocab, out)
-    read, info = fitted_profile_read(*args, progress=progress, train_inputs=train)
-    test = read_scores(read, read_inputs(clip, splits["test"], proc, vocab, progress=progress))
-    return read, {**info, "test_scores": test}, group_read_scores(read, splits["train"], train)
+def _table_read(clip, proc, splits: datasets.DatasetDict, vocab: FeatureVocab, out: Path, cfg, progress: bool) -> tuple:
+    """The profile read fitted once for every variant (or reused from `out`), its record, and its scores of the training
+    groups (the variants' cache) and of the test groups (its own row, and the variants' scoring), by group id."""
+    args = (clip, proc, splits["train"], splits["validation"], vocab, out, progress, cfg.read_patches)
+    read, info, train = fitted_profile_read(*args)
+    test = read_inputs(clip, splits["test"], proc, vocab, progress=progress, read=read)
+    return (
+        read,
+        info,
+        {
+            "train": group_read_scores(read, splits["train"], train),
+            "test": group_read_scores(read, splits["test"], test),
+        },
+    )
 
 # %% ../nbs/16_experiments.ipynb #8d84852f
 def _reward_summary(table: dict) -> dict:
@@ -109,15 +114,20 @@ def reward_table(
         clip, proc = load_mini_clip(backbone)
     vocab = FeatureVocab.fit(splits["train"])  # what train_reward_model would fit; shared with the read
     t_read = time.time()
-    read, read_info, cache = _table_read(clip, proc, splits, vocab, out / regime, progress) if cfg.read else (None,) * 3
+    read, read_info, cache = (
+        _table_read(clip, proc, splits, vocab, out / regime, cfg, progress) if cfg.read else (None, None, {})
+    )
     if read is not None:  # its time: embedding the splits, the fit (or reuse) and the test scores
-        scores["profile_read"], timing["profile_read"] = read_info.pop("test_scores"), round(time.time() - t_read, 1)
-    kw = dict(eval_ds=splits["validation"], progress=progress, read=read, vocab=vocab, read_cache=cache)
+        scores["profile_read"] = [cache["test"][g] for g in test["group_id"]]
+        timing["profile_read"] = round(time.time() - t_read, 1)
+    kw = dict(eval_ds=splits["validation"], progress=progress, read=read, vocab=vocab, read_cache=cache.get("train"))
     for v in variants:
         name = REWARD_NAMES[v]
         c = RMTrainConfig(**{**asdict(cfg), "variant": v})
         rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / regime / name, c, **kw)
-        scores[name], _ = score_groups(rm, test, proc, progress=progress, desc=f"scoring: {name}")
+        scores[name], _ = score_groups(
+            rm, test, proc, progress=progress, desc=f"scoring: {name}", read_cache=cache.get("test")
+        )
         timing[name] = logs[name]["seconds"]
         rm.remove_hooks()  # the next variant reuses the same backbone
     table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}

@@ -146,6 +146,7 @@ RM_FIELDS = {
     "cross": "cross",
     "id-dropout": "id_dropout",
     "read": "read",
+    "read-patches": "read_patches",
 }
 
 # %% ../nbs/18b_options.ipynb #9ffb1144

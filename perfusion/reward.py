@@ -7,8 +7,8 @@ Docs: https://perfusion-dev.github.io/perfusion/reward.html.md"""
 # %% auto #0
 __all__ = ['VARIANTS', 'TOWERS', 'PICKSCORE', 'PICKSCORE_PROCESSOR', 'CLIP_H', 'HPSV2_REPO', 'HPSV2_FILE', 'AESTHETIC_CLIP',
            'AESTHETIC_REPO', 'AESTHETIC_FILE', 'AdaNets', 'clip_tower_shapes', 'PerFusionPlugins', 'ProfileRead',
-           'PerFusionRM', 'unit_image_embeddings', 'CLIPModelScorer', 'OpenCLIPScorer', 'AestheticHead',
-           'AestheticScorer']
+           'PerFusionRM', 'unit_image_embeddings', 'patch_tokens', 'principal_directions', 'CLIPModelScorer',
+           'OpenCLIPScorer', 'AestheticHead', 'AestheticScorer']
 
 # %% ../nbs/05_reward.ipynb #1b121703
 import json
@@ -121,14 +121,18 @@ class ProfileRead(ModelMixin, ConfigMixin):
         self,
         field_sizes: Sequence[int],  # the vocabulary sizes of every feature field (`FeatureVocab.sizes`)
         fields: Sequence[int],  # positions of the fields it reads (the profile; not the user id)
-        emb_dim: int,  # size of the image embedding
+        emb_dim: int,  # size of what it reads of each candidate
         feature_fields: Sequence[str] | None = None,  # the FeatureVocab's field names, for a readable config
+        patch_dim: int = 0,  # > 0: it reads `emb_dim` principal components of the patch tokens (this many numbers)
     ):
         super().__init__()
         self.keys = [(f,) for f in fields] + list(combinations(fields, 2))
         self.general = nn.Parameter(torch.zeros(emb_dim))
         rows = [math.prod(int(field_sizes[f]) for f in k) for k in self.keys]
         self.tables = nn.ParameterList([nn.Parameter(torch.zeros(n, emb_dim)) for n in rows])
+        if patch_dim:  # the patch tokens' mean and principal directions (`principal_directions`), fixed before the fit
+            self.register_buffer("patch_mean", torch.zeros(patch_dim))
+            self.register_buffer("patch_basis", torch.zeros(patch_dim, emb_dim))
 
 # %% ../nbs/05_reward.ipynb #ac7c60bc
 @patch
@@ -154,10 +158,21 @@ def forward(
 
 # %% ../nbs/05_reward.ipynb #2d4a45ab
 @patch(cls_method=True)
-def for_vocab(cls: ProfileRead, vocab: FeatureVocab, emb_dim: int, skip: Sequence[str] = ("user_id",)) -> ProfileRead:
+def for_vocab(
+    cls: ProfileRead,
+    vocab: FeatureVocab,
+    emb_dim: int | None = None,  # the pooled embedding's size (not needed with a basis)
+    skip: Sequence[str] = ("user_id",),
+    basis: tuple | None = None,  # (mean, directions) of the patch tokens: read those components instead
+) -> ProfileRead:
     "A zero read of every field of `vocab` but `skip` (by default the merchant id: the read generalizes by profile)."
     fields = [i for i, f in enumerate(vocab.fields) if f not in skip]
-    return cls(list(vocab.sizes), fields, emb_dim, feature_fields=list(vocab.fields))
+    if basis is None:
+        return cls(list(vocab.sizes), fields, emb_dim, feature_fields=list(vocab.fields))
+    mean, directions = basis
+    read = cls(list(vocab.sizes), fields, directions.shape[1], list(vocab.fields), patch_dim=directions.shape[0])
+    read.patch_mean.copy_(mean), read.patch_basis.copy_(directions)
+    return read
 
 # %% ../nbs/05_reward.ipynb #4cf8d9e7
 class PerFusionRM(nn.Module):
@@ -264,7 +279,7 @@ def forward(
     if self.read is None:
         return s
     if read_scores is None:
-        read_scores = self.read(feature_ids.to(s.device), unit_image_embeddings(self.backbone, pixel_values))
+        read_scores = self.read(feature_ids.to(s.device), self.read.features(self.backbone, pixel_values))
     return s + read_scores.to(s)
 
 # %% ../nbs/05_reward.ipynb #a65968b8
@@ -273,6 +288,38 @@ def unit_image_embeddings(backbone: CLIPModel, pixel_values: torch.Tensor) -> to
     "(B, N, D) unit-norm image embeddings of a batch of groups (B, N, C, H, W), without gradients."
     v = pooled_features(backbone.get_image_features(pixel_values=pixel_values.flatten(0, 1)))
     return F.normalize(v.float(), dim=-1).view(*pixel_values.shape[:2], -1)
+
+# %% ../nbs/05_reward.ipynb #e35c3cf0
+@torch.no_grad()
+def patch_tokens(backbone: CLIPModel, pixel_values: torch.Tensor) -> torch.Tensor:
+    "(B, N, P) the vision tower's last-layer patch tokens of a batch of groups, flattened (no class token), no gradients."
+    h = backbone.vision_model(pixel_values=pixel_values.flatten(0, 1)).last_hidden_state[:, 1:]
+    return h.flatten(1).float().view(*pixel_values.shape[:2], -1)
+
+# %% ../nbs/05_reward.ipynb #05389749
+def principal_directions(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "The mean (P,) of the rows of `x` (M, P) and their first `k` principal directions (P, k), exactly."
+    if not 0 < k < min(x.shape[0], x.shape[1] + 1):
+        raise ValueError(f"cannot take {k} principal directions of {x.shape[0]} rows of {x.shape[1]} numbers")
+    mean = x.double().mean(0)
+    xc = x.double() - mean
+    if len(xc) <= xc.shape[1]:  # the smaller eigenproblem: the rows' Gram matrix, its eigenvectors mapped back
+        w, u = torch.linalg.eigh(xc @ xc.T)
+        v = xc.T @ u[:, -k:].flip(1) / w[-k:].flip(0).clamp_min(1e-12).sqrt()
+    else:  # the covariance matrix
+        v = torch.linalg.eigh(xc.T @ xc)[1][:, -k:].flip(1)
+    return mean.float(), v.float().contiguous()
+
+# %% ../nbs/05_reward.ipynb #6bae2273
+@patch
+def features(self: ProfileRead, backbone: CLIPModel, pixel_values: torch.Tensor) -> torch.Tensor:
+    "(B, N, D) what the read reads of each candidate: the unit-norm pooled embedding, or its patch tokens' components."
+    if not self.config.patch_dim:
+        return unit_image_embeddings(backbone, pixel_values)
+    z = (patch_tokens(backbone, pixel_values) - self.patch_mean.to(pixel_values.device)) @ self.patch_basis.to(
+        pixel_values.device
+    )
+    return F.normalize(z, dim=-1)
 
 # %% ../nbs/05_reward.ipynb #21c4455c
 @patch(cls_method=True)

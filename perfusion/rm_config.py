@@ -39,6 +39,7 @@ class RMTrainConfig:
     shuffle_phrases: bool = True  # shuffle the comma-separated phrases of prompts (order-insensitive prompts)
     id_dropout: float = 0.0  # chance a group's user id becomes the unknown id (forces the profile crosses)
     read: bool = False  # fit a profile read of the frozen embedding first; plug-ins learn on top (08_train_rm)
+    read_patches: int = 64  # the read's principal components of the patch tokens (0: the pooled embedding)
     mixed_precision: str = "no"  # or bf16 (accelerate); fp16 needs loss scaling, which the NaN guards would fight
     log_every: int = 10  # log the loss every k steps
     eval_every: int = 200  # validation MAP/GAUC every k steps (0 = never)
@@ -70,6 +71,8 @@ def _validate(self: RMTrainConfig):
     check_training_fields(self, RM_FIELD_CHOICES)
     if not 0.0 <= self.id_dropout <= 1.0:
         raise ValueError(f"id_dropout must be between 0 and 1, got {self.id_dropout}")
+    if self.read_patches < 0:
+        raise ValueError(f"read_patches must be 0 (the pooled embedding) or more, got {self.read_patches}")
 
 # %% ../nbs/07a_rm_config.ipynb #07e0cd77
 @patch(cls_method=True)
