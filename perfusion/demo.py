@@ -34,8 +34,8 @@ from .world import REGIMES, World, gallery, summarize_groups
 
 # %% ../nbs/16a_demo.ipynb #17964a52
 def demo_rm() -> RMTrainConfig:
-    """PerFusionRM as the demo trains it (the run's seed is the demo's): the profile read fitted first (`08_train_rm`),
-    then 150 steps of 32 groups of the plug-ins on top, validation every 50."""
+    """PerFusionRM as the demo trains it (the run's seed is the demo's): the profile read (of 64 components of the patch
+    tokens) fitted first (`08_train_rm`), then 150 steps of 32 groups of the plug-ins on top, validation every 50."""
     return RMTrainConfig(max_steps=150, eval_every=50, eval_groups=200, save_every=50, read=True)
 
 # %% ../nbs/16a_demo.ipynb #3c7ae6c3
