@@ -223,7 +223,7 @@ def from_config(
         max_grad_norm=cfg.max_grad_norm,
         log_every=cfg.log_every,
         save_every=cfg.save_every,
-        config_defaults=asdict(type(cfg)()),
+        config_defaults={**asdict(type(cfg)()), **getattr(cfg, "ADDED_FIELDS", {})},
         progress=progress,
     )
 

@@ -305,7 +305,7 @@ def principal_directions(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.T
     xc = x.double() - mean
     if len(xc) <= xc.shape[1]:  # the smaller eigenproblem: the rows' Gram matrix, its eigenvectors mapped back
         w, u = torch.linalg.eigh(xc @ xc.T)
-        v = xc.T @ u[:, -k:].flip(1) / w[-k:].flip(0).clamp_min(1e-12).sqrt()
+        v = F.normalize(xc.T @ u[:, -k:].flip(1), dim=0)  # unit columns, even past the rows' rank
     else:  # the covariance matrix
         v = torch.linalg.eigh(xc.T @ xc)[1][:, -k:].flip(1)
     return mean.float(), v.float().contiguous()

@@ -9,6 +9,7 @@ __all__ = ['RM_FIELD_CHOICES', 'RMTrainConfig', 'check_training_fields']
 
 # %% ../nbs/07a_rm_config.ipynb #d61b34e0
 from dataclasses import dataclass
+from typing import ClassVar
 
 from fastcore.basics import patch
 
@@ -46,6 +47,8 @@ class RMTrainConfig:
     eval_groups: int = 300  # validation groups used for those curves
     save_every: int = 200  # checkpoint every k steps
     seed: int = 0
+    # how a run behaved before a field existed: a checkpoint that does not record it resumes only with this value
+    ADDED_FIELDS: ClassVar[dict] = {"read_patches": 0}
 
     def __post_init__(self):
         self._validate()
@@ -88,4 +91,5 @@ def gpu(cls: RMTrainConfig, **kw) -> RMTrainConfig:
     and 16 micro-batches of 8 groups keep a ViT-H/14 step within one 80 GB GPU (an estimate, see 18_gpu_training)."""
     paper = dict(batch_size=128, lr=1e-3, warmup_steps=500, weight_decay=1e-2, mixed_precision="bf16")
     ours = dict(grad_accum=16, max_steps=5000, eval_every=500, eval_groups=2000, save_every=500)
+    ours["read_patches"] = 0  # with a read: a ViT-H's patch tokens are too many numbers for the basis (05_reward)
     return cls(**{**paper, **ours, **kw})

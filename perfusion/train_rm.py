@@ -140,7 +140,7 @@ def patch_basis(
     ds: datasets.Dataset,
     processor: CLIPProcessor,
     vocab: FeatureVocab,
-    k: int,  # components (fewer than the images)
+    k: int,  # components (at most: the images less one, and the numbers per image)
     max_groups: int = 512,
     batch_size: int = 64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,7 +152,7 @@ def patch_basis(
         )
         rows.append(patch_tokens(backbone, b["pixel_values"])[b["mask"]].cpu())
     x = torch.cat(rows)
-    return principal_directions(x, min(k, len(x) - 1))
+    return principal_directions(x, min(k, len(x) - 1, x.shape[1]))
 
 # %% ../nbs/08_train_rm.ipynb #eedbdc0b
 def pairwise_logistic_loss(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
