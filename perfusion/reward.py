@@ -298,17 +298,15 @@ def patch_tokens(backbone: CLIPModel, pixel_values: torch.Tensor) -> torch.Tenso
 
 # %% ../nbs/05_reward.ipynb #05389749
 def principal_directions(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "The mean (P,) of the rows of `x` (M, P) and their first `k` principal directions (P, k), exactly."
+    "The mean (P,) of the rows of `x` (M, P) and their first `k` principal directions (P, k), exactly; none without variance."
     if not 0 < k < min(x.shape[0], x.shape[1] + 1):
         raise ValueError(f"cannot take {k} principal directions of {x.shape[0]} rows of {x.shape[1]} numbers")
     mean = x.double().mean(0)
     xc = x.double() - mean
-    if len(xc) <= xc.shape[1]:  # the smaller eigenproblem: the rows' Gram matrix, its eigenvectors mapped back
-        w, u = torch.linalg.eigh(xc @ xc.T)
-        v = F.normalize(xc.T @ u[:, -k:].flip(1), dim=0)  # unit columns, even past the rows' rank
-    else:  # the covariance matrix
-        v = torch.linalg.eigh(xc.T @ xc)[1][:, -k:].flip(1)
-    return mean.float(), v.float().contiguous()
+    gram = len(xc) <= xc.shape[1]  # the smaller eigenproblem: the rows' Gram matrix, its eigenvectors mapped back
+    w, u = torch.linalg.eigh(xc @ xc.T if gram else xc.T @ xc)
+    u = u[:, -min(k, int((w > w.max() * 1e-10).sum())) :].flip(1)  # past the rank, directions are noise: left out
+    return mean.float(), (F.normalize(xc.T @ u, dim=0) if gram else u).float().contiguous()
 
 # %% ../nbs/05_reward.ipynb #6bae2273
 @patch
