@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .metrics import ranking_metrics
 
-# %% ../nbs/01_world.ipynb #f96aa64b
+# %% ../nbs/01_world.ipynb #faf6ee97
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "category": ("t-shirt", "sweater", "coat", "dress", "jumpsuit"),
     "colour": ("red", "orange", "yellow", "green", "blue", "purple", "pink", "black"),
@@ -31,6 +31,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 PHRASE_TO_ATTRIBUTE: dict[str, str] = {v: a for a, vs in ATTRIBUTES.items() for v in vs}
 
+# %% ../nbs/01_world.ipynb #0c9a422d
 COLOUR_RGB: dict[str, tuple[int, int, int]] = {
     "red": (200, 30, 40),
     "orange": (240, 130, 20),
@@ -55,52 +56,56 @@ def _mix(rgb, other, t):
     "Blend colour `rgb` towards `other` by fraction `t`."
     return tuple(int(round(a + (b - a) * t)) for a, b in zip(rgb, other))
 
-# %% ../nbs/01_world.ipynb #e2151559
+# %% ../nbs/01_world.ipynb #183319a1
+_BODY_BOTTOM = {"t-shirt": 80, "sweater": 88, "coat": 114, "dress": 62, "jumpsuit": 66}
+
+
+def _body_polygons(cat: str, w: int, flare: int, cx: int = 64, top: int = 24) -> list:
+    "The body (half-width `w`, extra hem width `flare`) and the lower part its category adds, in 128-px coordinates."
+    bottom = _BODY_BOTTOM[cat]
+    body = [(cx - 9, top), (cx + 9, top), (cx + w, top + 5), (cx + w, bottom), (cx - w, bottom), (cx - w, top + 5)]
+    if cat == "coat":
+        body[3:5] = [(cx + w + 5 + flare // 2, bottom), (cx - w - 5 - flare // 2, bottom)]
+    return [body] + _lower_polygons(cat, w, flare, cx, bottom)
+
+# %% ../nbs/01_world.ipynb #18872075
+def _lower_polygons(cat: str, w: int, flare: int, cx: int, bottom: int) -> list:
+    "A dress's skirt or a jumpsuit's two legs below the body; nothing for the other categories."
+    if cat == "dress":
+        hem = w + 12 + flare * 2
+        return [[(cx - w + 3, bottom - 2), (cx + w - 3, bottom - 2), (cx + hem, 110), (cx - hem, 110)]]
+    if cat == "jumpsuit":
+        left = [(cx - w, bottom - 2), (cx - 1, bottom - 2), (cx - 3, 118), (cx - w - 2 - flare // 2, 118)]
+        return [left, [(cx + 1, bottom - 2), (cx + w, bottom - 2), (cx + w + 2 + flare // 2, 118), (cx + 3, 118)]]
+    return []
+
+# %% ../nbs/01_world.ipynb #8f00334d
+def _sleeve_polygons(sleeve: str, w: int, cx: int = 64, top: int = 24) -> list:
+    "Both sleeves (none when sleeveless), mirrored about the centre line `cx`."
+    if sleeve == "sleeveless":
+        return []
+    if sleeve == "short sleeves":
+        pts = [(w - 1, top + 4), (w + 17, top + 17), (w + 9, top + 26), (w - 1, top + 18)]
+    else:
+        pts = [(w - 1, top + 4), (w + 13, top + 20), (w + 17, top + 62), (w + 8, top + 64), (w + 1, top + 28)]
+    return [[(cx + s * dx, y) for dx, y in pts] for s in (-1, 1)]
+
+# %% ../nbs/01_world.ipynb #0fe4ff32
+def _neck_cut(neck: str, cx: int = 64, top: int = 24) -> tuple:
+    "The neckline's cut-out as a PIL drawing method's name and its coordinates."
+    if neck == "round-neck":
+        return ("ellipse", [cx - 10, top - 9, cx + 10, top + 10])
+    if neck == "v-neck":
+        return ("polygon", [(cx - 11, top - 2), (cx + 11, top - 2), (cx, top + 26)])
+    return ("rectangle", [cx - 11, top - 2, cx + 11, top + 13])
+
+# %% ../nbs/01_world.ipynb #e90a6d00
 def _silhouette(item, jitter):
     "Polygons (in 128-px coordinates) of body, lower part and sleeves, and the neckline cut-out."
-    cx, top = 64, 24
     w = 18 if item["fit"] == "slim-fit" else 25  # half-width of the body
     flare = 0 if item["fit"] == "slim-fit" else 8  # extra width at hems
-    body_bottom = {"t-shirt": 80, "sweater": 88, "coat": 114, "dress": 62, "jumpsuit": 66}[item["category"]]
-    polys = [
-        [
-            (cx - 9, top),
-            (cx + 9, top),
-            (cx + w, top + 5),
-            (cx + w, body_bottom),
-            (cx - w, body_bottom),
-            (cx - w, top + 5),
-        ]
-    ]
-    cat = item["category"]
-    if cat == "coat":
-        polys[0][3:5] = [(cx + w + 5 + flare // 2, body_bottom), (cx - w - 5 - flare // 2, body_bottom)]
-    elif cat == "dress":
-        hem = w + 12 + flare * 2
-        polys.append([(cx - w + 3, body_bottom - 2), (cx + w - 3, body_bottom - 2), (cx + hem, 110), (cx - hem, 110)])
-    elif cat == "jumpsuit":
-        polys.append(
-            [(cx - w, body_bottom - 2), (cx - 1, body_bottom - 2), (cx - 3, 118), (cx - w - 2 - flare // 2, 118)]
-        )
-        polys.append(
-            [(cx + 1, body_bottom - 2), (cx + w, body_bottom - 2), (cx + w + 2 + flare // 2, 118), (cx + 3, 118)]
-        )
-    sleeve = item["sleeve"]
-    if sleeve != "sleeveless":
-        for s in (-1, 1):
-            if sleeve == "short sleeves":
-                pts = [(w - 1, top + 4), (w + 17, top + 17), (w + 9, top + 26), (w - 1, top + 18)]
-            else:
-                pts = [(w - 1, top + 4), (w + 13, top + 20), (w + 17, top + 62), (w + 8, top + 64), (w + 1, top + 28)]
-            polys.append([(cx + s * dx, y) for dx, y in pts])
-    neck = item["neckline"]
-    if neck == "round-neck":
-        cut = ("ellipse", [cx - 10, top - 9, cx + 10, top + 10])
-    elif neck == "v-neck":
-        cut = ("polygon", [(cx - 11, top - 2), (cx + 11, top - 2), (cx, top + 26)])
-    else:
-        cut = ("rectangle", [cx - 11, top - 2, cx + 11, top + 13])
-    return [jitter(p) for p in polys], cut, body_bottom
+    polys = _body_polygons(item["category"], w, flare) + _sleeve_polygons(item["sleeve"], w)
+    return [jitter(p) for p in polys], _neck_cut(item["neckline"]), _BODY_BOTTOM[item["category"]]
 
 # %% ../nbs/01_world.ipynb #ea54e9fe
 def _pattern_layer(item, S, rng):
@@ -124,7 +129,50 @@ def _pattern_layer(item, S, rng):
             d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
     return layer
 
-# %% ../nbs/01_world.ipynb #46a4d334
+# %% ../nbs/01_world.ipynb #0a850efe
+def _garment_mask(polys: list, cut: tuple, S: int = 128) -> Image.Image:
+    "The garment as a 0/255 mask: the polygons filled, the neckline cut out."
+    mask = Image.new("L", (S, S), 0)
+    dm = ImageDraw.Draw(mask)
+    for p in polys:
+        dm.polygon(p, fill=255)
+    getattr(dm, cut[0])(cut[1], fill=0)
+    return mask
+
+# %% ../nbs/01_world.ipynb #552932dc
+def _draw_trim(d: ImageDraw.ImageDraw, cat: str, body_bottom: int, dark: tuple):
+    "A coat's placket and buttons, a sweater's ribbed hem band, or a dress's or jumpsuit's waist seam."
+    if cat == "coat":
+        d.line([(64, 40), (64, body_bottom)], fill=dark, width=1)
+        for y in range(46, body_bottom - 4, 14):
+            d.ellipse([61, y - 2, 66, y + 3], fill=dark)
+    elif cat == "sweater":
+        for x in range(40, 90, 3):
+            d.line([(x, body_bottom - 7), (x, body_bottom - 1)], fill=dark)
+    elif cat in ("dress", "jumpsuit"):
+        d.line([(44, body_bottom - 2), (84, body_bottom - 2)], fill=dark, width=2)
+
+# %% ../nbs/01_world.ipynb #df3fce6f
+def _add_defects(img: Image.Image, defect: float, rng: np.random.Generator) -> Image.Image:
+    "`img` with washed-out colour, smudges, pixel noise and blur in proportion to `defect` in (0, 1]."
+    arr = np.asarray(img).astype(np.float32)
+    arr = arr + (arr.mean(axis=2, keepdims=True) - arr) * 0.6 * defect  # washed-out colour
+    img = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img, "RGBA")
+    for _ in range(int(round(6 * defect))):  # muddy smudges
+        x, y, r = rng.integers(20, 108), rng.integers(20, 108), rng.integers(6, 16)
+        d.ellipse([x - r, y - r, x + r, y + r], fill=(110, 95, 80, int(150 * defect) + 40))
+    arr = np.asarray(img).astype(np.float32) + rng.normal(0, 55 * defect, img.size[::-1] + (3,))  # pixel noise
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5 * defect))
+
+# %% ../nbs/01_world.ipynb #f38d2eb5
+def _check_item(item: dict):
+    "Refuse an item with a missing or unknown attribute value, naming the attribute and its values."
+    for a, vs in ATTRIBUTES.items():
+        if item.get(a) not in vs:
+            raise ValueError(f"item attribute {a!r} must be one of {vs}, got {item.get(a)!r}")
+
+# %% ../nbs/01_world.ipynb #e72d661f
 def render_item(
     item: dict[str, str],  # attribute -> value, see `ATTRIBUTES`
     quality: float = 1.0,  # 1 = flawless, 0 = heavy render defects
@@ -132,45 +180,19 @@ def render_item(
     seed: int = 0,  # seeds the sequins and the defects
 ) -> Image.Image:
     "Render one fashion item as an RGB image of `size`×`size` pixels."
-    for a, vs in ATTRIBUTES.items():
-        if item.get(a) not in vs:
-            raise ValueError(f"item attribute {a!r} must be one of {vs}, got {item.get(a)!r}")
+    _check_item(item)
     S, rng = 128, np.random.default_rng(seed)
     defect = 1.0 - float(np.clip(quality, 0.0, 1.0))
     jitter = lambda pts: [(x + rng.normal(0, 5 * defect), y + rng.normal(0, 5 * defect)) for x, y in pts]
-    polys, (cut_kind, cut_xy), body_bottom = _silhouette(item, jitter)
-    mask = Image.new("L", (S, S), 0)
-    dm = ImageDraw.Draw(mask)
-    for p in polys:
-        dm.polygon(p, fill=255)
-    getattr(dm, cut_kind)(cut_xy, fill=0)
+    polys, cut, body_bottom = _silhouette(item, jitter)
+    mask = _garment_mask(polys, cut, S)
     img = Image.new("RGB", (S, S), _BACKGROUND)
     img.paste(_pattern_layer(item, S, rng), mask=mask)
-    d = ImageDraw.Draw(img)
     dark = _mix(COLOUR_RGB[item["colour"]], (0, 0, 0), 0.55) if item["colour"] != "black" else (90, 90, 90)
     edge = mask.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 60 else 0)
     img.paste(Image.new("RGB", (S, S), dark), mask=edge)
-    cat = item["category"]
-    if cat == "coat":  # placket and buttons
-        d.line([(64, 40), (64, body_bottom)], fill=dark, width=1)
-        for y in range(46, body_bottom - 4, 14):
-            d.ellipse([61, y - 2, 66, y + 3], fill=dark)
-    elif cat == "sweater":  # ribbed hem band
-        for x in range(40, 90, 3):
-            d.line([(x, body_bottom - 7), (x, body_bottom - 1)], fill=dark)
-    elif cat in ("dress", "jumpsuit"):  # waist seam
-        d.line([(44, body_bottom - 2), (84, body_bottom - 2)], fill=dark, width=2)
-    if defect > 0:
-        arr = np.asarray(img).astype(np.float32)
-        grey = arr.mean(axis=2, keepdims=True)
-        arr = arr + (grey - arr) * 0.6 * defect  # washed-out colour
-        img = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
-        d = ImageDraw.Draw(img, "RGBA")
-        for _ in range(int(round(6 * defect))):  # muddy smudges
-            x, y, r = rng.integers(20, 108), rng.integers(20, 108), rng.integers(6, 16)
-            d.ellipse([x - r, y - r, x + r, y + r], fill=(110, 95, 80, int(150 * defect) + 40))
-        arr = np.asarray(img).astype(np.float32) + rng.normal(0, 55 * defect, (S, S, 3))  # pixel noise
-        img = Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2.5 * defect))
+    _draw_trim(ImageDraw.Draw(img), item["category"], body_bottom, dark)
+    img = _add_defects(img, defect, rng) if defect > 0 else img
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
 # %% ../nbs/01_world.ipynb #142e9bcd
@@ -344,7 +366,18 @@ class WorldGroup:
     general_utilities: np.ndarray  # (N,) the part every merchant shares: consistency + quality
     labels: np.ndarray  # (N,) 0/1 selection
 
-# %% ../nbs/01_world.ipynb #9541f6eb
+# %% ../nbs/01_world.ipynb #82f4f804
+def _draw_merchants(regime: Regime, rng: np.random.Generator) -> list:
+    "The regime's `n_users` merchants, each profile feature drawn uniformly from its values."
+    merchants = []
+    for i in range(regime.n_users):
+        feats = {"user_id": f"u{i:04d}"}
+        for f in regime.profile_features:
+            feats[f] = PROFILE_FEATURES[f][rng.integers(len(PROFILE_FEATURES[f]))]
+        merchants.append(Merchant(feats["user_id"], feats))
+    return merchants
+
+# %% ../nbs/01_world.ipynb #5e57a58f
 class World:
     "The built-in AIGI fashion world: merchants with hidden tastes who select K of N candidates."
 
@@ -353,23 +386,16 @@ class World:
         regime: str | Regime = "industrial",  # a name in `REGIMES` or a `Regime`
         seed: int = 0,
     ):
-        if isinstance(regime, str):
-            if regime not in REGIMES:
-                raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
-            regime = REGIMES[regime]
-        self.regime, self.seed = regime, seed
+        if isinstance(regime, str) and regime not in REGIMES:
+            raise ValueError(f"unknown regime {regime!r}; choose one of {sorted(REGIMES)}")
+        self.regime, self.seed = REGIMES[regime] if isinstance(regime, str) else regime, seed
         rng = np.random.default_rng([seed, 0])
-        self.merchants = []
-        for i in range(regime.n_users):
-            feats = {"user_id": f"u{i:04d}"}
-            for f in regime.profile_features:
-                feats[f] = PROFILE_FEATURES[f][rng.integers(len(PROFILE_FEATURES[f]))]
-            self.merchants.append(Merchant(feats["user_id"], feats))
+        self.merchants = _draw_merchants(self.regime, rng)
         self.cross_tables = {
             a: rng.normal(size=(len(PROFILE_FEATURES[f1]), len(PROFILE_FEATURES[f2]), len(ATTRIBUTES[a])))
             for a, (f1, f2) in TASTE_CROSSES.items()
         }
-        self.idio = {a: rng.normal(size=(regime.n_users, len(ATTRIBUTES[a]))) for a in TASTE_ATTRIBUTES}
+        self.idio = {a: rng.normal(size=(self.regime.n_users, len(ATTRIBUTES[a]))) for a in TASTE_ATTRIBUTES}
         self._index = {m.user_id: i for i, m in enumerate(self.merchants)}
 
 # %% ../nbs/01_world.ipynb #370ed2f3
