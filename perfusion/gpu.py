@@ -130,7 +130,31 @@ ACCELERATE_KEYS = (
     "machine_rank",
 )
 
-# %% ../nbs/18_gpu_training.ipynb #23cfa6e8
+# %% ../nbs/18_gpu_training.ipynb #ad49ef00
+def _check_processes(path, cfg: dict):
+    "The distributed type, process count, machine count and main node of an accelerate config agree."
+    dt, P, M = cfg["distributed_type"], int(cfg["num_processes"]), int(cfg["num_machines"])
+    if dt not in ("NO", "MULTI_GPU", "DEEPSPEED", "FSDP"):
+        raise ValueError(f"{path}: unexpected distributed_type {dt!r}")
+    if (dt == "NO") != (P == 1):
+        raise ValueError(f"{path}: distributed_type {dt!r} with num_processes {P}")
+    if P % M:
+        raise ValueError(
+            f"{path}: num_processes ({P}) counts the processes of all {M} machines and must be a multiple of it"
+        )
+    if M > 1 and not (cfg.get("main_process_ip") and cfg.get("main_process_port")):
+        raise ValueError(f"{path}: a multi-node config needs main_process_ip and main_process_port")
+
+# %% ../nbs/18_gpu_training.ipynb #e05f248a
+def _check_deepspeed(path, cfg: dict):
+    "A DeepSpeed config shards at most the optimizer state and gradients (ZeRO 1-2) and leaves accumulation to us."
+    ds = cfg.get("deepspeed_config") or {}
+    if ds.get("zero_stage") not in (1, 2):
+        raise ValueError(f"{path}: zero_stage must be 1 or 2 (the frozen backbones are not sharded)")
+    if int(ds.get("gradient_accumulation_steps", 1)) != 1:
+        raise ValueError(f"{path}: accumulation is done by the trainers (grad_accum); set DeepSpeed's to 1")
+
+# %% ../nbs/18_gpu_training.ipynb #c01fde39
 def check_accelerate_config(path: str | Path) -> dict:
     """Read an accelerate config file and check what the recipe relies on (bf16, process counts, a main node, no
     DeepSpeed accumulation)."""
@@ -144,23 +168,9 @@ def check_accelerate_config(path: str | Path) -> dict:
         raise ValueError(
             f"{path}: mixed_precision must be bf16 (fp16 would need loss scaling), got {cfg['mixed_precision']!r}"
         )
-    dt, P, M = cfg["distributed_type"], int(cfg["num_processes"]), int(cfg["num_machines"])
-    if dt not in ("NO", "MULTI_GPU", "DEEPSPEED", "FSDP"):
-        raise ValueError(f"{path}: unexpected distributed_type {dt!r}")
-    if (dt == "NO") != (P == 1):
-        raise ValueError(f"{path}: distributed_type {dt!r} with num_processes {P}")
-    if P % M:
-        raise ValueError(
-            f"{path}: num_processes ({P}) counts the processes of all {M} machines and must be a multiple of it"
-        )
-    if M > 1 and not (cfg.get("main_process_ip") and cfg.get("main_process_port")):
-        raise ValueError(f"{path}: a multi-node config needs main_process_ip and main_process_port")
-    if dt == "DEEPSPEED":
-        ds = cfg.get("deepspeed_config") or {}
-        if ds.get("zero_stage") not in (1, 2):
-            raise ValueError(f"{path}: zero_stage must be 1 or 2 (the frozen backbones are not sharded)")
-        if int(ds.get("gradient_accumulation_steps", 1)) != 1:
-            raise ValueError(f"{path}: accumulation is done by the trainers (grad_accum); set DeepSpeed's to 1")
+    _check_processes(path, cfg)
+    if cfg["distributed_type"] == "DEEPSPEED":
+        _check_deepspeed(path, cfg)
     return cfg
 
 # %% ../nbs/18_gpu_training.ipynb #1a1f44b3
@@ -206,7 +216,7 @@ def pickapic_vocab(train: datasets.Dataset, out: str | Path) -> FeatureVocab:
     vocab.save(p)
     return vocab
 
-# %% ../nbs/18_gpu_training.ipynb #e529df56
+# %% ../nbs/18_gpu_training.ipynb #e19e6db3
 @torch.no_grad()
 def scorer_group_scores(scorer, ds: datasets.Dataset, progress: bool = False) -> tuple[list, list]:
     """Scores and labels of every group of `ds` under a scorer with `.score(prompt, images)` (CLIP-H, HPSv2, aesthetic,
@@ -217,27 +227,28 @@ def scorer_group_scores(scorer, ds: datasets.Dataset, progress: bool = False) ->
         labels.append(list(r["labels"]))
     return scores, labels
 
-
+# %% ../nbs/18_gpu_training.ipynb #c6bab830
 BASELINES = {
     "clip_h": lambda: OpenCLIPScorer.clip_h(),
     "hpsv2": lambda: OpenCLIPScorer.hpsv2(),
     "aesthetic": lambda: AestheticScorer.from_pretrained(),
 }
 
-# %% ../nbs/18_gpu_training.ipynb #0b126d7e
+# %% ../nbs/18_gpu_training.ipynb #f4d08e4b
+def _scorer_to(scorer, device: str | torch.device):
+    "`scorer` with whichever of its networks it has (`model`, `clip`, `head`) moved to `device`."
+    for attr in ("model", "clip", "head"):
+        if hasattr(scorer, attr):
+            setattr(scorer, attr, getattr(scorer, attr).to(device))
+    return scorer
+
+# %% ../nbs/18_gpu_training.ipynb #d79447f6
 def baseline_scorers(names: Sequence[str], device: str | torch.device = "cpu") -> dict:
     "The named Table 1 baselines (their weights are downloaded), on `device`."
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
         raise ValueError(f"unknown baselines {unknown}; choose from {list(BASELINES)}")
-    out = {}
-    for n in names:
-        s = BASELINES[n]()
-        for attr in ("model", "clip", "head"):
-            if hasattr(s, attr):
-                setattr(s, attr, getattr(s, attr).to(device))
-        out[n] = s
-    return out
+    return {n: _scorer_to(BASELINES[n](), device) for n in names}
 
 # %% ../nbs/18_gpu_training.ipynb #589e19ca
 def table1_pickapic(
@@ -306,7 +317,26 @@ def load_pickapic_generators(
     pf, vocab = load_generator(pipe, out, "perfusion")  # PerFusion stacked on the run's DPO model
     return pf.unet, pf, vocab
 
-# %% ../nbs/18_gpu_training.ipynb #0d0c2a88
+# %% ../nbs/18_gpu_training.ipynb #42a82727
+def _pair_images(pipe, model, prompts: list, fids, seed: int, steps: int, guidance_scale: float, batch_size: int):
+    "One image per pair from `model` (a `PersonalizedUNet` with the pairs' feature ids) or the plain pipeline."
+    kw = dict(seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size)
+    if model is None:
+        return generate(pipe, prompts, **kw)
+    return generate_personalized(pipe, model, prompts, fids, **kw)
+
+# %% ../nbs/18_gpu_training.ipynb #da10c905
+def _pair_scores(ims: list, pairs: Sequence[dict], scorers: dict, rm=None, rm_processor=None) -> dict:
+    "Each image's score under every general scorer and (with `rm`) under PerFusionRM for its pair's user."
+    prompts = [p["prompt"] for p in pairs]
+    sc = {k: np.array([float(s.score(p, [im])[0]) for im, p in zip(ims, prompts)]) for k, s in scorers.items()}
+    if rm is not None:
+        sc["perfusion_rm"] = np.array(
+            [float(rm.score(rm_processor, p["prompt"], [im], p["features"])[0]) for im, p in zip(ims, pairs)]
+        )
+    return sc
+
+# %% ../nbs/18_gpu_training.ipynb #cb17bfc9
 @torch.no_grad()
 def table2_pickapic(
     pipe: StableDiffusionPipeline,
@@ -327,27 +357,12 @@ def table2_pickapic(
     prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
     per_image, images = {}, {}
     for name, m in models.items():
-        ims = (
-            generate(pipe, prompts, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size)
-            if m is None
-            else generate_personalized(
-                pipe, m, prompts, fids, seed=seed, steps=steps, guidance_scale=guidance_scale, batch_size=batch_size
-            )
-        )
-        sc = {k: np.array([float(s.score(p, [im])[0]) for im, p in zip(ims, prompts)]) for k, s in scorers.items()}
-        if rm is not None:
-            sc["perfusion_rm"] = np.array(
-                [float(rm.score(rm_processor, p["prompt"], [im], p["features"])[0]) for im, p in zip(ims, pairs)]
-            )
-        per_image[name], images[name] = sc, ims
+        images[name] = _pair_images(pipe, m, prompts, fids, seed, steps, guidance_scale, batch_size)
+        per_image[name] = _pair_scores(images[name], pairs, scorers, rm, rm_processor)
     summary = summarize_generations(per_image, n_boot=n_boot, seed=seed)
     metrics = [*scorers, *(["perfusion_rm"] if rm is not None else [])]
-    return {
-        "summary": summary,
-        "table": format_generation_table(summary, metrics=metrics),
-        "images": images,
-        "pairs": list(pairs),
-    }
+    table = format_generation_table(summary, metrics=metrics)
+    return {"summary": summary, "table": table, "images": images, "pairs": list(pairs)}
 
 # %% ../nbs/18_gpu_training.ipynb #5154ef28
 def _overrides(pairs: Sequence[str]) -> dict:
@@ -382,14 +397,18 @@ def main(argv: Sequence[str] | None = None):
     "`python -m perfusion.gpu STAGE ...`: run one stage of the recipe; returns what it produced."
     return run_gpu_stage(build_parser().parse_args(argv))
 
-# %% ../nbs/18_gpu_training.ipynb #6b8effeb
+# %% ../nbs/18_gpu_training.ipynb #c288499d
 def _stage_rm(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, prog: bool):
-    "`rm`: train PerFusionRM; `table1`: score it and the baselines on the test splits."
+    "`rm`: train PerFusionRM on the training split, validated on the validation split (resumable under `out/rm`)."
     clip, proc = load_reward_backbone(a.backbone, a.processor)
-    if a.stage == "rm":
-        cfg = _preset(RMTrainConfig, _overrides(a.set))
-        kw = dict(vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
-        return train_reward_model(clip, proc, splits["train"], out / "rm", cfg, **kw)
+    cfg = _preset(RMTrainConfig, _overrides(a.set))
+    kw = dict(vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
+    return train_reward_model(clip, proc, splits["train"], out / "rm", cfg, **kw)
+
+# %% ../nbs/18_gpu_training.ipynb #2b6a7a97
+def _stage_table1(a: argparse.Namespace, splits, out: Path, prog: bool):
+    "`table1`: score the trained PerFusionRM and the baselines on the test splits; `out/table1.json` and `.md`."
+    clip, proc = load_reward_backbone(a.backbone, a.processor)
     rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
     rm.plugins.to(default_device())
     baselines = baseline_scorers([n for n in a.baselines.split(",") if n], default_device())
@@ -417,22 +436,25 @@ def _stage_generator(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Pa
         pipe, data, vocab, out / "generator", dpo_cfg, pf_cfg, progress=prog, stop_after=a.stop_after
     )
 
-# %% ../nbs/18_gpu_training.ipynb #2692071c
+# %% ../nbs/18_gpu_training.ipynb #d1c8d8d7
+def _table2_scorers(a: argparse.Namespace, clip, proc) -> dict:
+    "Table 2's general scorers by column: those of `--baselines` that Table 2 has, and PickScore (the backbone)."
+    names = [n for n in a.baselines.split(",") if n]
+    named = {"aesthetic": "aesthetic", "clip_h": "clip_score"}  # the scorer's name -> its column in Table 2
+    general = {named[n]: s for n, s in baseline_scorers([n for n in named if n in names], default_device()).items()}
+    return {**general, "pickscore": CLIPModelScorer(clip, proc, "pickscore")}
+
+# %% ../nbs/18_gpu_training.ipynb #013459fb
 def _stage_table2(a: argparse.Namespace, splits, out: Path, pipe):
     "`table2`: images from SD 1.5, DPO and PerFusion for held-out pairs, scored by the general models and PerFusionRM."
     pipe.to(default_device())
     dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
     clip, proc = load_reward_backbone(a.backbone, a.processor)
-    clip.to(default_device())
-    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip)
+    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
     rm.plugins.to(default_device())
-    names = [n for n in a.baselines.split(",") if n]
-    named = {"aesthetic": "aesthetic", "clip_h": "clip_score"}  # the scorer's name -> its column in Table 2
-    general = {named[n]: s for n, s in baseline_scorers([n for n in named if n in names], default_device()).items()}
-    general["pickscore"] = CLIPModelScorer(clip, proc, "pickscore")
     models, pairs = {"sd15": None, "dpo": dpo, "perfusion": pf}, eval_pairs(splits["test"], n=a.pairs)
     kw = dict(rm=rm, rm_processor=proc, steps=a.steps, guidance_scale=a.guidance, n_boot=a.n_boot)
-    res = table2_pickapic(pipe, models, pairs, gvocab, general, **kw)
+    res = table2_pickapic(pipe, models, pairs, gvocab, _table2_scorers(a, clip, proc), **kw)
     (out / "table2.json").write_text(json.dumps({"summary": res["summary"], "pairs": res["pairs"]}, indent=1))
     (out / "table2.md").write_text(res["table"])
     print(res["table"])
@@ -448,8 +470,10 @@ def run_gpu_stage(a: argparse.Namespace):
         for s, r in reports.items():
             print(f"{s}: {len(splits[s])} groups; {r}")
         return splits
-    if a.stage in ("rm", "table1"):
+    if a.stage == "rm":
         return _stage_rm(a, splits, vocab, out, prog)
+    if a.stage == "table1":
+        return _stage_table1(a, splits, out, prog)
     pipe = load_sd(a.sd)
     pipe.set_progress_bar_config(disable=True)
     if a.stage in ("latents", "generator"):
