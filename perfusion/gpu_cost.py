@@ -180,13 +180,16 @@ def _flash_attention():
 
 # %% ../nbs/17a_gpu_cost.ipynb #e912cd38
 def _tracker(exclude: set):
-    "A saved-tensor pack hook that records the bytes of distinct storages not in `exclude`, and the dict it fills."
-    seen: dict = {}
+    """A saved-tensor pack hook that records the bytes of distinct storages not in `exclude`, and the dict it fills. It
+    holds each storage it saw: a storage freed during the step (checkpointing frees many) could otherwise hand its
+    address to a new one, which would then not be counted."""
+    seen, held = {}, []
 
     def pack(t):
         s = t.untyped_storage()
-        if s._cdata not in exclude:
+        if s._cdata not in exclude and s._cdata not in seen:
             seen[s._cdata] = s.nbytes()
+            held.append(s)
         return t
 
     return seen, pack
@@ -200,7 +203,14 @@ def _block_peaks(modules: Sequence[nn.Module], seen: dict) -> tuple[list, list]:
         handles.append(m.register_forward_hook(lambda mod, a, o: deltas.append(sum(seen.values()) - start[id(mod)])))
     return handles, deltas
 
-# %% ../nbs/17a_gpu_cost.ipynb #b799f95b
+# %% ../nbs/17a_gpu_cost.ipynb #05f39bd8
+def _step_inputs(c, n: int, text_len: int, device) -> tuple:
+    "Zero inputs of one step on `n` candidates for a UNet of config `c`: latents, timesteps, text states, feature ids."
+    zt = torch.zeros(n, c.in_channels, c.sample_size, c.sample_size, device=device)
+    t, fid = torch.zeros(n, dtype=torch.long, device=device), torch.zeros(n, 1, dtype=torch.long, device=device)
+    return zt, t, torch.zeros(n, text_len, c.cross_attention_dim, device=device), fid
+
+# %% ../nbs/17a_gpu_cost.ipynb #48c07a1b
 def generator_step_cost(
     unet: UNet2DConditionModel,  # frozen UNet (on the meta device: shapes only, no memory)
     n: int = 1,  # candidates
@@ -215,13 +225,7 @@ def generator_step_cost(
     ad.train()
     for m in (unet, ad.controlnet):
         m.enable_gradient_checkpointing() if checkpointing else m.disable_gradient_checkpointing()
-    c = unet.config
-    zt = torch.zeros(n, c.in_channels, c.sample_size, c.sample_size, device=dev)
-    t, ehs, fid = (
-        torch.zeros(n, dtype=torch.long, device=dev),
-        torch.zeros(n, text_len, c.cross_attention_dim, device=dev),
-        torch.zeros(n, 1, dtype=torch.long, device=dev),
-    )
+    zt, t, ehs, fid = _step_inputs(unet.config, n, text_len, dev)
     seen, pack = _tracker({p.untyped_storage()._cdata for m in (unet, ad) for p in m.parameters()})
     blocks = [*unet.down_blocks, unet.mid_block, *unet.up_blocks, *ad.controlnet.down_blocks, ad.controlnet.mid_block]
     handles, deltas = _block_peaks(blocks, seen)
@@ -272,18 +276,14 @@ def reward_step_cost(clip: CLIPModel, n_images: int = 2, text_len: int = 77) -> 
 # %% ../nbs/17a_gpu_cost.ipynb #fc90965a
 GPU_PEAK_BF16_TFLOPS = {"H100 SXM": 989.0, "A100": 312.0}  # dense, vendor figures
 
-# %% ../nbs/17a_gpu_cost.ipynb #fc775f08
-def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
-    """Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per
-    GPU, from the model configs."""
-    peaks = peaks or GPU_PEAK_BF16_TFLOPS
+# %% ../nbs/17a_gpu_cost.ipynb #84478d9a
+def _parameter_counts(users: int) -> dict:
+    "Parameters of every model of the GPU recipe, counted on the meta device (no memory)."
     with torch.device("meta"):
-        unet = UNet2DConditionModel(**sd15_unet_config())
-        clip = CLIPModel(vit_h_clip_config())
+        unet, clip = UNet2DConditionModel(**sd15_unet_config()), CLIPModel(vit_h_clip_config())
         vocab = FeatureVocab({"user_id": [str(i) for i in range(users)]})
-        adapter = PersonalAdapter.from_unet(unet, vocab)
-        rm = PerFusionRM.from_backbone(clip, vocab)
-    params = {
+        adapter, rm = PersonalAdapter.from_unet(unet, vocab), PerFusionRM.from_backbone(clip, vocab)
+    return {
         "SD 1.5 UNet (frozen)": sum(p.numel() for p in unet.parameters()),
         "SD 1.5 VAE": count_parameters(lambda: AutoencoderKL(**sd15_vae_config())),
         "SD 1.5 text encoder": count_parameters(lambda: CLIPTextModel(sd15_text_config())),
@@ -291,74 +291,88 @@ def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: d
         "PickScore ViT-H-14 (frozen)": sum(p.numel() for p in clip.parameters()),
         f"PerFusionRM plug-ins ({users} users, trained)": sum(p.numel() for p in rm.plugins.parameters()),
     }
-    gen = {ck: generator_step_cost(unet, n=1, checkpointing=ck) for ck in (False, True)}
-    with torch.device("meta"):
-        clip = CLIPModel(vit_h_clip_config())
-    rmc = reward_step_cost(clip, n_images=2)
-    ad_train = params[f"PerFusion adapter ({users} users, trained)"]
-    state_gb = (
-        4 * params["SD 1.5 UNet (frozen)"] + 16 * ad_train
-    ) / 1e9  # fp32 frozen UNet; adapter weights + grads + AdamW moments
-    rows = {}
-    for ck, g in gen.items():
-        act = (g["saved_bytes"] + (g["max_block_bytes"] if ck else 0)) / 2 / 1e9  # bf16 ~ half the fp32 count
-        rows["with checkpointing" if ck else "without checkpointing"] = {
-            "activations_gb_per_sample": act,
-            "tflops_per_sample": g["flops_step"] / 1e12,
-            "group_step_gb": state_gb + n * act,
-            "pair_step_gb": state_gb + 2 * act,
-            "group_steps_per_s": {
-                gpu: [peak * m / (n * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()
-            },
-            "pair_steps_per_s": {
-                gpu: [peak * m / (2 * g["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()
-            },
-        }
-    rm_state = (
-        4 * params["PickScore ViT-H-14 (frozen)"] + 16 * params[f"PerFusionRM plug-ins ({users} users, trained)"]
-    ) / 1e9
-    reward = {
+
+# %% ../nbs/17a_gpu_cost.ipynb #cbeed36d
+def _per_second(flops_step: float, per: int, mfu: tuple, peaks: dict) -> dict:
+    "Steps per second on each GPU at each MFU, for steps of `per` samples of `flops_step` FLOPs each."
+    return {gpu: [peak * m / (per * flops_step / 1e12) for m in mfu] for gpu, peak in peaks.items()}
+
+# %% ../nbs/17a_gpu_cost.ipynb #162bfe50
+def _generator_row(g: dict, ck: bool, state_gb: float, n: int, mfu: tuple, peaks: dict) -> dict:
+    "Memory and speed of the generator step from its measured cost `g` (bf16 activations: half the float32 bytes)."
+    act = (g["saved_bytes"] + (g["max_block_bytes"] if ck else 0)) / 2 / 1e9
+    return {
+        "activations_gb_per_sample": act,
+        "tflops_per_sample": g["flops_step"] / 1e12,
+        "group_step_gb": state_gb + n * act,
+        "pair_step_gb": state_gb + 2 * act,
+        "group_steps_per_s": _per_second(g["flops_step"], n, mfu, peaks),
+        "pair_steps_per_s": _per_second(g["flops_step"], 2, mfu, peaks),
+    }
+
+# %% ../nbs/17a_gpu_cost.ipynb #5412f157
+def _reward_row(rmc: dict, params: dict, users: int, mfu: tuple, peaks: dict) -> dict:
+    "Memory and speed of one PerFusionRM step on a pair, from its measured cost `rmc`."
+    trained = params[f"PerFusionRM plug-ins ({users} users, trained)"]
+    return {
         "activations_gb_per_group": rmc["saved_bytes"] / 2 / 1e9,
         "tflops_per_group": rmc["flops_step"] / 1e12,
-        "state_gb": rm_state,
-        "groups_per_s": {gpu: [peak * m / (rmc["flops_step"] / 1e12) for m in mfu] for gpu, peak in peaks.items()},
+        "state_gb": (4 * params["PickScore ViT-H-14 (frozen)"] + 16 * trained) / 1e9,
+        "groups_per_s": _per_second(rmc["flops_step"], 1, mfu, peaks),
     }
+
+# %% ../nbs/17a_gpu_cost.ipynb #d99ea283
+def cost_report(n: int = 5, users: int = 3094, mfu: tuple = (0.1, 0.3), peaks: dict | None = None) -> dict:
+    """Parameter counts, activation memory per sample at 512 px (with/without checkpointing) and estimated steps/s per
+    GPU, from the model configs."""
+    peaks, params = peaks or GPU_PEAK_BF16_TFLOPS, _parameter_counts(users)
+    with torch.device("meta"):
+        unet, clip = UNet2DConditionModel(**sd15_unet_config()), CLIPModel(vit_h_clip_config())
+    gen = {ck: generator_step_cost(unet, n=1, checkpointing=ck) for ck in (False, True)}
+    ad_train = params[f"PerFusion adapter ({users} users, trained)"]
+    state_gb = (4 * params["SD 1.5 UNet (frozen)"] + 16 * ad_train) / 1e9  # fp32 frozen UNet; adapter + grads + AdamW
+    rows = {
+        ("with checkpointing" if ck else "without checkpointing"): _generator_row(g, ck, state_gb, n, mfu, peaks)
+        for ck, g in gen.items()
+    }
+    reward = _reward_row(reward_step_cost(clip, n_images=2), params, users, mfu, peaks)
     return {"params": params, "state_gb": state_gb, "generator": rows, "reward": reward, "n": n, "mfu": list(mfu)}
 
-# %% ../nbs/17a_gpu_cost.ipynb #e52e6142
-def format_cost_report(r: dict) -> str:
-    "The cost report as markdown tables."
+# %% ../nbs/17a_gpu_cost.ipynb #61a05fb1
+def _generator_table(r: dict) -> list[str]:
+    "The generator step's rows of the cost report as a markdown table."
     lo, hi = r["mfu"]
-    out = ["| model | parameters |", "|---|---|"] + [f"| {k} | {v / 1e6:,.1f} M |" for k, v in r["params"].items()]
-    out += [
-        "",
+    speeds = " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS)
+    out = [
         f"| SD 1.5 step at 512 px, bf16 | activations per sample | TFLOP per sample | memory, group of N={r['n']} | "
-        f"memory, "
-        f"1 pair | " + " | ".join(f"{g} group steps/s (MFU {lo:.0%}-{hi:.0%})" for g in GPU_PEAK_BF16_TFLOPS) + " |",
+        f"memory, 1 pair | {speeds} |",
         "|---|---|---|---|---|" + "---|" * len(GPU_PEAK_BF16_TFLOPS),
     ]
     for k, v in r["generator"].items():
+        per_s = " | ".join(f"{a:.1f}-{b:.1f}" for a, b in v["group_steps_per_s"].values())
         out.append(
             f"| {k} | {v['activations_gb_per_sample']:.2f} GB | {v['tflops_per_sample']:.2f} | "
-            f"{v['group_step_gb']:.1f} "
-            f"GB | {v['pair_step_gb']:.1f} GB | "
-            + " | ".join(f"{a:.1f}-{b:.1f}" for a, b in v["group_steps_per_s"].values())
-            + " |"
+            f"{v['group_step_gb']:.1f} GB | {v['pair_step_gb']:.1f} GB | {per_s} |"
         )
-    w = r["reward"]
-    out += [
-        "",
+    return out
+
+# %% ../nbs/17a_gpu_cost.ipynb #cd73df8c
+def format_cost_report(r: dict) -> str:
+    "The cost report as markdown tables."
+    out = ["| model | parameters |", "|---|---|"] + [f"| {k} | {v / 1e6:,.1f} M |" for k, v in r["params"].items()]
+    w, speeds = (
+        r["reward"],
+        ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in r["reward"]["groups_per_s"].items()),
+    )
+    out += ["", *_generator_table(r), ""]
+    out.append(
         f"PerFusionRM step (ViT-H-14 at 224 px, one group of 2 images, bf16, no checkpointing): activations "
-        f"{w['activations_gb_per_group']:.2f} "
-        f"GB per group, "
-        f"{w['tflops_per_group']:.2f} TFLOP per group, frozen backbone + trained plug-ins with AdamW "
-        f"{w['state_gb']:.1f} "
-        f"GB; " + ", ".join(f"{g} {a:.0f}-{b:.0f} groups/s" for g, (a, b) in w["groups_per_s"].items()) + ".",
-    ]
+        f"{w['activations_gb_per_group']:.2f} GB per group, {w['tflops_per_group']:.2f} TFLOP per group, frozen "
+        f"backbone + trained plug-ins with AdamW {w['state_gb']:.1f} GB; {speeds}."
+    )
     out.append(
         f"Fixed memory of the generator step: frozen UNet in float32 + trained adapter with gradients and AdamW "
-        f"moments "
-        f"= {r['state_gb']:.1f} GB "
+        f"moments = {r['state_gb']:.1f} GB "
         "(the VAE and text encoder are not needed: latents and text embeddings are cached)."
     )
     return "\n".join(out)
