@@ -47,7 +47,29 @@ def _draw_noise(shape, B: int, t_range: tuple[int, int], generator) -> tuple[tor
         raise ValueError(f"got {len(generator)} generators for {B} groups")
     return _group_noise(shape, t_range, generator)
 
-# %% ../nbs/12_train.ipynb #3501fb54
+# %% ../nbs/12_train.ipynb #e9ed8d4f
+def _noised_candidates(data: dict, noise_scheduler, generator, rows, t_range) -> dict:
+    """The selected candidates of a batch, noised: one noise draw and timestep per group, shared by its candidates.
+    Their inputs (`zt`, `t`, `ehs`, `fid`), the noise `eps` to predict, and where they sit in the (B, N) grid."""
+    lat, mask = data["latents"], data["mask"] if rows is None else rows
+    B, N = lat.shape[:2]
+    noise, t = _draw_noise(lat.shape[2:], B, t_range, generator)
+    noise, t = noise.to(lat.device).expand(-1, N, -1, -1, -1), t.to(lat.device)
+    flat = mask.flatten()
+    x0, eps, tt = lat.flatten(0, 1)[flat], noise.flatten(0, 1)[flat], t.repeat_interleave(N)[flat]
+    ehs = data["encoder_hidden_states"].repeat_interleave(N, 0)[flat]
+    fid = data["feature_ids"].repeat_interleave(N, 0)[flat]
+    return dict(zt=noise_scheduler.add_noise(x0, eps, tt), t=tt, ehs=ehs, fid=fid, eps=eps, flat=flat, shape=(B, N))
+
+# %% ../nbs/12_train.ipynb #4587e850
+def _errors_of(m, x: dict) -> torch.Tensor:
+    "(B, N) mean squared error of `m`'s noise prediction on the noised candidates `x` (0 where no candidate)."
+    pred = m(x["zt"], x["t"], x["ehs"], feature_ids=x["fid"]).sample
+    e = torch.zeros(x["flat"].numel(), device=pred.device, dtype=torch.float32)
+    e[x["flat"]] = ((pred.float() - x["eps"].float()) ** 2).mean(dim=(1, 2, 3))
+    return e.view(*x["shape"])
+
+# %% ../nbs/12_train.ipynb #496e58fc
 def candidate_errors(
     model,
     data: dict,
@@ -59,29 +81,13 @@ def candidate_errors(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(B, N) denoising errors of `model` (and of `reference.reference()` when given), one noise draw and timestep per
     group; `rows` (B, N) bool selects candidates."""
-    lat, mask = data["latents"], data["mask"] if rows is None else rows
-    B, N = lat.shape[:2]
-    noise, t = _draw_noise(lat.shape[2:], B, t_range or (0, noise_scheduler.config.num_train_timesteps), generator)
-    noise, t = noise.to(lat.device).expand(-1, N, -1, -1, -1), t.to(lat.device)
-    flat = mask.flatten()
-    x0, eps = lat.flatten(0, 1)[flat], noise.flatten(0, 1)[flat]
-    tt = t.repeat_interleave(N)[flat]
-    zt = noise_scheduler.add_noise(x0, eps, tt)
-    ehs = data["encoder_hidden_states"].repeat_interleave(N, 0)[flat]
-    fid = data["feature_ids"].repeat_interleave(N, 0)[flat]
-
-    def errs(m):
-        pred = m(zt, tt, ehs, feature_ids=fid).sample
-        e = torch.zeros(B * N, device=lat.device, dtype=torch.float32)
-        e[flat] = ((pred.float() - eps.float()) ** 2).mean(dim=(1, 2, 3))
-        return e.view(B, N)
-
-    model_err = errs(model)
+    t_range = t_range or (0, noise_scheduler.config.num_train_timesteps)
+    x = _noised_candidates(data, noise_scheduler, generator, rows, t_range)
     if reference is None:
-        return model_err, None
+        return _errors_of(model, x), None
+    model_err = _errors_of(model, x)
     with torch.no_grad(), reference.reference():
-        ref_err = errs(reference)
-    return model_err, ref_err
+        return model_err, _errors_of(reference, x)
 
 # %% ../nbs/12_train.ipynb #3fd92459
 def _make_optimizer(cfg: GenTrainConfig, params, user_params=()) -> torch.optim.Optimizer:
@@ -114,36 +120,31 @@ def _loss_units(labels: torch.Tensor, mask: torch.Tensor, objective: str) -> tor
         return pos * neg
     return ((pos > 0) & (neg > 0)).long()
 
-# %% ../nbs/12_train.ipynb #6438d3ab
+# %% ../nbs/12_train.ipynb #cd897f24
+def _freeze_unused(ad: PersonalAdapter, cfg: GenTrainConfig):
+    """Freeze what never sees a gradient (the crossing and user paths of a general method, the user map when
+    `user_path` has no `map`): such parameters must not be handed to the optimizer or DDP."""
+    unused = [ad.user_proj, ad.controlnet.controlnet_cond_embedding] if "map" not in cfg.user_path.split("+") else []
+    if not cfg.personalized:
+        unused = [ad.crossing, ad.user_proj, ad.controlnet.controlnet_cond_embedding]
+    for m in unused:
+        m.requires_grad_(False)
+
+# %% ../nbs/12_train.ipynb #9646c8f6
 def build_generator_model(
     pipe: StableDiffusionPipeline, vocab: FeatureVocab, cfg: GenTrainConfig, backbone: PersonalizedUNet | None = None
 ) -> PersonalizedUNet:
     "A fresh side network for `cfg.method` on the frozen `backbone` (default: the pipeline's UNet)."
-    frozen = backbone if backbone is not None else pipe.unet
-    paths = cfg.user_path.split("+")
-    ad = PersonalAdapter.from_unet(
-        base_unet(frozen),
-        vocab,
-        personalized=cfg.personalized,
-        embed_dim=cfg.embed_dim,
-        cross_layers=cfg.cross_layers,
-        user_map="map" in paths,
-        user_text="text" in paths,
+    frozen, paths = backbone if backbone is not None else pipe.unet, cfg.user_path.split("+")
+    kw = dict(
+        embed_dim=cfg.embed_dim, cross_layers=cfg.cross_layers, user_map="map" in paths, user_text="text" in paths
     )
-    unused = (
-        [ad.crossing, ad.user_proj, ad.controlnet.controlnet_cond_embedding]
-        if not cfg.personalized
-        else [ad.user_proj, ad.controlnet.controlnet_cond_embedding]
-        if "map" not in paths
-        else []
-    )
-    for m in unused:
-        m.requires_grad_(False)  # parameters that never see a gradient must not be handed to the optimizer or DDP
-    if cfg.personalized and "map" in paths and cfg.user_init:
+    ad = PersonalAdapter.from_unet(base_unet(frozen), vocab, personalized=cfg.personalized, **kw)
+    _freeze_unused(ad, cfg)
+    if cfg.personalized and "map" in paths and cfg.user_init:  # the user map's 1x1 zero conv starts as user_init * I
         with torch.no_grad():
-            ad.controlnet.controlnet_cond_embedding.zero_conv.weight[:, :, 0, 0] = cfg.user_init * torch.eye(
-                ad.config.latent_channels
-            )
+            w = ad.controlnet.controlnet_cond_embedding.zero_conv.weight
+            w[:, :, 0, 0] = cfg.user_init * torch.eye(ad.config.latent_channels)
     return PersonalizedUNet(frozen, ad, vocab=vocab)
 
 # %% ../nbs/12_train.ipynb #0e3a8c7d
@@ -183,7 +184,23 @@ def _preference_loss(cfg: GenTrainConfig, model, b: dict, gen, reference, noise_
         rec["neg_top_weight"] = st["neg_top_weight"]
     return loss, st, model_err, rec
 
-# %% ../nbs/12_train.ipynb #16759362
+# %% ../nbs/12_train.ipynb #89aefce7
+def _step_totals(data: LatentGroups, idx, objective: str) -> tuple[int, int]:
+    """The whole step's count of loss units (positives, pairs or groups) and of positives, from labels and mask only
+    (no latents copied): each micro-step's share of the step's mean is taken against them."""
+    sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+    n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], objective).sum()), 1)
+    return n_units, max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)
+
+# %% ../nbs/12_train.ipynb #37f5fdf4
+def _sft_objective(model, b: dict, gen, noise_scheduler, t_range) -> tuple:
+    "The SFT objective of one micro-batch: (loss, stats, model errors, record), on the positives only."
+    used = (b["labels"] == 1) & b["mask"]
+    model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=used, t_range=t_range)
+    st = {"groups": int(used.any(1).sum()), "positives": int(used.sum())}
+    return sft_loss(model_err, b["labels"], used), st, model_err, {}
+
+# %% ../nbs/12_train.ipynb #34d49348
 def _generator_micro_step(
     cfg: GenTrainConfig, data: LatentGroups, punet: PersonalizedUNet, noise_scheduler, t_range, acc: Accelerator
 ):
@@ -193,21 +210,13 @@ def _generator_micro_step(
 
     def micro_step(model, step, m):
         idx = step_indices(len(data), cfg.batch_size, cfg.seed, step)
-        # the step's totals (labels and mask only: no latents copied for the count)
-        sel = torch.as_tensor(np.asarray(idx), dtype=torch.long)
-        n_units = max(int(_loss_units(data.labels[sel], data.mask[sel], cfg.objective).sum()), 1)
-        n_pos = max(int(_loss_units(data.labels[sel], data.mask[sel], "sft").sum()), 1)
+        n_units, n_pos = _step_totals(data, idx, cfg.objective)
         where = micro_positions(cfg.batch_size, m, cfg.grad_accum, rank, P)
         b = {k: v.to(acc.device) for k, v in data.batch(idx[where.start : where.stop]).items()}
-        # one generator per group: the noise follows the group, not the process
         gen = [torch.Generator().manual_seed(seed_from(cfg.seed, step, j)) for j in where]
         if cfg.objective == "sft":
-            used = (b["labels"] == 1) & b["mask"]
-            model_err, _ = candidate_errors(model, b, noise_scheduler, gen, rows=used, t_range=t_range)
-            loss = sft_loss(model_err, b["labels"], used)
-            st, rec = {"groups": int(used.any(1).sum()), "positives": int(used.sum())}, {}
+            loss, st, model_err, rec = _sft_objective(model, b, gen, noise_scheduler, t_range)
         else:
-            used = b["mask"]
             loss, st, model_err, rec = _preference_loss(cfg, model, b, gen, punet, noise_scheduler, t_range, step)
         share = st[unit] / n_units  # this micro-step's share of the step's mean
         total = loss * share
@@ -215,6 +224,7 @@ def _generator_micro_step(
             sft_part = model_err[(b["labels"] == 1) & b["mask"]].sum() / n_pos
             total = total + cfg.sft_weight * sft_part
             rec["sft_term"] = float(sft_part.detach())
+        used = (b["labels"] == 1) & b["mask"] if cfg.objective == "sft" else b["mask"]
         rec["loss"] = float(loss.detach()) * share
         rec["model_err"] = float(model_err.detach()[used].mean()) / cfg.grad_accum
         rec["groups"] = st["groups"]
@@ -248,7 +258,17 @@ def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
 
     return summarize
 
-# %% ../nbs/12_train.ipynb #bd4693fe
+# %% ../nbs/12_train.ipynb #58b0d236
+def _trainable_generator(pipe, vocab: FeatureVocab, cfg: GenTrainConfig, backbone, device) -> tuple:
+    "A fresh model for `cfg` on `device` (checkpointing as configured) and its optimizer."
+    punet = build_generator_model(pipe, vocab, cfg, backbone).to(device)
+    if cfg.gradient_checkpointing:
+        base_unet(punet).enable_gradient_checkpointing()
+        punet.adapter.controlnet.enable_gradient_checkpointing()
+    params = [p for p in punet.adapter.parameters() if p.requires_grad]
+    return punet, _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
+
+# %% ../nbs/12_train.ipynb #c5a0974d
 def train_generator(
     pipe: StableDiffusionPipeline,
     data: LatentGroups,
@@ -270,13 +290,9 @@ def train_generator(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    punet = build_generator_model(pipe, vocab, cfg, backbone).to(acc.device)
-    if cfg.gradient_checkpointing:
-        base_unet(punet).enable_gradient_checkpointing()
-        punet.adapter.controlnet.enable_gradient_checkpointing()
-    params = [p for p in punet.adapter.parameters() if p.requires_grad]
-    opt = _make_optimizer(cfg, params, _user_path(punet.adapter) if cfg.personalized else ())
+    punet, opt = _trainable_generator(pipe, vocab, cfg, backbone, acc.device)
     noise_scheduler, t_range = _noise_schedule(pipe, cfg)
+    kw = dict(accelerator=acc, progress=progress)
     engine = Engine.from_config(
         f"train {cfg.method}",
         punet,
@@ -285,8 +301,7 @@ def train_generator(
         cfg,
         out / "checkpoint.safetensors",
         {"stacked": backbone is not None},
-        accelerator=acc,
-        progress=progress,
+        **kw,
     )
     micro_step = _generator_micro_step(cfg, data, punet, noise_scheduler, t_range, acc)
     log = engine.fit(micro_step, _generator_summary(cfg, acc), stop_after=stop_after)
@@ -294,11 +309,11 @@ def train_generator(
     punet.eval()
     return punet, log
 
-# %% ../nbs/12_train.ipynb #a78e5773
+# %% ../nbs/12_train.ipynb #5cc15ccc
 PF_METHODS = ("perfusion", "pf_wo_pan", "pf_wo_gobj", "pf_wo_both")  # PerFusion and its ablations
 TABLE2_METHODS = ("dpo", "sft", *PF_METHODS)  # the trained rows of Table 2
 
-
+# %% ../nbs/12_train.ipynb #893233ed
 def load_generator(
     pipe: StableDiffusionPipeline, run_dir: str | Path, method: str
 ) -> tuple[PersonalizedUNet, FeatureVocab]:
@@ -310,7 +325,13 @@ def load_generator(
     punet = PersonalizedUNet.from_pretrained(folder, pipe.unet)
     return punet.to(pipe.device).eval(), punet.vocab
 
-# %% ../nbs/12_train.ipynb #21ed5601
+# %% ../nbs/12_train.ipynb #ba806f09
+def _pair_margins(s: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "s[selected] - s[unselected] for every (selected, unselected) pair of every group of a (B, N) score `s`."
+    pos, neg = (labels == 1) & mask, (labels == 0) & mask
+    return (s[:, :, None] - s[:, None, :])[pos[:, :, None] & neg[:, None, :]]
+
+# %% ../nbs/12_train.ipynb #71d479ba
 @torch.no_grad()
 def implicit_accuracy(
     punet: PersonalizedUNet,
@@ -333,12 +354,8 @@ def implicit_accuracy(
                 torch.Generator().manual_seed(seed_from(seed, d, j)) for j in range(start, start + len(b["labels"]))
             ]
             model_err, ref_err = candidate_errors(punet, b, noise_scheduler, gens, reference=punet)
-            s = model_err - ref_err
-            pos, neg = (b["labels"] == 1) & b["mask"], (b["labels"] == 0) & b["mask"]
-            pair = pos[:, :, None] & neg[:, None, :]
-            diff = (s[:, :, None] - s[:, None, :])[pair]
+            diff = _pair_margins(model_err - ref_err, b["labels"], b["mask"])
             wins += float((diff < 0).sum() + 0.5 * (diff == 0).sum())
-            pairs += int(pair.sum())
-            total += float(diff.abs().sum())
+            pairs, total = pairs + diff.numel(), total + float(diff.abs().sum())
     punet.train(was_training)
     return {"implicit_acc": wins / max(pairs, 1), "pairs": pairs, "mean_abs_margin": total / max(pairs, 1)}
