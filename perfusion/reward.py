@@ -174,7 +174,22 @@ def for_vocab(
     read.patch_mean.copy_(mean), read.patch_basis.copy_(directions)
     return read
 
-# %% ../nbs/05_reward.ipynb #4cf8d9e7
+# %% ../nbs/05_reward.ipynb #6b101fb4
+def _check_rm_parts(backbone: CLIPModel, plugins, vocab: FeatureVocab | None, read=None):
+    "The plug-ins were built for this backbone's towers, and the vocabulary and read for the plug-ins' fields."
+    shapes, sizes = clip_tower_shapes(backbone), list(plugins.config.field_sizes)
+    for t in plugins.towers:
+        built = tuple(plugins.config.tower_shapes[t])
+        if built != tuple(shapes[t]):
+            raise ValueError(
+                f"plug-ins were built for a {t} tower of (hidden, layers) = {built}, the backbone has {shapes[t]}"
+            )
+    if vocab is not None and list(vocab.sizes) != sizes:
+        raise ValueError(f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes {sizes}")
+    if read is not None and list(read.config.field_sizes) != sizes:
+        raise ValueError(f"the read's field sizes {list(read.config.field_sizes)} do not match the plug-ins' {sizes}")
+
+# %% ../nbs/05_reward.ipynb #84debfbd
 class PerFusionRM(nn.Module):
     "A frozen CLIPModel with personalized plug-ins in every layer of its towers; scores = logit_scale.exp() * cosine."
 
@@ -186,44 +201,23 @@ class PerFusionRM(nn.Module):
         read: ProfileRead | None = None,  # a frozen first stage whose score is added (none: the paper's model)
     ):
         super().__init__()
-        shapes = clip_tower_shapes(backbone)
-        for t in plugins.towers:
-            if tuple(plugins.config.tower_shapes[t]) != tuple(shapes[t]):
-                raise ValueError(
-                    f"plug-ins were built for a {t} tower of (hidden, layers) = "
-                    f"{tuple(plugins.config.tower_shapes[t])}, "
-                    f"the backbone has {shapes[t]}"
-                )
-        if vocab is not None and list(vocab.sizes) != list(plugins.config.field_sizes):
-            raise ValueError(
-                f"vocabulary sizes {vocab.sizes} do not match the plug-ins' field sizes "
-                f"{list(plugins.config.field_sizes)}"
-            )
-        if read is not None and list(read.config.field_sizes) != list(plugins.config.field_sizes):
-            raise ValueError(
-                f"the read's field sizes {list(read.config.field_sizes)} do not match the plug-ins' "
-                f"{list(plugins.config.field_sizes)}"
-            )
+        _check_rm_parts(backbone, plugins, vocab, read)
         self.backbone, self.plugins, self.vocab, self.read = backbone, plugins, vocab, read
         self.backbone.requires_grad_(False).eval()
         if read is not None:
             read.requires_grad_(False).eval()
         self._deltas: dict | None = None
-        self._handles = []
-        for t, tower in (("text", backbone.text_model), ("vision", backbone.vision_model)):
-            if t not in plugins.towers:
-                continue
-            for l, layer in enumerate(_encoder_layers(tower)):
-                self._handles.append(layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True))
-                self._handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
+        self._handles = self._register_hooks()
 
-    def train(self, mode: bool = True):
-        "Only the plug-ins switch mode; the frozen backbone (and read) stay in eval mode."
-        super().train(mode)
-        self.backbone.eval()
-        if self.read is not None:
-            self.read.eval()
-        return self
+# %% ../nbs/05_reward.ipynb #5f458a48
+@patch
+def train(self: PerFusionRM, mode: bool = True):
+    "Only the plug-ins switch mode; the frozen backbone (and read) stay in eval mode."
+    nn.Module.train(self, mode)
+    self.backbone.eval()
+    if self.read is not None:
+        self.read.eval()
+    return self
 
 # %% ../nbs/05_reward.ipynb #eb02eba9
 @patch
@@ -238,7 +232,40 @@ def _hook(self: PerFusionRM, tower: str, slot: int):
 
     return add_user
 
-# %% ../nbs/05_reward.ipynb #d2115c51
+# %% ../nbs/05_reward.ipynb #05a7289e
+@patch
+def _register_hooks(self: PerFusionRM) -> list:
+    "A forward pre-hook on every attention and MLP block of the personalized towers; their handles."
+    handles = []
+    for t, tower in (("text", self.backbone.text_model), ("vision", self.backbone.vision_model)):
+        if t in self.plugins.towers:
+            for l, layer in enumerate(_encoder_layers(tower)):
+                handles.append(layer.self_attn.register_forward_pre_hook(self._hook(t, 2 * l), with_kwargs=True))
+                handles.append(layer.mlp.register_forward_pre_hook(self._hook(t, 2 * l + 1), with_kwargs=True))
+    return handles
+
+# %% ../nbs/05_reward.ipynb #88d982c9
+@patch
+def _check_inputs(self: PerFusionRM, input_ids: torch.Tensor, pixel_values: torch.Tensor, feature_ids: torch.Tensor):
+    "Groups of candidates, one prompt and one feature row per group, and no gradient checkpointing in the backbone."
+    if pixel_values.ndim != 5:
+        raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
+    ckpt = (
+        "is_activation_checkpointing"
+        if hasattr(type(self.backbone), "is_activation_checkpointing")
+        else "is_gradient_checkpointing"
+    )
+    if getattr(self.backbone, ckpt, False):
+        raise NotImplementedError(
+            "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
+            "grad_accum instead"
+        )
+    if input_ids.shape[0] != pixel_values.shape[0] or feature_ids.shape[0] != pixel_values.shape[0]:
+        raise ValueError(
+            f"{pixel_values.shape[0]} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
+        )
+
+# %% ../nbs/05_reward.ipynb #0dc5a2c5
 @patch
 def forward(
     self: PerFusionRM,
@@ -249,23 +276,8 @@ def forward(
     read_scores: torch.Tensor | None = None,  # (B, N) the read's scores, when known (training computes them once)
 ) -> torch.Tensor:
     "(B, N) scores."
-    if pixel_values.ndim != 5:
-        raise ValueError(f"pixel_values must have shape (groups, candidates, C, H, W), got {tuple(pixel_values.shape)}")
-    B, N = pixel_values.shape[:2]
-    name = (
-        "is_activation_checkpointing"
-        if hasattr(type(self.backbone), "is_activation_checkpointing")
-        else "is_gradient_checkpointing"
-    )
-    if getattr(self.backbone, name, False):
-        raise NotImplementedError(
-            "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
-            "grad_accum instead"
-        )
-    if input_ids.shape[0] != B or feature_ids.shape[0] != B:
-        raise ValueError(
-            f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
-        )
+    self._check_inputs(input_ids, pixel_values, feature_ids)
+    N = pixel_values.shape[1]
     deltas = self.plugins(feature_ids.to(input_ids.device))
     if "vision" in deltas:
         deltas["vision"] = deltas["vision"].repeat_interleave(N, dim=0)
@@ -349,7 +361,7 @@ def remove_hooks(self: PerFusionRM):
         h.remove()
     self._handles = []
 
-# %% ../nbs/05_reward.ipynb #22dda51b
+# %% ../nbs/05_reward.ipynb #930166d8
 @patch
 @torch.no_grad()
 def score(
@@ -358,27 +370,12 @@ def score(
     "Scores of N PIL images for one prompt and one user (a feature dict), through the backbone's processor."
     if self.vocab is None:
         raise ValueError("this PerFusionRM has no FeatureVocab; pass one to the constructor")
-    inp = processor(
-        text=[prompt],
-        images=list(images),
-        return_tensors="pt",
-        padding="max_length",
-        truncation=True,
-        max_length=processor.tokenizer.model_max_length,
-    )
-    dev = next(self.backbone.parameters()).device
-    mask = inp.get("attention_mask")
-    return (
-        self(
-            inp["input_ids"].to(dev),
-            inp["pixel_values"][None].to(dev),
-            self.vocab.encode_batch([features]).to(dev),
-            None if mask is None else mask.to(dev),
-        )[0]
-        .float()
-        .cpu()
-        .numpy()
-    )
+    kw = dict(padding="max_length", truncation=True, max_length=processor.tokenizer.model_max_length)
+    inp = processor(text=[prompt], images=list(images), return_tensors="pt", **kw)
+    dev, mask = next(self.backbone.parameters()).device, inp.get("attention_mask")
+    fids = self.vocab.encode_batch([features]).to(dev)
+    s = self(inp["input_ids"].to(dev), inp["pixel_values"][None].to(dev), fids, None if mask is None else mask.to(dev))
+    return s[0].float().cpu().numpy()
 
 # %% ../nbs/05_reward.ipynb #1f021397
 @patch
@@ -447,40 +444,34 @@ def score(self: CLIPModelScorer, prompt: str, images: Sequence[Image.Image]) -> 
     s = clip_scores(self.model, inp["input_ids"], inp["pixel_values"], attention_mask=inp.get("attention_mask"))
     return s[0].float().cpu().numpy()
 
-# %% ../nbs/05_reward.ipynb #2caaf55d
+# %% ../nbs/05_reward.ipynb #32872175
 class OpenCLIPScorer:
     "An open_clip model as a scorer: CLIP-H (logit_scale.exp() * cosine) or HPSv2 (cosine)."
 
     def __init__(self, model, preprocess, tokenizer, name: str = "clip_h", use_logit_scale: bool = True):
-        self.model, self.preprocess, self.tokenizer, self.name, self.use_logit_scale = (
-            model.eval(),
-            preprocess,
-            tokenizer,
-            name,
-            use_logit_scale,
-        )
+        self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
+        self.name, self.use_logit_scale = name, use_logit_scale
 
-    @classmethod
-    def clip_h(cls, arch: str = CLIP_H[0], pretrained: str | None = CLIP_H[1], **kw):
-        "CLIP-H as in the paper's baselines (open_clip ViT-H-14, LAION-2B)."
-        import open_clip
+# %% ../nbs/05_reward.ipynb #c6152abe
+@patch(cls_method=True)
+def clip_h(cls: OpenCLIPScorer, arch: str = CLIP_H[0], pretrained: str | None = CLIP_H[1], **kw):
+    "CLIP-H as in the paper's baselines (open_clip ViT-H-14, LAION-2B)."
+    import open_clip
 
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, **kw)
-        return cls(model, preprocess, open_clip.get_tokenizer(arch), "clip_h")
+    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=pretrained, **kw)
+    return cls(model, preprocess, open_clip.get_tokenizer(arch), "clip_h")
 
-    @classmethod
-    def hpsv2(cls, checkpoint: str | Path | None = None, arch: str = CLIP_H[0], **kw):
-        "HPSv2: open_clip ViT-H-14 with the HPSv2 weights (`checkpoint` = local file; default: download from the Hub)."
-        import open_clip
+# %% ../nbs/05_reward.ipynb #a3d398a5
+@patch(cls_method=True)
+def hpsv2(cls: OpenCLIPScorer, checkpoint: str | Path | None = None, arch: str = CLIP_H[0], **kw):
+    "HPSv2: open_clip ViT-H-14 with the HPSv2 weights (`checkpoint` = local file; default: download from the Hub)."
+    import open_clip
+    from huggingface_hub import hf_hub_download
 
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None, **kw)
-        if checkpoint is None:
-            from huggingface_hub import hf_hub_download
-
-            checkpoint = hf_hub_download(HPSV2_REPO, HPSV2_FILE)
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        model.load_state_dict(state.get("state_dict", state))
-        return cls(model, preprocess, open_clip.get_tokenizer(arch), "hpsv2", use_logit_scale=False)
+    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None, **kw)
+    state = torch.load(checkpoint or hf_hub_download(HPSV2_REPO, HPSV2_FILE), map_location="cpu", weights_only=True)
+    model.load_state_dict(state.get("state_dict", state))
+    return cls(model, preprocess, open_clip.get_tokenizer(arch), "hpsv2", use_logit_scale=False)
 
 # %% ../nbs/05_reward.ipynb #88d93ebf
 @patch
@@ -515,24 +506,25 @@ class AestheticHead(nn.Module):
 def forward(self: AestheticHead, x):
     return self.layers(x)
 
-# %% ../nbs/05_reward.ipynb #de747fa8
+# %% ../nbs/05_reward.ipynb #c6f78342
 class AestheticScorer:
     "LAION aesthetic score: CLIP ViT-L/14 image embedding (L2-normalised) -> MLP; the prompt is ignored."
 
     def __init__(self, clip: CLIPModel, processor: CLIPProcessor, head: AestheticHead, name: str = "aesthetic"):
         self.clip, self.processor, self.head, self.name = clip.eval(), processor, head.eval(), name
 
-    @classmethod
-    def from_pretrained(cls, clip: str = AESTHETIC_CLIP, head: str | Path | None = None):
-        "`head` = local path of the MLP weights; default: download from the Hub."
-        if head is None:
-            from huggingface_hub import hf_hub_download
+# %% ../nbs/05_reward.ipynb #d136d229
+@patch(cls_method=True)
+def from_pretrained(cls: AestheticScorer, clip: str = AESTHETIC_CLIP, head: str | Path | None = None):
+    "`head` = local path of the MLP weights; default: download from the Hub."
+    from huggingface_hub import hf_hub_download
 
-            head = hf_hub_download(AESTHETIC_REPO, AESTHETIC_FILE)
-        model = CLIPModel.from_pretrained(clip)
-        mlp = AestheticHead(model.config.projection_dim)
-        mlp.load_state_dict(torch.load(head, map_location="cpu", weights_only=True))
-        return cls(model, CLIPProcessor.from_pretrained(clip), mlp)
+    model = CLIPModel.from_pretrained(clip)
+    mlp = AestheticHead(model.config.projection_dim)
+    mlp.load_state_dict(
+        torch.load(head or hf_hub_download(AESTHETIC_REPO, AESTHETIC_FILE), map_location="cpu", weights_only=True)
+    )
+    return cls(model, CLIPProcessor.from_pretrained(clip), mlp)
 
 # %% ../nbs/05_reward.ipynb #85639154
 @patch
