@@ -87,7 +87,30 @@ def _reward_summary(table: dict) -> dict:
                 summary[m]["read_gap_closed"] = (table["profile_read"][m]["value"] - g) / (o - g)
     return summary
 
-# %% ../nbs/16_experiments.ipynb #08f4b4c8
+# %% ../nbs/16_experiments.ipynb #ec651fd4
+def _train_variants(clip, proc, splits, out: Path, cfg, variants, progress: bool, **kw) -> tuple[dict, dict]:
+    """Train each PerFusionRM variant under `out/<name>` with `cfg` (its variant replaced) and score the test groups:
+    ({name: test scores}, {name: training log}). `kw`: `train_reward_model`'s (and the read's test scores' `test_cache`)."""
+    scores, logs, test_cache = {}, {}, kw.pop("test_cache", None)
+    for v in variants:
+        name, c = REWARD_NAMES[v], RMTrainConfig(**{**asdict(cfg), "variant": v})
+        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / name, c, **kw)
+        desc = f"scoring: {name}"
+        scores[name], _ = score_groups(rm, splits["test"], proc, progress=progress, desc=desc, read_cache=test_cache)
+        rm.remove_hooks()  # the next variant reuses the same backbone
+    return scores, logs
+
+# %% ../nbs/16_experiments.ipynb #9129538f
+def _table1_record(regime, seed, splits, cfg, backbone, read_info, scores, labels, logs, timing, n_boot) -> dict:
+    "Table 1's record: every row bootstrapped on the same test groups, the summary, the settings, times and curves."
+    table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
+    curves = {k: {"history": l["history"], "evals": l["evals"]} for k, l in logs.items()}
+    groups = {s: len(d) for s, d in splits.items()}
+    res = {"regime": regime, "seed": seed, "groups": groups, "config": asdict(cfg), "backbone": backbone or MINI_CLIP}
+    res.update({"read": read_info, "table": table, "summary": _reward_summary(table)})
+    return {**res, "timing_s": timing, "curves": curves}
+
+# %% ../nbs/16_experiments.ipynb #fa31e6e1
 def reward_table(
     regime: str = "industrial",
     out: str | Path = "perfusion-rm",
@@ -104,45 +127,23 @@ def reward_table(
     alone as the row `profile_read`."""
     cfg, out, t0 = cfg or RMTrainConfig(), Path(out), time.time()
     splits = world_splits(regime, n_groups, out, seed=seed, progress=progress)
-    test = splits["test"]
-    labels = [list(l) for l in test["labels"]]
-    metas = [json.loads(m) for m in test["meta"]]
-    clip, proc = load_mini_clip()
-    scores, logs, timing = {"oracle": [m["utilities"] for m in metas]}, {}, {"data": round(time.time() - t0, 1)}
-    scores["general"], _ = score_groups(clip, test, proc, progress=progress, desc="scoring: general")
-    if backbone is not None:
-        clip, proc = load_mini_clip(backbone)
+    test, (mini, proc) = splits["test"], load_mini_clip()
+    scores = {"oracle": [json.loads(m)["utilities"] for m in test["meta"]]}
+    timing = {"data": round(time.time() - t0, 1)}
+    scores["general"], labels = score_groups(mini, test, proc, progress=progress, desc="scoring: general")
+    clip, proc = load_mini_clip(backbone) if backbone is not None else (mini, proc)
     vocab = FeatureVocab.fit(splits["train"])  # what train_reward_model would fit; shared with the read
-    t_read = time.time()
-    read, read_info, cache = (
-        _table_read(clip, proc, splits, vocab, out / regime, cfg, progress) if cfg.read else (None, None, {})
-    )
-    if read is not None:  # its time: embedding the splits, the fit (or reuse) and the test scores
+    t_read, cache, read, read_info = time.time(), {}, None, None
+    if cfg.read:  # its time: embedding the splits, the fit (or reuse) and the test scores
+        read, read_info, cache = _table_read(clip, proc, splits, vocab, out / regime, cfg, progress)
         scores["profile_read"] = [cache["test"][g] for g in test["group_id"]]
         timing["profile_read"] = round(time.time() - t_read, 1)
     kw = dict(eval_ds=splits["validation"], progress=progress, read=read, vocab=vocab, read_cache=cache.get("train"))
-    for v in variants:
-        name = REWARD_NAMES[v]
-        c = RMTrainConfig(**{**asdict(cfg), "variant": v})
-        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / regime / name, c, **kw)
-        scores[name], _ = score_groups(
-            rm, test, proc, progress=progress, desc=f"scoring: {name}", read_cache=cache.get("test")
-        )
-        timing[name] = logs[name]["seconds"]
-        rm.remove_hooks()  # the next variant reuses the same backbone
-    table = {k: bootstrap_metrics(s, labels, n_boot=n_boot, seed=seed) for k, s in scores.items()}
-    res = {
-        "regime": regime,
-        "seed": seed,
-        "groups": {s: len(d) for s, d in splits.items()},
-        "config": asdict(cfg),
-        "backbone": backbone or MINI_CLIP,
-        "read": read_info,
-        "table": table,
-        "summary": _reward_summary(table),
-        "timing_s": timing,
-        "curves": {k: {"history": l["history"], "evals": l["evals"]} for k, l in logs.items()},
-    }
+    more, logs = _train_variants(clip, proc, splits, out / regime, cfg, variants, test_cache=cache.get("test"), **kw)
+    timing.update({name: log["seconds"] for name, log in logs.items()})
+    res = _table1_record(
+        regime, seed, splits, cfg, backbone, read_info, {**scores, **more}, labels, logs, timing, n_boot
+    )
     (out / regime).mkdir(parents=True, exist_ok=True)
     (out / regime / "table1.json").write_text(json.dumps(res, indent=1))
     return res
@@ -212,7 +213,18 @@ def _sample_table(
             )
     return images, other_images
 
-# %% ../nbs/16_experiments.ipynb #57b9bee6
+# %% ../nbs/16_experiments.ipynb #f6923880
+def _table2_users(test: datasets.Dataset, world: World, n_pairs: int, seed: int, profiles: dict | None) -> tuple:
+    """Held-out (user, prompt) pairs and, for each, another merchant; both as the models know them (profile and
+    selection-history fields from `profiles`) when given."""
+    pairs = eval_pairs(test, n=n_pairs, seed=seed)
+    others = other_users(pairs, world, seed=seed)
+    if profiles is None:
+        return pairs, others
+    known = lambda u: {**u, "features": {**u["features"], **profiles.get(u["user_id"], {})}}
+    return [known(p) for p in pairs], [known(o) for o in others]
+
+# %% ../nbs/16_experiments.ipynb #7daf3933
 def evaluate_generators(
     models: dict,  # {method: PersonalizedUNet}
     splits: datasets.DatasetDict,  # world groups; the test split gives the held-out pairs
@@ -231,24 +243,15 @@ def evaluate_generators(
 ) -> dict:
     """Table 2 for trained models: images for held-out (user, prompt) pairs from each model, the base model and the
     PMG-style prompt, scored by the world; the own-vs-other-user gap; paired differences of true utility."""
-    pairs = eval_pairs(splits["test"], n=n_pairs, seed=seed)
-    others = other_users(pairs, world, seed=seed)
-    if profiles is not None:  # both merchants as the models know them: profile and selection-history fields
-        known = lambda u: {**u, "features": {**u["features"], **profiles.get(u["user_id"], {})}}
-        pairs, others = [known(p) for p in pairs], [known(o) for o in others]
+    pairs, others = _table2_users(splits["test"], world, n_pairs, seed, profiles)
     prompts, fids = [p["prompt"] for p in pairs], vocab.encode_batch([p["features"] for p in pairs])
-    other_fids = vocab.encode_batch([o["features"] for o in others])
-    hist = selection_history(splits["train"])
+    other_fids, hist = vocab.encode_batch([o["features"] for o in others]), selection_history(splits["train"])
     kw = dict(seed=seed + 123, steps=sample_steps, guidance_scale=guidance_scale)
     pmg = lambda users: [pmg_prompt(p["prompt"], hist.get(u["user_id"], [])) for p, u in zip(pairs, users)]
-    bar = tqdm(
-        total=3 + sum(1 + METHODS[m][1] for m in models) + 1,
-        desc=f"Table 2 on {len(pairs)} pairs",
-        disable=not progress,
-    )
-    images, other_images = _sample_table(
-        models, pipe, prompts, fids, other_fids, pmg(pairs), pmg(others), kw, user_in_uncond, bar
-    )
+    jobs = 3 + sum(1 + METHODS[m][1] for m in models) + 1
+    bar = tqdm(total=jobs, desc=f"Table 2 on {len(pairs)} pairs", disable=not progress)
+    sample_args = (pmg(pairs), pmg(others), kw, user_in_uncond, bar)
+    images, other_images = _sample_table(models, pipe, prompts, fids, other_fids, *sample_args)
     judge, clip = load_judge(), load_mini_clip()
     per = {k: score_generations(v, pairs, world, judge, clip=clip, rm=rm) for k, v in images.items()}
     # a model that ignores the user makes the same image for the other merchant: its gap is 0 by construction
@@ -258,18 +261,29 @@ def evaluate_generators(
     bar.close()
     order = [k for k in GENERATION_ORDER if k in per]
     summary, paired = _summarize_table(per, other_util, order, n_boot, seed)
-    return {
-        "summary": summary,
-        "paired_delta": paired,
-        "per_image": {k: per[k] for k in order},
-        "images": {k: images[k] for k in order},
-        "pairs": pairs,
-        "other_users": others,
-        "other_images": other_images,
-        "other_utility": other_util,  # the other merchant's images under the requesting merchant's taste
-    }
+    per_image, images = {k: per[k] for k in order}, {k: images[k] for k in order}
+    res = {"summary": summary, "paired_delta": paired, "per_image": per_image, "images": images, "pairs": pairs}
+    # other_utility: the other merchant's images under the requesting merchant's taste
+    return {**res, "other_users": others, "other_images": other_images, "other_utility": other_util}
 
-# %% ../nbs/16_experiments.ipynb #3ef1e956
+# %% ../nbs/16_experiments.ipynb #39d4b45c
+def _method_config(m: str, steps: int, lr: float, batch_size: int, seed: int, kw: dict) -> GenTrainConfig:
+    "A Table 2 method's recipe: the table's steps, lr, batch and seed, warm-up and logging scaled with the steps."
+    n = kw.pop("max_steps", steps)
+    warm, log, save = min(50, n // 5), max(1, min(10, n // 20)), max(1, min(50, n // 2))
+    return GenTrainConfig(
+        method=m,
+        max_steps=n,
+        lr=lr,
+        batch_size=batch_size,
+        warmup_steps=warm,
+        log_every=log,
+        save_every=save,
+        seed=seed,
+        **kw,
+    )
+
+# %% ../nbs/16_experiments.ipynb #6a6afe74
 def _train_methods(
     pipe,
     data: LatentGroups,
@@ -288,25 +302,11 @@ def _train_methods(
 ) -> tuple[dict, dict, dict]:
     "Train (or load, when finished) every method under `out/<method>`: (models, logs, seconds per method)."
     models, logs, timing = {}, {}, {}
-    if dpo_from is not None:
+    if dpo_from is not None:  # finished: loads, trains nothing
         cfg = GenTrainConfig(**json.loads((Path(dpo_from) / "log.json").read_text())["config"])
-        models["dpo"], logs["dpo"] = train_generator(
-            pipe, data, dpo_from, cfg, vocab=vocab, progress=False
-        )  # finished: loads, trains nothing
+        models["dpo"], logs["dpo"] = train_generator(pipe, data, dpo_from, cfg, vocab=vocab, progress=False)
     for m in sorted(methods, key=lambda m: m != (stack_on or "dpo")):  # first the one the PerFusion variants build on
-        kw = {**(train_kw or {}), **(method_kw or {}).get(m, {})}
-        n = kw.pop("max_steps", steps)
-        cfg = GenTrainConfig(
-            method=m,
-            max_steps=n,
-            lr=lr,
-            batch_size=batch_size,
-            warmup_steps=min(50, n // 5),
-            log_every=max(1, min(10, n // 20)),
-            save_every=max(1, min(50, n // 2)),
-            seed=seed,
-            **kw,
-        )
+        cfg = _method_config(m, steps, lr, batch_size, seed, {**(train_kw or {}), **(method_kw or {}).get(m, {})})
         if m == "pf_wo_both" and stack_on is None and "dpo" in models:
             # pairwise DPO without the user on the frozen backbone, with the same recipe and seed, *is* the dpo run
             models[m], logs[m], timing[m] = models["dpo"], logs["dpo"], 0.0
