@@ -12,6 +12,7 @@ __all__ = ['BOS', 'EOS', 'MODEL_DIR', 'MINI_SD', 'MINI_CLIP', 'JUDGE', 'MINI_CLI
            'text_encoder_from_clip', 'pooled_features', 'clip_scores', 'clip_group_scores', 'prompt_consistency']
 
 # %% ../nbs/04_foundation.ipynb #4d2b4fa8
+import itertools
 import json
 import re
 import tempfile
@@ -40,29 +41,31 @@ from transformers import (
 
 from .world import ATTRIBUTES, parse_prompt, random_item, render_item
 
-# %% ../nbs/04_foundation.ipynb #77ba163f
+# %% ../nbs/04_foundation.ipynb #b832172d
 _CLIP_SPLIT = re.compile(r"[a-z]+|[0-9]|[^\sa-z0-9]+")
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
-
-def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 32) -> CLIPTokenizer:
-    "A `CLIPTokenizer` whose vocabulary holds every word of the world's phrases as one token."
+# %% ../nbs/04_foundation.ipynb #c065a4cb
+def _world_bpe() -> tuple[dict, list]:
+    """A byte-pair vocabulary and merges in which every word of the world's phrases is one token: single characters
+    (alone and word-final), then each word's merges left to right, then the start and end tokens."""
     words = sorted({w for vs in ATTRIBUTES.values() for v in vs for w in _CLIP_SPLIT.findall(v.lower())} | {","})
     chars = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [str(d) for d in range(10)] + list(",-.'!?")
-    vocab: dict[str, int] = {}
-    for t in chars + [c + "</w>" for c in chars]:
-        vocab.setdefault(t, len(vocab))
-    merges = []
+    vocab, merges = {t: i for i, t in enumerate(chars + [c + "</w>" for c in chars])}, []
     for w in words:
         syms = list(w[:-1]) + [w[-1] + "</w>"]
-        cur = syms[0]
-        for s in syms[1:]:
+        for cur, s in zip(itertools.accumulate(syms[:-1]), syms[1:]):  # merge left to right: "r"+"e", "re"+"d</w>"
             if (cur, s) not in merges:
                 merges.append((cur, s))
-            cur += s
-            vocab.setdefault(cur, len(vocab))
+            vocab.setdefault(cur + s, len(vocab))
     for t in (BOS, EOS):
         vocab.setdefault(t, len(vocab))
+    return vocab, merges
+
+# %% ../nbs/04_foundation.ipynb #113c58a4
+def build_world_tokenizer(save_dir: str | Path | None = None, max_length: int = 32) -> CLIPTokenizer:
+    "A `CLIPTokenizer` whose vocabulary holds every word of the world's phrases as one token."
+    vocab, merges = _world_bpe()
     d = Path(save_dir) if save_dir else Path(tempfile.mkdtemp())
     d.mkdir(parents=True, exist_ok=True)
     (d / "vocab.json").write_text(json.dumps(vocab))
@@ -225,7 +228,17 @@ def make_clip_processor(cfg: FoundationConfig, tok: CLIPTokenizer) -> CLIPProces
     )
     return CLIPProcessor(image_processor=ip, tokenizer=tok)
 
-# %% ../nbs/04_foundation.ipynb #be8ed199
+# %% ../nbs/04_foundation.ipynb #349d0170
+def _judge_body(channels: tuple) -> nn.Sequential:
+    "Per width in `channels`: a 3x3 convolution and a stride-2 one (GroupNorm, SiLU); then global average pooling."
+    layers, c_in = [], 3
+    for c in channels:
+        layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.GroupNorm(8, c), nn.SiLU()]
+        layers += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.SiLU()]
+        c_in = c
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+# %% ../nbs/04_foundation.ipynb #51489422
 class AttributeJudge(ModelMixin, ConfigMixin):
     "Reads every world attribute (classification) and the render quality (regression) from a 64x64 image."
 
@@ -235,20 +248,9 @@ class AttributeJudge(ModelMixin, ConfigMixin):
         if attributes is None:
             attributes = {a: list(v) for a, v in ATTRIBUTES.items()}
             self.register_to_config(attributes=attributes)
-        layers, c_in = [], 3
-        for c in channels:
-            layers += [
-                nn.Conv2d(c_in, c, 3, padding=1),
-                nn.GroupNorm(8, c),
-                nn.SiLU(),
-                nn.Conv2d(c, c, 3, stride=2, padding=1),
-                nn.GroupNorm(8, c),
-                nn.SiLU(),
-            ]
-            c_in = c
-        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.heads = nn.ModuleDict({a: nn.Linear(c_in, len(v)) for a, v in attributes.items()})
-        self.quality = nn.Linear(c_in, 1)
+        self.body = _judge_body(channels)
+        self.heads = nn.ModuleDict({a: nn.Linear(channels[-1], len(v)) for a, v in attributes.items()})
+        self.quality = nn.Linear(channels[-1], 1)
 
 # %% ../nbs/04_foundation.ipynb #2d86732c
 @patch
@@ -300,42 +302,38 @@ MINI_CLIP_TUNED = "mini-clip-tuned"  # its vision tower tuned to see items (11_p
 class FoundationModelError(RuntimeError):
     "A foundation model folder is missing or unreadable."
 
-# %% ../nbs/04_foundation.ipynb #6ff1b7e2
+# %% ../nbs/04_foundation.ipynb #3a1ff2e4
 def _resolve(name_or_path: str | Path | None, default: str) -> str:
     "A shipped model name, a local folder, or a Hub id (returned unchanged)."
-    if name_or_path is None:
-        name_or_path = default
-    p = Path(name_or_path)
-    if p.exists():
-        return str(p)
-    if (MODEL_DIR / str(name_or_path)).exists():
-        return str(MODEL_DIR / str(name_or_path))
-    if str(name_or_path) in (MINI_SD, MINI_CLIP, JUDGE) or str(name_or_path).startswith((".", "/", "~")):
+    name = str(default if name_or_path is None else name_or_path)
+    for p in (Path(name), MODEL_DIR / name):
+        if p.exists():
+            return str(p)
+    if name in (MINI_SD, MINI_CLIP, JUDGE) or name.startswith((".", "/", "~")):
         raise FoundationModelError(
-            f"no model folder at {str(name_or_path)!r} (looked in {MODEL_DIR}); rebuild the shipped models with "
-            f"`perfusion "
-            f"pretrain --out {MODEL_DIR}`"
+            f"no model folder at {name!r} (looked in {MODEL_DIR}); rebuild the shipped models with "
+            f"`perfusion pretrain --out {MODEL_DIR}`"
         )
-    return str(name_or_path)
+    return name
 
-# %% ../nbs/04_foundation.ipynb #a7daf806
+# %% ../nbs/04_foundation.ipynb #22715d4a
 def _check_weights(path: str):
     "Fail early, naming the file, if a local model folder has missing or unreadable safetensors weights."
-    p = Path(path)
-    if not p.exists():
+    from safetensors import safe_open
+
+    if not Path(path).exists():
         return
-    files = list(p.rglob("*.safetensors"))
+    files = list(Path(path).rglob("*.safetensors"))
     if not files:
         raise FoundationModelError(f"{path}: no *.safetensors weight files; rebuild with `perfusion pretrain`")
     for f in files:
         try:
-            from safetensors import safe_open
-
             with safe_open(str(f), framework="pt") as h:
                 h.keys()
         except Exception as e:
+            why = f"{type(e).__name__}: {e}"
             raise FoundationModelError(
-                f"{f}: unreadable weight file ({type(e).__name__}: {e}); rebuild with `perfusion pretrain`"
+                f"{f}: unreadable weight file ({why}); rebuild with `perfusion pretrain`"
             ) from None
 
 # %% ../nbs/04_foundation.ipynb #361ce154
