@@ -89,7 +89,16 @@ def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
     "Linear warmup, times a cosine decay from 1 to 0 over `total` steps."
     return lambda s: warmup_constant(warmup)(s) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
-# %% ../nbs/07_engine.ipynb #ce32de13
+# %% ../nbs/07_engine.ipynb #8783ec75
+def _state_tensors(model: nn.Module, opt: torch.optim.Optimizer, ema: dict | None = None) -> dict:
+    "Every tensor of a checkpoint, prefixed by what it belongs to: `model.`, `opt.<param id>.` or `ema.`."
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    for pid, state in opt.state_dict()["state"].items():
+        for k, v in state.items():
+            tensors[f"opt.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().contiguous()
+    return {**tensors, **{f"ema.{k}": v.detach().contiguous() for k, v in (ema or {}).items()}}
+
+# %% ../nbs/07_engine.ipynb #a489a2c8
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
@@ -101,32 +110,25 @@ def save_checkpoint(
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    sd = opt.state_dict()
-    for pid, state in sd["state"].items():
-        for k, v in state.items():
-            tensors[f"opt.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().contiguous()
-    for k, v in (ema or {}).items():
-        tensors[f"ema.{k}"] = v.detach().contiguous()
-    meta = {"step": str(step), "param_groups": json.dumps(sd["param_groups"]), "extra": json.dumps(extra or {})}
+    groups = json.dumps(opt.state_dict()["param_groups"])
+    meta = {"step": str(step), "param_groups": groups, "extra": json.dumps(extra or {})}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+        save_file(_state_tensors(model, opt, ema), str(tmp), metadata=meta)
 
-# %% ../nbs/07_engine.ipynb #dea3b578
+# %% ../nbs/07_engine.ipynb #5002a879
 def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict, dict]:
     "Restore weights and optimizer state saved by `save_checkpoint`; returns (step, EMA weights, extra)."
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
     t = load_file(str(path))
-    model.load_state_dict({k[len("model.") :]: v for k, v in t.items() if k.startswith("model.")})
+    part = lambda prefix: {k[len(prefix) :]: v for k, v in t.items() if k.startswith(prefix)}
+    model.load_state_dict(part("model."))
     state: dict = {}
-    for k, v in t.items():
-        if k.startswith("opt."):
-            _, pid, name = k.split(".", 2)
-            state.setdefault(int(pid), {})[name] = v
+    for k, v in part("opt.").items():
+        pid, name = k.split(".", 1)
+        state.setdefault(int(pid), {})[name] = v
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    ema = {k[len("ema.") :]: v for k, v in t.items() if k.startswith("ema.")}
-    return int(meta["step"]), ema, json.loads(meta["extra"])
+    return int(meta["step"]), part("ema."), json.loads(meta["extra"])
 
 # %% ../nbs/07_engine.ipynb #35919733
 RESUMABLE_CHANGES = {"grad_accum", "log_every", "save_every", "gradient_checkpointing", "eval_every", "eval_groups"}
@@ -180,19 +182,26 @@ class Engine:
         self.log, self.start, self.ema = {"history": [], "seconds": 0.0, **log}, 0, None
         self.finished = False  # set by fit: did this call reach max_steps
         if self.ckpt.exists():
-            saved_log = dict(log)
-            self.start, ema, self.log = load_checkpoint(self.ckpt, trainable, opt)
-            if "config" in saved_log:
-                check_same_config(self.log["config"], saved_log["config"], self.ckpt, config_defaults)
-            self.ema = {k: v.to(self.acc.device) for k, v in ema.items()} or None
+            self._resume(opt, log, config_defaults)
         self.sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda, last_epoch=self.start - 1)
         self.model, self.opt = self.acc.prepare(model, opt)
         if ema_decay and self.ema is None:
             self.ema = {k: v.detach().clone() for k, v in trainable.state_dict().items() if v.dtype.is_floating_point}
 
-    @property
-    def device(self) -> torch.device:
-        return self.acc.device
+# %% ../nbs/07_engine.ipynb #e53f730a
+@patch
+def _resume(self: Engine, opt: torch.optim.Optimizer, log: dict, config_defaults: dict | None):
+    "Restore the run saved at `self.ckpt`, after checking that it was run with the settings in `log['config']`."
+    self.start, ema, self.log = load_checkpoint(self.ckpt, self.trainable, opt)
+    if "config" in log:
+        check_same_config(self.log["config"], log["config"], self.ckpt, config_defaults)
+    self.ema = {k: v.to(self.acc.device) for k, v in ema.items()} or None
+
+# %% ../nbs/07_engine.ipynb #021c1ae0
+@patch(as_prop=True)
+def device(self: Engine) -> torch.device:
+    "The device the accelerator puts the model and batches on."
+    return self.acc.device
 
 # %% ../nbs/07_engine.ipynb #76368229
 @patch(cls_method=True)
@@ -209,22 +218,24 @@ def from_config(
     progress: bool = True,
 ):
     "An engine for a trainer's config dataclass: warmup, steps, accumulation, clipping and cadence come from `cfg`."
+    kw = dict(
+        grad_accum=cfg.grad_accum, max_grad_norm=cfg.max_grad_norm, log_every=cfg.log_every, save_every=cfg.save_every
+    )
+    defaults = {**asdict(type(cfg)()), **getattr(cfg, "ADDED_FIELDS", {})}  # what older checkpoints did not record
+    log, schedule = {"config": asdict(cfg), **log}, warmup_constant(cfg.warmup_steps)
     return cls(
         name,
         model,
         trainable,
         opt,
-        warmup_constant(cfg.warmup_steps),
+        schedule,
         cfg.max_steps,
         ckpt,
-        {"config": asdict(cfg), **log},
-        accelerator=accelerator,
-        grad_accum=cfg.grad_accum,
-        max_grad_norm=cfg.max_grad_norm,
-        log_every=cfg.log_every,
-        save_every=cfg.save_every,
-        config_defaults={**asdict(type(cfg)()), **getattr(cfg, "ADDED_FIELDS", {})},
+        log,
+        accelerator,
+        config_defaults=defaults,
         progress=progress,
+        **kw,
     )
 
 # %% ../nbs/07_engine.ipynb #091f2742
@@ -343,22 +354,27 @@ def use_ema(self: Engine):
     if self.ema is not None:
         self.trainable.load_state_dict({**self.trainable.state_dict(), **self.ema})
 
-# %% ../nbs/07_engine.ipynb #fcf9fd21
+# %% ../nbs/07_engine.ipynb #b4eb549d
+def _start_over(ckpts: list[Path]):
+    "Remove the run's checkpoint files, saying which."
+    gone = [c for c in ckpts if c.exists()]
+    for c in gone:
+        c.unlink(missing_ok=True)
+    if gone:
+        print(f"starting over: removed {len(gone)} checkpoint(s) ({', '.join(map(str, gone))})")
+
+# %% ../nbs/07_engine.ipynb #e340cb92
 def apply_resume(resume: str, ckpts: list[Path], single: bool = True, accelerator=None) -> None:
-    """Carry out a resume policy (`--resume-from-checkpoint`: latest, none or a PATH) on the run's checkpoint files `ckpts` before training starts: on the main
-    process only when an `accelerator` is given (the others wait). `single`: the command trains one model, so a PATH
-    has one place to go."""
+    """Carry out a resume policy (`--resume-from-checkpoint`: latest, none or a PATH) on the run's checkpoint files
+    `ckpts` before training starts: on the main process only when an `accelerator` is given (the others wait).
+    `single`: the command trains one model, so a PATH has one place to go."""
     import shutil
 
     if resume not in ("latest", "none") and not single:
         raise ValueError(f"--resume-from-checkpoint {resume}: this command trains several models; use latest or none")
     if accelerator is None or accelerator.is_main_process:
         if resume == "none":
-            gone = [c for c in ckpts if c.exists()]
-            for c in gone:
-                c.unlink(missing_ok=True)
-            if gone:
-                print(f"starting over: removed {len(gone)} checkpoint(s) ({', '.join(map(str, gone))})")
+            _start_over(ckpts)
         elif resume != "latest" and Path(resume).resolve() != ckpts[0].resolve():
             ckpts[0].parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(resume, ckpts[0])
@@ -372,7 +388,39 @@ def _md_table(head: str, rows) -> str:
     cell = lambda v: str(v).replace("|", "\\|")
     return f"| {head} | value |\n|---|---|\n" + "\n".join(f"| {cell(k)} | {cell(v)} |" for k, v in rows)
 
-# %% ../nbs/07_engine.ipynb #56396dc7
+# %% ../nbs/07_engine.ipynb #7c07329e
+def _card_data(title: str, base_model: str, dataset: str, metrics: dict | None, tags: Sequence[str], task: str):
+    """A model card's metadata: the test figures as eval results, and `base_model` and `datasets` only when they are
+    Hub ids (a local path or a name would not validate on the Hub)."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
+    data = dict(task_type=task, dataset_type=dataset, dataset_name=dataset, dataset_split="test")
+    results = [EvalResult(**data, metric_type=k, metric_value=round(float(v), 6)) for k, v in (metrics or {}).items()]
+    base, datasets = base_model if base_model and hub_id(base_model) else None, [dataset] if hub_id(dataset) else None
+    tags = ["perfusion", "personalization", *tags]
+    return ModelCardData(
+        library_name="perfusion",
+        base_model=base,
+        datasets=datasets,
+        tags=tags,
+        model_name=title,
+        eval_results=results or None,
+    )
+
+# %% ../nbs/07_engine.ipynb #3e449ae8
+def _card_body(title, summary, base_model, dataset, config, metrics, usage, command, details) -> list[str]:
+    "A model card's markdown sections: what it is, how to use it, its test figures, quality, configuration, command."
+    about = (f"Base model: `{base_model}`. " if base_model else "Trained from scratch. ") + f"Trained on: `{dataset}`."
+    body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
+    if metrics:
+        body += ["## Test figures", _md_table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
+    if details:
+        body += ["## Quality", f"```json\n{json.dumps(details, indent=1)}\n```"]
+    body += ["## Training configuration", _md_table("setting", config.items())]
+    return body + (["## Command", f"```\n{command}\n```"] if command else [])
+
+# %% ../nbs/07_engine.ipynb #f82fd771
 def write_model_card(
     folder: str | Path,  # the saved model's folder; the card becomes its README.md
     title: str,
@@ -389,36 +437,10 @@ def write_model_card(
 ) -> Path:
     """Write a Hugging Face model card (YAML metadata, then markdown) into `folder/README.md`; returns its path. The
     metadata's `base_model` and `datasets` take Hub ids only; a local path or a name is given in the text instead."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
 
-    hub_id = lambda name: bool(re.fullmatch(r"[\w.-]+/[\w.-]+", name)) and not Path(name).exists()
-    result = lambda k, v: EvalResult(
-        task_type=task,
-        dataset_type=dataset,
-        dataset_name=dataset,
-        dataset_split="test",
-        metric_type=k,
-        metric_value=round(float(v), 6),
-    )
-    results = [result(k, v) for k, v in (metrics or {}).items()]
-    data = ModelCardData(
-        library_name="perfusion",
-        base_model=base_model if base_model and hub_id(base_model) else None,
-        datasets=[dataset] if hub_id(dataset) else None,
-        tags=["perfusion", "personalization", *tags],
-        model_name=title,
-        eval_results=results or None,
-    )
-    about = (f"Base model: `{base_model}`. " if base_model else "Trained from scratch. ") + f"Trained on: `{dataset}`."
-    body = [f"# {title}", summary, about] + (["## Use", usage] if usage else [])
-    if metrics:
-        body += ["## Test figures", _md_table("metric", ((k, f"{v:.4f}") for k, v in metrics.items()))]
-    if details:
-        body += ["## Quality", f"```json\n{json.dumps(details, indent=1)}\n```"]
-    body += ["## Training configuration", _md_table("setting", config.items())]
-    if command:
-        body += ["## Command", f"```\n{command}\n```"]
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n")
+    data = _card_data(title, base_model, dataset, metrics, tags, task)
+    body = _card_body(title, summary, base_model, dataset, config, metrics, usage, command, details)
     path = Path(folder) / "README.md"
-    card.save(path)
+    ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(body) + "\n").save(path)
     return path
