@@ -79,7 +79,22 @@ def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: in
     r = bootstrap_mean(a - b, n_boot, seed, level)
     return {"mean": r["value"], "ci": [r["lo"], r["hi"]]}
 
-# %% ../nbs/13_evaluate.ipynb #20827884
+# %% ../nbs/13_evaluate.ipynb #655a0c74
+def _world_metrics(read: dict, pair: dict, world: World, merchant) -> dict:
+    """What the world says of one judged image for its pair: the true utility, the taste score, the prompt's
+    consistency, and whether each free colour and pattern is the merchant's favourite (NaN where the prompt names it)."""
+    named, item, taste = parse_prompt(pair["prompt"]), {a: read[a] for a in ATTRIBUTES}, world.taste(merchant)
+    out = {
+        "true_utility": world.utility(merchant, named, item, read["quality"]),
+        "taste": world.taste_score(merchant, item),
+    }
+    out["consistency"] = np.mean([item[a] == v for a, v in named.items()])
+    for a in ("colour", "pattern"):
+        fav = ATTRIBUTES[a][int(np.argmax(taste[a]))]
+        out[f"fav_{a}"] = float("nan") if a in named else float(item[a] == fav)
+    return out
+
+# %% ../nbs/13_evaluate.ipynb #6004cd1f
 @torch.no_grad()
 def score_generations(
     images: Sequence[Image.Image],
@@ -93,22 +108,11 @@ def score_generations(
     if len(images) != len(pairs):
         raise ValueError(f"{len(images)} images for {len(pairs)} (user, prompt) pairs")
     by_id = {m.user_id: m for m in world.merchants}
-    reads = judge.read(list(images))
-    out = {k: [] for k in ("true_utility", "taste", "consistency", "fav_colour", "fav_pattern")}
-    for r, p in zip(reads, pairs):
-        if p["user_id"] not in by_id:
-            raise ValueError(f"user {p['user_id']!r} is not a merchant of {world}")
-        m, named = by_id[p["user_id"]], parse_prompt(p["prompt"])
-        item, taste = {a: r[a] for a in ATTRIBUTES}, world.taste(m)
-        out["true_utility"].append(world.utility(m, named, item, r["quality"]))
-        out["taste"].append(world.taste_score(m, item))
-        out["consistency"].append(np.mean([item[a] == v for a, v in named.items()]))
-        for a in (
-            "colour",
-            "pattern",
-        ):  # is the free attribute the merchant's favourite value? (NaN where the prompt names it)
-            fav = ATTRIBUTES[a][int(np.argmax(taste[a]))]
-            out[f"fav_{a}"].append(float("nan") if a in named else float(item[a] == fav))
+    unknown = next((p["user_id"] for p in pairs if p["user_id"] not in by_id), None)
+    if unknown is not None:
+        raise ValueError(f"user {unknown!r} is not a merchant of {world}")
+    rows = [_world_metrics(r, p, world, by_id[p["user_id"]]) for r, p in zip(judge.read(list(images)), pairs)]
+    out = {k: [row[k] for row in rows] for k in ("true_utility", "taste", "consistency", "fav_colour", "fav_pattern")}
     if clip is not None:
         scorer = CLIPModelScorer(*clip)
         out["general"] = [float(scorer.score(p["prompt"], [im])[0]) for im, p in zip(images, pairs)]
@@ -126,19 +130,14 @@ def summarize_generations(per_image: dict[str, dict[str, np.ndarray]], n_boot: i
 
 TABLE2_METRICS = ("true_utility", "gap", "taste", "fav_colour", "fav_pattern", "consistency", "general", "perfusion_rm")
 
-# %% ../nbs/13_evaluate.ipynb #20cddd53
+# %% ../nbs/13_evaluate.ipynb #7d9579f3
 def format_generation_table(summary: dict, metrics: Sequence[str] = TABLE2_METRICS) -> str:
     "A markdown Table 2 from `summarize_generations` output."
     metrics = [m for m in metrics if any(m in v for v in summary.values())]
     lines = ["| model | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    cell = lambda d: f"{d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
     for name, v in summary.items():
-        lines.append(
-            f"| {name} | "
-            + " | ".join(
-                f"{v[m]['value']:.3f} [{v[m]['lo']:.3f}, {v[m]['hi']:.3f}]" if m in v else "–" for m in metrics
-            )
-            + " |"
-        )
+        lines.append(f"| {name} | " + " | ".join(cell(v[m]) if m in v else "–" for m in metrics) + " |")
     return "\n".join(lines)
 
 # %% ../nbs/13_evaluate.ipynb #5b70d1d6

@@ -21,9 +21,9 @@ def _check_beta(beta: float):
     if not beta > 0:  # also catches NaN
         raise ValueError(f"beta must be positive, got {beta}")
 
-# %% ../nbs/06_group_dpo.ipynb #57b3ec8b
-def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str = "scores"):
-    "Validate (B, N) scores/labels/mask and return the mask as a bool tensor."
+# %% ../nbs/06_group_dpo.ipynb #8917896b
+def _check_shapes(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str) -> torch.Tensor:
+    "(B, N) scores with labels (and mask) of the same shape; the mask as a bool tensor (all True when not given)."
     if scores.ndim != 2:
         raise ValueError(f"{name} must have shape (groups, candidates), got {tuple(scores.shape)}")
     if scores.numel() == 0:
@@ -35,6 +35,12 @@ def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.
     )
     if mask.shape != scores.shape:
         raise ValueError(f"mask has shape {tuple(mask.shape)} but {name} have shape {tuple(scores.shape)}")
+    return mask
+
+# %% ../nbs/06_group_dpo.ipynb #570f2e81
+def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None, name: str = "scores"):
+    "Validate (B, N) scores/labels/mask (shapes, finite scores, 0/1 labels on real candidates); the mask as bool."
+    mask = _check_shapes(scores, labels, mask, name)
     bad = ~torch.isfinite(scores) & mask
     if bad.any():
         rows = torch.nonzero(bad.any(1)).flatten().tolist()
@@ -44,7 +50,14 @@ def _check_group_inputs(scores: torch.Tensor, labels: torch.Tensor, mask: torch.
         raise ValueError(f"labels must be 0 or 1, got values {sorted(set(lab.tolist()))}")
     return mask
 
-# %% ../nbs/06_group_dpo.ipynb #62477192
+# %% ../nbs/06_group_dpo.ipynb #921a712d
+def _log_one_minus_softmax(s: torch.Tensor, log_z: torch.Tensor) -> torch.Tensor:
+    "(B, N) log(1 - softmax(s)_i) = logsumexp of the other candidates' scores - log Z, without cancellation."
+    eye = torch.eye(s.shape[1], dtype=torch.bool, device=s.device)
+    others = s[:, None, :].expand(-1, s.shape[1], -1).masked_fill(eye, float("-inf"))
+    return torch.logsumexp(others, dim=2) - log_z
+
+# %% ../nbs/06_group_dpo.ipynb #434f3616
 def reward_group_loss(
     scores: torch.Tensor,  # (B, N) reward-model scores s(txt, x_i)
     labels: torch.Tensor,  # (B, N) 0/1 selections
@@ -60,29 +73,35 @@ def reward_group_loss(
     s = scores.masked_fill(~mask, float("-inf"))
     log_z = torch.logsumexp(s, dim=1, keepdim=True)
     log_p_hat = (s - log_z).masked_fill(~mask, 0.0)
-    # log(1 - p_hat_i) = logsumexp over the other real candidates - log Z
-    others = (
-        s[:, None, :]
-        .expand(-1, s.shape[1], -1)
-        .masked_fill(torch.eye(s.shape[1], dtype=torch.bool, device=s.device), float("-inf"))
-    )
-    log_rest = (torch.logsumexp(others, dim=2) - log_z).masked_fill(~mask | ~usable[:, None], 0.0)
+    log_rest = _log_one_minus_softmax(s, log_z).masked_fill(~mask | ~usable[:, None], 0.0)
     p = torch.where(usable[:, None], y / n_pos.clamp(min=1)[:, None], torch.zeros_like(y))
-    per_candidate = -(p * log_p_hat + (1 - p) * log_rest) * mask
-    per_group = per_candidate.sum(1)
+    per_group = (-(p * log_p_hat + (1 - p) * log_rest) * mask).sum(1)
     n_used = int(usable.sum())
     loss = per_group[usable].sum() / n_used if n_used else (scores * 0).sum()
     if not torch.isfinite(loss):
         raise NonFiniteError(f"reward_group_loss is not finite ({loss.item()})")
     if not return_stats:
         return loss
-    return loss, {
-        "groups": n_used,
+    skipped = {
         "skipped_no_positive": int(((n_pos == 0) & (n_real > 0)).sum()),
         "skipped_single": int(((n_real == 1) & (n_pos > 0)).sum()),
     }
+    return loss, {"groups": n_used, **skipped}
 
-# %% ../nbs/06_group_dpo.ipynb #7d47f478
+# %% ../nbs/06_group_dpo.ipynb #3be86dfb
+def _check_pair_errors(errs: dict):
+    "The four error vectors of Diffusion-DPO: the same shape (pairs,), at least one pair, finite."
+    shapes = {k: tuple(v.shape) for k, v in errs.items()}
+    if len(set(shapes.values())) > 1 or errs["model_err_w"].ndim != 1:
+        raise ValueError(f"the four error vectors must have the same shape (pairs,), got {shapes}")
+    if errs["model_err_w"].numel() == 0:
+        raise ValueError("an empty batch: no (winner, loser) pair to learn from")
+    for k, v in errs.items():
+        if not torch.isfinite(v).all():
+            at = torch.nonzero(~torch.isfinite(v)).flatten().tolist()[:10]
+            raise NonFiniteError(f"{k} contains NaN or infinity at pair(s) {at}")
+
+# %% ../nbs/06_group_dpo.ipynb #0adae152
 def diffusion_dpo_loss(
     model_err_w: torch.Tensor,
     model_err_l: torch.Tensor,  # (B,) errors of the trained model on winner / loser
@@ -92,17 +111,9 @@ def diffusion_dpo_loss(
 ) -> torch.Tensor:  # diffusers' beta_dpo convention
     "Diffusion-DPO (Wallace et al.): mean of -log sigmoid(-beta * ((m_w - m_l) - (r_w - r_l)))."
     _check_beta(beta)
-    errs = {"model_err_w": model_err_w, "model_err_l": model_err_l, "ref_err_w": ref_err_w, "ref_err_l": ref_err_l}
-    shapes = {k: tuple(v.shape) for k, v in errs.items()}
-    if len(set(shapes.values())) > 1 or model_err_w.ndim != 1:
-        raise ValueError(f"the four error vectors must have the same shape (pairs,), got {shapes}")
-    if model_err_w.numel() == 0:
-        raise ValueError("an empty batch: no (winner, loser) pair to learn from")
-    for k, v in errs.items():
-        if not torch.isfinite(v).all():
-            raise NonFiniteError(
-                f"{k} contains NaN or infinity at pair(s) {torch.nonzero(~torch.isfinite(v)).flatten().tolist()[:10]}"
-            )
+    _check_pair_errors(
+        {"model_err_w": model_err_w, "model_err_l": model_err_l, "ref_err_w": ref_err_w, "ref_err_l": ref_err_l}
+    )
     return -F.logsigmoid(-beta * ((model_err_w - model_err_l) - (ref_err_w - ref_err_l))).mean()
 
 # %% ../nbs/06_group_dpo.ipynb #f8714d93
@@ -131,6 +142,14 @@ def _preference_stats(s, d, pos, neg, valid) -> dict:
     top = torch.softmax(d, dim=2).amax(2)[used].mean().item() if used.any() else float("nan")
     return {"implicit_acc": acc, "neg_top_weight": top}
 
+# %% ../nbs/06_group_dpo.ipynb #f4b5253a
+def _per_positive(d: torch.Tensor, neg: torch.Tensor, neg_pool: str = "lse") -> torch.Tensor:
+    "(B, N) each candidate's loss as a positive against the group's negatives `neg`, from (B, N, N) margins `d`."
+    if neg_pool == "lse":
+        return F.softplus(torch.logsumexp(d, dim=2))
+    n_neg = neg.sum(1).clamp(min=1)[:, None]
+    return F.softplus(torch.where(neg[:, None, :], d, torch.zeros_like(d)).sum(2) / n_neg)
+
 # %% ../nbs/06_group_dpo.ipynb #54fa1e5a
 def group_preference_loss(
     model_err: torch.Tensor,  # (B, N) per-candidate denoising errors of the trained model
@@ -151,11 +170,7 @@ def group_preference_loss(
     valid = has_pos & has_neg
     d = (beta * (s[:, :, None] - s[:, None, :])).masked_fill(~neg[:, None, :], float("-inf"))
     d = torch.where(has_neg[:, None, None], d, torch.zeros_like(d))  # a group with no negative: finite, unused
-    if neg_pool == "lse":
-        per_pos = F.softplus(torch.logsumexp(d, dim=2))  # -log sigmoid(-z) = softplus(z)
-    else:
-        n_neg = neg.sum(1).clamp(min=1)[:, None]
-        per_pos = F.softplus(torch.where(neg[:, None, :], d, torch.zeros_like(d)).sum(2) / n_neg)
+    per_pos = _per_positive(d, neg, neg_pool)
     per_group = torch.where(pos & valid[:, None], per_pos, torch.zeros_like(per_pos)).sum(1)
     n_used = int(valid.sum())
     loss = per_group[valid].mean() if n_used else (model_err * 0).sum()
@@ -163,12 +178,11 @@ def group_preference_loss(
         raise NonFiniteError(f"group_preference_loss is not finite ({loss.item()})")
     if not return_stats:
         return loss
-    return loss, {
-        "groups": n_used,
+    skipped = {
         "skipped_no_positive": int((~has_pos & mask.any(1)).sum()),
         "skipped_no_negative": int((has_pos & ~has_neg).sum()),
-        **_preference_stats(s, d, pos, neg, valid),
     }
+    return loss, {"groups": n_used, **skipped, **_preference_stats(s, d, pos, neg, valid)}
 
 # %% ../nbs/06_group_dpo.ipynb #bff14e57
 def pairwise_dpo_loss(

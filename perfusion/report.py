@@ -62,60 +62,73 @@ def curves_figure(curves: dict, keys=("loss",), title: str = ""):
 def _ci_word(lo: float, hi: float) -> str:
     return "above 0" if lo > 0 else "below 0" if hi < 0 else "not distinguishable from 0"
 
-# %% ../nbs/15a_report.ipynb #9c194ade
+# %% ../nbs/15a_report.ipynb #8e870c4b
+def _reward_verdict(results: dict) -> str | None:
+    "The sentence on Table 1: PerFusionRM's GAUC against the general model's, whether they are apart, the gap closed."
+    iv = results.get("reward_intervals", {})
+    if "perfusion_rm" not in iv or "general" not in iv:
+        return None
+    p, g = iv["perfusion_rm"]["GAUC"], iv["general"]["GAUC"]
+    apart = p["lo"] > g["hi"] or p["hi"] < g["lo"]
+    closed = results.get("reward_gap_closed", {}).get("GAUC")
+    word = (
+        "do not overlap, so the difference is clear at this size"
+        if apart
+        else "overlap, so this run cannot tell them apart"
+    )
+    return (
+        f"PerFusionRM's test GAUC is {p['value']:.3f} [{p['lo']:.3f}, {p['hi']:.3f}] against the general model's "
+        f"{g['value']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}]: the intervals {word}"
+        + (f"; it closes {closed:.0%} of the general-to-oracle gap." if closed is not None else ".")
+    )
+
+# %% ../nbs/15a_report.ipynb #78ca0773
+def _generation_verdict(results: dict) -> str | None:
+    "The sentence on Table 2: PerFusion's paired differences of true utility and its own-vs-other-user gap."
+    pf = results.get("generation", {}).get("perfusion")
+    if not pf or "paired_delta" not in pf:
+        return None
+    parts = [
+        f"PerFusion − {b}: {d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}], {_ci_word(*d['ci'])}"
+        for b, d in pf["paired_delta"].items()
+    ]
+    gap = pf.get("personalization_gap_ci")
+    if gap:
+        parts.append(
+            f"its own-vs-other-user gap {pf['personalization_gap']:+.3f} [{gap[0]:+.3f}, {gap[1]:+.3f}] is "
+            f"{_ci_word(*gap)}" + (" (it personalizes)" if gap[0] > 0 else "")
+        )
+    return (
+        "True utility, paired over the same held-out items: " + "; ".join(parts) + ". Differences "
+        "not distinguishable from 0 may still be real: this budget cannot show them."
+    )
+
+# %% ../nbs/15a_report.ipynb #e70529eb
 def verdicts(results: dict) -> dict[str, str]:
     "One sentence per table of a demo's results, computed from its intervals: {'reward', 'generation'}."
-    out = {}
-    iv = results.get("reward_intervals", {})
-    if "perfusion_rm" in iv and "general" in iv:
-        p, g = iv["perfusion_rm"]["GAUC"], iv["general"]["GAUC"]
-        apart = p["lo"] > g["hi"] or p["hi"] < g["lo"]
-        closed = results.get("reward_gap_closed", {}).get("GAUC")
-        out["reward"] = (
-            f"PerFusionRM's test GAUC is {p['value']:.3f} [{p['lo']:.3f}, {p['hi']:.3f}] against the general model's "
-            f"{g['value']:.3f} [{g['lo']:.3f}, {g['hi']:.3f}]: the intervals "
-            + (
-                "do not overlap, so the difference is clear at this size"
-                if apart
-                else "overlap, so this run cannot tell them apart"
-            )
-            + (f"; it closes {closed:.0%} of the general-to-oracle gap." if closed is not None else ".")
-        )
-    pf = results.get("generation", {}).get("perfusion")
-    if pf and "paired_delta" in pf:
-        parts = [
-            f"PerFusion − {b}: {d['mean']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}], {_ci_word(*d['ci'])}"
-            for b, d in pf["paired_delta"].items()
-        ]
-        gap = pf.get("personalization_gap_ci")
-        if gap:
-            parts.append(
-                f"its own-vs-other-user gap {pf['personalization_gap']:+.3f} [{gap[0]:+.3f}, {gap[1]:+.3f}] is "
-                f"{_ci_word(*gap)}" + (" (it personalizes)" if gap[0] > 0 else "")
-            )
-        out["generation"] = (
-            "True utility, paired over the same held-out items: " + "; ".join(parts) + ". Differences "
-            "not distinguishable from 0 may still be real: this budget cannot show them."
-        )
-    return out
+    out = {"reward": _reward_verdict(results), "generation": _generation_verdict(results)}
+    return {k: v for k, v in out.items() if v is not None}
 
-# %% ../nbs/15a_report.ipynb #fa68969b
+# %% ../nbs/15a_report.ipynb #5d664599
+def _version(name: str) -> str | None:
+    "The installed version of package `name`, or None."
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+# %% ../nbs/15a_report.ipynb #674a74f5
 def environment() -> dict:
     "Versions, torch build, device and CPU count of this process: what a reader needs to reproduce a figure."
     import platform
-    from importlib.metadata import PackageNotFoundError, version
 
     import torch
 
-    def v(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return None
-
     names = ("perfusion", "torch", "diffusers", "transformers", "accelerate", "datasets", "numpy")
     return {
-        "versions": {n: v(n) for n in names},
+        "versions": {n: _version(n) for n in names},
         "python": platform.python_version(),
         "torch_build": f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only",
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
@@ -123,40 +136,28 @@ def environment() -> dict:
         "platform": platform.platform(),
     }
 
-# %% ../nbs/15a_report.ipynb #4612333b
+# %% ../nbs/15a_report.ipynb #d2e259c9
+def _summary_rows(results: Sequence[dict]) -> list[str]:
+    "Table 1's last two rows: PerFusionRM's relative improvement over the general model, and the share of the gap closed."
+    rel = lambda s: (
+        f"{s['MAP']['rel_improvement_over_general']:+.1%} | {s['GAUC']['rel_improvement_over_general']:+.1%}"
+    )
+    closed = lambda s: f"{s['MAP']['gap_closed']:.0%} | {s['GAUC']['gap_closed']:.0%}"
+    return [
+        "| rel. improvement of perfusion_rm over general | " + " | ".join(rel(r["summary"]) for r in results) + " |",
+        "| share of the general → oracle gap closed | " + " | ".join(closed(r["summary"]) for r in results) + " |",
+    ]
+
+# %% ../nbs/15a_report.ipynb #fec7438c
 def format_table(results: Sequence[dict]) -> str:
     "A markdown Table 1 from `reward_table` results (one column pair per regime)."
     names = list(dict.fromkeys(k for r in results for k in r["table"]))
     head = "| model | " + " | ".join(f"{r['regime']} MAP | {r['regime']} GAUC" for r in results) + " |"
     lines = [head, "|---|" + "---|---|" * len(results)]
     cell = lambda d: f"{d['value']:.4f} [{d['lo']:.3f}, {d['hi']:.3f}]"
-    for n in names:
-        lines.append(
-            f"| {n} | "
-            + " | ".join(
-                f"{cell(r['table'][n]['MAP'])} | {cell(r['table'][n]['GAUC'])}" if n in r["table"] else "– | –"
-                for r in results
-            )
-            + " |"
-        )
-    if all(r["summary"] for r in results):
-        lines.append(
-            "| rel. improvement of perfusion_rm over general | "
-            + " | ".join(
-                f"{r['summary']['MAP']['rel_improvement_over_general']:+.1%} | "
-                f"{r['summary']['GAUC']['rel_improvement_over_general']:+.1%}"
-                for r in results
-            )
-            + " |"
-        )
-        lines.append(
-            "| share of the general → oracle gap closed | "
-            + " | ".join(
-                f"{r['summary']['MAP']['gap_closed']:.0%} | {r['summary']['GAUC']['gap_closed']:.0%}" for r in results
-            )
-            + " |"
-        )
-    return "\n".join(lines)
+    row = lambda n, t: f"{cell(t[n]['MAP'])} | {cell(t[n]['GAUC'])}" if n in t else "– | –"
+    lines += [f"| {n} | " + " | ".join(row(n, r["table"]) for r in results) + " |" for n in names]
+    return "\n".join(lines + (_summary_rows(results) if all(r["summary"] for r in results) else []))
 
 # %% ../nbs/15a_report.ipynb #3a4e2171
 def md_table_html(md: str) -> str:

@@ -49,27 +49,28 @@ class Studio:
         self.n, self.model_id = n, model_id
         self.session, self.seed = session or uuid.uuid4().hex[:12], seed
         self.round, self.last_id, self.images = 0, None, []
-        self.user = W.Dropdown(options=list(self.merchants), description="merchant")
-        self.profile = W.HTML()
-        self.prompt = W.Text(
-            placeholder="e.g. dress, v-neck, slim-fit, long sleeves",
-            description="prompt",
-            layout=W.Layout(width="420px"),
-        )
-        self.generate_btn = W.Button(description="Generate", button_style="primary")
-        self.refine_btn = W.Button(description="Refine", disabled=True)
-        self.submit_btn = W.Button(description="Submit", button_style="success", disabled=True)
-        self.grid, self.message, self.history = W.HBox(), W.HTML(), W.HTML()
-        self.toggles: list[W.ToggleButton] = []
-        self.user.observe(lambda _: self._show_profile(), names="value")
-        self.generate_btn.on_click(lambda _: self.generate(refine=False))
-        self.refine_btn.on_click(lambda _: self.generate(refine=True))
-        self.submit_btn.on_click(lambda _: self.submit())
+        self._make_widgets()
         self._show_profile()
         self._show_history()
-        rows = [W.HBox([self.user, self.profile]), W.HBox([self.prompt, self.generate_btn, self.refine_btn]), self.grid]
-        rows += [W.HBox([self.submit_btn, self.message]), W.HTML("<b>history</b>"), self.history]
-        self.widget = W.VBox(rows)
+
+# %% ../nbs/14_studio.ipynb #7e8de401
+@patch
+def _make_widgets(self: Studio):
+    "Build the widgets, connect the buttons and the merchant chooser, and lay them out in `self.widget`."
+    self.user = W.Dropdown(options=list(self.merchants), description="merchant")
+    self.profile, self.grid, self.message, self.history = W.HTML(), W.HBox(), W.HTML(), W.HTML()
+    example = "e.g. dress, v-neck, slim-fit, long sleeves"
+    self.prompt = W.Text(placeholder=example, description="prompt", layout=W.Layout(width="420px"))
+    self.generate_btn = W.Button(description="Generate", button_style="primary")
+    self.refine_btn = W.Button(description="Refine", disabled=True)
+    self.submit_btn = W.Button(description="Submit", button_style="success", disabled=True)
+    self.toggles: list[W.ToggleButton] = []
+    self.user.observe(lambda _: self._show_profile(), names="value")
+    self.generate_btn.on_click(lambda _: self.generate(refine=False))
+    self.refine_btn.on_click(lambda _: self.generate(refine=True))
+    self.submit_btn.on_click(lambda _: self.submit())
+    rows = [W.HBox([self.user, self.profile]), W.HBox([self.prompt, self.generate_btn, self.refine_btn]), self.grid]
+    self.widget = W.VBox(rows + [W.HBox([self.submit_btn, self.message]), W.HTML("<b>history</b>"), self.history])
 
 # %% ../nbs/14_studio.ipynb #23754a2c
 @patch
@@ -103,6 +104,17 @@ def _check_features(self: Studio, feats: Mapping[str, str]):
             "unknown merchant features: " + ", ".join(bad + [f"{k} (no such feature)" for k in unknown])
         )
 
+# %% ../nbs/14_studio.ipynb #e0df8269
+@patch
+def _show_candidates(self: Studio):
+    "The round's candidates as thumbnails in the grid, each with a toggle button that selects it."
+    layout = W.Layout(width="128px")
+    self.toggles = [
+        W.ToggleButton(description=f"pick {i + 1}", value=False, layout=layout) for i in range(len(self.images))
+    ]
+    thumbs = [W.Image(value=_thumb(im), format="png", width=128, height=128) for im in self.images]
+    self.grid.children = [W.VBox([im, t]) for im, t in zip(thumbs, self.toggles)]
+
 # %% ../nbs/14_studio.ipynb #7ede2d94
 @patch
 def generate(self: Studio, refine: bool = False, prompt: str | None = None) -> list[Image.Image]:
@@ -120,17 +132,9 @@ def generate(self: Studio, refine: bool = False, prompt: str | None = None) -> l
         self.last_id = None
     self.round = len(self.store.rounds(self.session))
     self._say(f"generating {self.n} candidates ...")
-    self.images = self.generator(
-        self.prompt.value, self.merchants[self.user.value], self.n, self.seed + 7919 * self.round
-    )
-    self.toggles = [
-        W.ToggleButton(description=f"pick {i + 1}", value=False, layout=W.Layout(width="128px"))
-        for i in range(len(self.images))
-    ]
-    self.grid.children = [
-        W.VBox([W.Image(value=_thumb(im), format="png", width=128, height=128), t])
-        for im, t in zip(self.images, self.toggles)
-    ]
+    seed = self.seed + 7919 * self.round  # a new round, new candidates
+    self.images = self.generator(self.prompt.value, self.merchants[self.user.value], self.n, seed)
+    self._show_candidates()
     self.submit_btn.disabled = False
     self._say(f"round {self.round}: click the candidates you would sell, then Submit")
     return self.images
@@ -156,17 +160,9 @@ def submit(self: Studio) -> str | None:
         self._say("nothing to submit: press Generate first", ok=False)
         return None
     try:
-        rid = self.store.submit(
-            self.user.value,
-            self.merchants[self.user.value],
-            self.prompt.value,
-            self.images,
-            self.labels,
-            model_id=self.model_id,
-            session=self.session,
-            round=self.round,
-            parent=self.last_id,
-        )
+        where = dict(model_id=self.model_id, session=self.session, round=self.round, parent=self.last_id)
+        user = self.user.value
+        rid = self.store.submit(user, self.merchants[user], self.prompt.value, self.images, self.labels, **where)
     except FeedbackError as e:
         self._say(str(e), ok=False)
         return None
@@ -190,21 +186,18 @@ def simulate(self: Studio, merchant: SimulatedMerchant, prompt: str) -> str | No
     self.select([i for i, l in enumerate(merchant.choose(prompt, self.images)) if l])
     return self.submit()
 
-# %% ../nbs/14_studio.ipynb #691c306a
+# %% ../nbs/14_studio.ipynb #2d077942
+def _history_row(r: dict) -> str:
+    "One recorded round as a table row: its number, merchant, prompt, how many were selected, and its flag."
+    cells = [r["round"], html.escape(r["user_id"]), html.escape(r["prompt"]), f"{sum(r['labels'])}/{len(r['labels'])}"]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{html.escape(r['flag'] or '')}</td></tr>"
+
+# %% ../nbs/14_studio.ipynb #7b1ac37a
 @patch
 def _show_history(self: Studio):
     rows = self.store.rounds(self.session)
-    self.history.value = (
-        "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>"
-        + "".join(
-            f"<tr><td>{r['round']}</td><td>{html.escape(r['user_id'])}</td><td>{html.escape(r['prompt'])}</td><td>{sum(r['labels'])}/{len(r['labels'])}</td>"
-            f"<td>{html.escape(r['flag'] or '')}</td></tr>"
-            for r in rows
-        )
-        + "</table>"
-        if rows
-        else "<i>no rounds yet</i>"
-    )
+    head = "<table><tr><th>round</th><th>merchant</th><th>prompt</th><th>selected</th><th></th></tr>"
+    self.history.value = head + "".join(_history_row(r) for r in rows) + "</table>" if rows else "<i>no rounds yet</i>"
 
 # %% ../nbs/14_studio.ipynb #6537f4c3
 _STUDIO_INTRO = """# The preference studio
