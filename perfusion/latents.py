@@ -18,13 +18,22 @@ import datasets
 import numpy as np
 import torch
 from diffusers import StableDiffusionPipeline
+from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .data import FeatureVocab, atomic_path, pad_groups, select_rows
 from .foundation import encode_prompts
 
-# %% ../nbs/11a_latents.ipynb #decd9bf7
+# %% ../nbs/11a_latents.ipynb #ef062aaf
+def _file_metadata(path: str | Path) -> dict:
+    "The metadata of a safetensors file (read without loading its tensors)."
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}
+
+# %% ../nbs/11a_latents.ipynb #bdf75924
 @dataclass
 class LatentGroups:
     """Groups with VAE latents and text embeddings computed once: latents (G,N,C,h,w), prompt_embeds (P,T,D),
@@ -41,36 +50,30 @@ class LatentGroups:
     def __len__(self):
         return len(self.labels)
 
-    def batch(self, idx) -> dict:
-        "Tensors of the groups `idx`."
-        idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
-        return {
-            "latents": self.latents[idx],
-            "encoder_hidden_states": self.prompt_embeds[self.prompt_index[idx]],
-            "feature_ids": self.feature_ids[idx],
-            "labels": self.labels[idx],
-            "mask": self.mask[idx],
-        }
+# %% ../nbs/11a_latents.ipynb #e8e98fe6
+@patch
+def batch(self: LatentGroups, idx) -> dict:
+    "Tensors of the groups `idx`."
+    idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+    b = {"latents": self.latents[idx], "encoder_hidden_states": self.prompt_embeds[self.prompt_index[idx]]}
+    return {**b, "feature_ids": self.feature_ids[idx], "labels": self.labels[idx], "mask": self.mask[idx]}
 
-    def save(self, path: str | Path, key: str = ""):
-        "One safetensors file, written atomically; `key` identifies what it was computed from."
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        t = {
-            k: getattr(self, k).contiguous()
-            for k in ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")
-        }
-        with atomic_path(path) as tmp:  # one temp file per process and call: concurrent writers never share one
-            save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key})
+# %% ../nbs/11a_latents.ipynb #e696170e
+@patch
+def save(self: LatentGroups, path: str | Path, key: str = ""):
+    "One safetensors file, written atomically; `key` identifies what it was computed from."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = ("latents", "prompt_embeds", "prompt_index", "feature_ids", "labels", "mask")
+    t = {k: getattr(self, k).contiguous() for k in names}
+    with atomic_path(path) as tmp:  # one temp file per process and call: concurrent writers never share one
+        save_file(t, str(tmp), metadata={"group_ids": json.dumps(self.group_ids), "key": key})
 
-    @classmethod
-    def load(cls, path: str | Path) -> "LatentGroups":
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata()
-        t = load_file(str(path))
-        return cls(**t, group_ids=json.loads(meta["group_ids"]))
+# %% ../nbs/11a_latents.ipynb #bb5da135
+@patch(cls_method=True)
+def load(cls: LatentGroups, path: str | Path) -> LatentGroups:
+    "The groups saved at `path` by `LatentGroups.save`."
+    return cls(**load_file(str(path)), group_ids=json.loads(_file_metadata(path)["group_ids"]))
 
 # %% ../nbs/11a_latents.ipynb #2595e9f4
 @torch.no_grad()
@@ -82,7 +85,14 @@ def encode_images(pipe: StableDiffusionPipeline, images: Sequence) -> torch.Tens
     )
     return (vae.encode(x).latent_dist.mean * vae.config.scaling_factor).float().cpu()
 
-# %% ../nbs/11a_latents.ipynb #b24e384b
+# %% ../nbs/11a_latents.ipynb #9818f190
+@torch.no_grad()
+def _prompt_embeddings(pipe: StableDiffusionPipeline, prompts: list) -> torch.Tensor:
+    "The text encoder's embeddings of `prompts`, 256 at a time, in float32 on the CPU."
+    enc = lambda ps: encode_prompts(pipe.tokenizer, pipe.text_encoder, ps).float().cpu()
+    return torch.cat([enc(prompts[i : i + 256]) for i in range(0, len(prompts), 256)])
+
+# %% ../nbs/11a_latents.ipynb #851916d7
 @torch.no_grad()
 def encode_latent_groups(
     ds: datasets.Dataset,
@@ -95,14 +105,7 @@ def encode_latent_groups(
     if len(ds) == 0:
         raise ValueError("no groups to encode")
     n_max = max(len(l) for l in ds["labels"])
-    prompts = list(dict.fromkeys(ds["prompt"]))
-    where = {p: i for i, p in enumerate(prompts)}
-    emb = torch.cat(
-        [
-            encode_prompts(pipe.tokenizer, pipe.text_encoder, prompts[i : i + 256]).float().cpu()
-            for i in range(0, len(prompts), 256)
-        ]
-    )
+    where = {p: i for i, p in enumerate(dict.fromkeys(ds["prompt"]))}
     lat, labels, mask = None, torch.zeros(len(ds), n_max), torch.zeros(len(ds), n_max, dtype=torch.bool)
     for i in tqdm(range(0, len(ds), batch_size), desc="encoding latents", disable=not progress):
         rows = select_rows(ds, range(i, min(i + batch_size, len(ds))))
@@ -112,22 +115,12 @@ def encode_latent_groups(
         n = [len(r["labels"]) for r in rows]
         padded = pad_groups(z.split(n), [r["labels"] for r in rows], [r["group_id"] for r in rows], n_max=n_max)
         lat[i : i + len(rows)], labels[i : i + len(rows)], mask[i : i + len(rows)] = padded
-    return LatentGroups(
-        lat,
-        emb,
-        torch.tensor([where[p] for p in ds["prompt"]]),
-        vocab.encode_batch(list(ds["features"])),
-        labels,
-        mask,
-        list(ds["group_id"]),
-    )
+    emb, index = _prompt_embeddings(pipe, list(where)), torch.tensor([where[p] for p in ds["prompt"]])
+    return LatentGroups(lat, emb, index, vocab.encode_batch(list(ds["features"])), labels, mask, list(ds["group_id"]))
 
-# %% ../nbs/11a_latents.ipynb #52ff9f61
-def cache_latents(
-    ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path, progress: bool = True
-) -> LatentGroups:
-    """`encode_latent_groups`, saved to `path` and reused while the data, the VAE/text encoder and the vocabulary are
-    the same."""
+# %% ../nbs/11a_latents.ipynb #3b744bc5
+def _latents_key(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab) -> str:
+    "What a latent cache was computed from: the data's fingerprint, the vocabulary, the VAE's config and a sample of the VAE's and text encoder's weights."
     h = hashlib.sha256()
     h.update(ds._fingerprint.encode())
     h.update(json.dumps(vocab.values, sort_keys=True).encode())
@@ -135,13 +128,17 @@ def cache_latents(
     for m in (pipe.vae, pipe.text_encoder):
         for v in list(m.state_dict().values())[:4]:
             h.update(v.float().flatten()[:64].numpy().tobytes())
-    key, path = h.hexdigest(), Path(path)
-    if path.exists():
-        from safetensors import safe_open
+    return h.hexdigest()
 
-        with safe_open(str(path), framework="pt") as f:
-            if f.metadata().get("key") == key:
-                return LatentGroups.load(path)
+# %% ../nbs/11a_latents.ipynb #ede0d956
+def cache_latents(
+    ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab, path: str | Path, progress: bool = True
+) -> LatentGroups:
+    """`encode_latent_groups`, saved to `path` and reused while the data, the VAE/text encoder and the vocabulary are
+    the same."""
+    key, path = _latents_key(ds, pipe, vocab), Path(path)
+    if path.exists() and _file_metadata(path).get("key") == key:
+        return LatentGroups.load(path)
     data = encode_latent_groups(ds, pipe, vocab, progress=progress)
     data.save(path, key)
     return data

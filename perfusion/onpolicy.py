@@ -51,7 +51,36 @@ class OnPolicyConfig:
                 f"k_selected must be between 1 and n_candidates - 1 = {self.n_candidates - 1}, got {self.k_selected}"
             )
 
-# %% ../nbs/12a_on_policy.ipynb #da9f62ed
+# %% ../nbs/12a_on_policy.ipynb #347f2235
+def _select_top_k(rm, processor, requests: Sequence[dict], images: list, N: int, K: int) -> torch.Tensor:
+    "(R, N) labels: for each request, its N images scored by the reward model for its user, the K best selected."
+    labels = torch.zeros(len(requests), N)
+    for i, r in enumerate(requests):
+        s = np.asarray(rm.score(processor, r["prompt"], images[i * N : (i + 1) * N], r["features"]), dtype=float)
+        if not np.isfinite(s).all():
+            raise NonFiniteError(f"the reward model scored request {i} ({r['prompt']!r}) with NaN or infinity")
+        labels[i, np.argsort(-s, kind="stable")[:K]] = 1.0
+    return labels
+
+# %% ../nbs/12a_on_policy.ipynb #a24bc695
+def _as_latent_groups(
+    pipe, requests: Sequence[dict], images: list, labels: torch.Tensor, vocab: FeatureVocab
+) -> LatentGroups:
+    "The labelled images as training groups: their latents, their prompts' embeddings (once each), the users' features."
+    where = {p: i for i, p in enumerate(dict.fromkeys(r["prompt"] for r in requests))}
+    emb = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(where)).float().cpu()
+    lat = encode_images(pipe, images)
+    R, N = labels.shape
+    index, fids = (
+        torch.tensor([where[r["prompt"]] for r in requests]),
+        vocab.encode_batch([r["features"] for r in requests]),
+    )
+    ids = [f"round-request-{i}" for i in range(R)]
+    return LatentGroups(
+        lat.view(R, N, *lat.shape[1:]), emb, index, fids, labels, torch.ones(R, N, dtype=torch.bool), ids
+    )
+
+# %% ../nbs/12a_on_policy.ipynb #dae6ea06
 @torch.no_grad()
 def propose_and_select(
     pipe: StableDiffusionPipeline,
@@ -70,34 +99,12 @@ def propose_and_select(
     N, K = ocfg.n_candidates, ocfg.k_selected
     prompts = [r["prompt"] for r in requests for _ in range(N)]
     fids = vocab.encode_batch([r["features"] for r in requests for _ in range(N)])
-    images = generate_personalized(
-        pipe,
-        punet,
-        prompts,
-        fids,
-        seed=seed,
-        steps=ocfg.sample_steps,
-        guidance_scale=ocfg.guidance_scale,
-        user_in_uncond=ocfg.user_in_uncond,
+    kw = dict(
+        seed=seed, steps=ocfg.sample_steps, guidance_scale=ocfg.guidance_scale, user_in_uncond=ocfg.user_in_uncond
     )
-    labels = torch.zeros(len(requests), N)
-    for i, r in enumerate(requests):
-        s = np.asarray(rm.score(processor, r["prompt"], images[i * N : (i + 1) * N], r["features"]), dtype=float)
-        if not np.isfinite(s).all():
-            raise NonFiniteError(f"the reward model scored request {i} ({r['prompt']!r}) with NaN or infinity")
-        labels[i, np.argsort(-s, kind="stable")[:K]] = 1.0
-    where = {p: i for i, p in enumerate(dict.fromkeys(r["prompt"] for r in requests))}
-    emb = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(where)).float().cpu()
-    lat = encode_images(pipe, images)
-    return LatentGroups(
-        lat.view(len(requests), N, *lat.shape[1:]),
-        emb,
-        torch.tensor([where[r["prompt"]] for r in requests]),
-        vocab.encode_batch([r["features"] for r in requests]),
-        labels,
-        torch.ones(len(requests), N, dtype=torch.bool),
-        [f"round-request-{i}" for i in range(len(requests))],
-    )
+    images = generate_personalized(pipe, punet, prompts, fids, **kw)
+    labels = _select_top_k(rm, processor, requests, images, N, K)
+    return _as_latent_groups(pipe, requests, images, labels, vocab)
 
 # %% ../nbs/12a_on_policy.ipynb #55aa6b4f
 def _check_on_policy(rm, vocab: FeatureVocab | None, requests: Sequence, cfg: GenTrainConfig, ocfg: OnPolicyConfig):
