@@ -45,45 +45,56 @@ def _split_names(f: Path, root: Path) -> set:
     rel = f.relative_to(root)
     return set(rel.parts[:-1]) | {rel.name.split("-")[0].removesuffix(".parquet")}
 
-# %% ../nbs/02a_sources.ipynb #c9791a9f
+# %% ../nbs/02a_sources.ipynb #69c0ff69
+def _split_files(p: Path, split: str) -> list[str]:
+    """The Parquet files under folder `p` for `split`: those whose names name it, or all of them when no file names a
+    split; a folder of split files without one for `split` is refused."""
+    files = sorted(p.rglob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
+    named = [f for f in files if split in _split_names(f, p)]
+    known = {"train", "validation", "test", "validation_unique", "test_unique"}
+    if not named and any(_split_names(f, p) & known for f in files):
+        raise GroupDataError(f"{str(p)!r} holds split files but none for split {split!r}")
+    return [str(f) for f in named or files]
+
+# %% ../nbs/02a_sources.ipynb #7d1ce4a3
+def _local_table(p: Path, split: str, max_rows: int | None) -> datasets.Dataset:
+    "Rows of `split` from a local Parquet or JSONL file, or a folder of Parquet files."
+    files = _split_files(p, split) if p.is_dir() else [str(p)]
+    if files[0].endswith((".jsonl", ".json")):
+        rows = [json.loads(l) for f in files for l in Path(f).read_text(encoding="utf-8").splitlines() if l.strip()]
+        return datasets.Dataset.from_list(rows[:max_rows] if max_rows is not None else rows)
+    return read_parquet(files, max_rows)
+
+# %% ../nbs/02a_sources.ipynb #96b7c5a0
+def _hub_table(source: str, split: str, hint: str, max_rows: int | None) -> datasets.Dataset:
+    "Rows of `split` of a Hub dataset (only the first `max_rows`, streamed, when given); one line saying what to pass otherwise."
+    try:
+        if max_rows is None:
+            return datasets.load_dataset(source, split=split)
+        stream = datasets.load_dataset(source, split=split, streaming=True).take(max_rows)  # no full download
+        return datasets.Dataset.from_list(list(stream))
+    except Exception as e:
+        raise GroupDataError(
+            f"could not load {source!r} (split {split!r}) from the Hugging Face Hub: {type(e).__name__}: {e}. "
+            f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}."
+        ) from None
+
+# %% ../nbs/02a_sources.ipynb #143ca4c0
 def load_table(
     source: str | Path, split: str = "train", hint: str = DEFAULT_PICKAPIC_REPO, max_rows: int | None = None
 ) -> datasets.Dataset:
     "Rows of `split` from a local Parquet/JSONL file or directory, or from a Hugging Face Hub dataset repo id."
     p = Path(source).expanduser()
     if p.exists():
-        if p.is_dir():
-            files = sorted(p.rglob("*.parquet"))
-            if not files:
-                raise FileNotFoundError(f"no Parquet files under {str(p)!r}")
-            named = [f for f in files if split in _split_names(f, p)]
-            known = {"train", "validation", "test", "validation_unique", "test_unique"}
-            if named:
-                files = named
-            elif any(_split_names(f, p) & known for f in files):
-                raise GroupDataError(f"{str(p)!r} holds split files but none for split {split!r}")
-            files = [str(f) for f in files]
-        else:
-            files = [str(p)]
-        if files[0].endswith((".jsonl", ".json")):
-            rows = [json.loads(l) for f in files for l in Path(f).read_text(encoding="utf-8").splitlines() if l.strip()]
-            return datasets.Dataset.from_list(rows[:max_rows] if max_rows is not None else rows)
-        return read_parquet(files, max_rows)
+        return _local_table(p, split, max_rows)
     if str(source).endswith((".parquet", ".jsonl", ".json")) or str(source).startswith((".", "/", "~")):
         raise FileNotFoundError(
             f"{str(source)!r} does not exist; pass an existing Parquet file or directory, or a Hub repo id such as "
             f"{hint!r}"
         )
-    try:
-        if max_rows is None:
-            return datasets.load_dataset(str(source), split=split)
-        stream = datasets.load_dataset(str(source), split=split, streaming=True).take(max_rows)  # no full download
-        return datasets.Dataset.from_list(list(stream))
-    except Exception as e:
-        raise GroupDataError(
-            f"could not load {str(source)!r} (split {split!r}) from the Hugging Face Hub: {type(e).__name__}: {e}. "
-            f"Pass a local Parquet file or directory, or a mirror with the same schema such as {hint!r}."
-        ) from None
+    return _hub_table(str(source), split, hint, max_rows)
 
 # %% ../nbs/02a_sources.ipynb #a4000ed8
 def _check_columns(table: datasets.Dataset, required: Sequence[str], source):
@@ -222,6 +233,19 @@ def _ranking_uids(table: datasets.Dataset, source) -> list[str]:
         raise GroupDataError(f"{source}: expected columns image_1_uid, image_2_uid, ... (found {table.column_names})")
     return sorted(uid_cols, key=lambda c: int(c.split("_")[1]))
 
+# %% ../nbs/02a_sources.ipynb #7a787d4a
+def _ranking_candidates(row: dict, uid_cols: Sequence[str], where: str, rid) -> tuple[list, object]:
+    "A ranking row's image uids (distinct, at least two, else skipped) and its best one (among them, or missing)."
+    uids = [row[c] for c in uid_cols if not is_missing(row[c])]
+    if len(set(uids)) != len(uids):
+        raise GroupDataError(f"{where}: an image uid appears twice: {uids}")
+    if len(uids) < 2:
+        raise _Skip("single_candidate", rid)
+    best = row["best_image_uid"]
+    if not is_missing(best) and best not in uids:
+        raise GroupDataError(f"{where}: best_image_uid {best!r} is not one of the row's images {uids}")
+    return uids, best
+
 # %% ../nbs/02a_sources.ipynb #b56eb356
 def build_rankings(
     source: str | Path = RANKINGS_REPO,  # local Parquet/JSONL or Hub repo id of ranking rows
@@ -251,14 +275,7 @@ def build_rankings(
     def parse(i: int, row: dict) -> GroupRecord:
         rid = row["ranking_id"]
         where = f"row {i} (ranking_id={rid})"
-        uids = [row[c] for c in uid_cols if not is_missing(row[c])]
-        if len(set(uids)) != len(uids):
-            raise GroupDataError(f"{where}: an image uid appears twice: {uids}")
-        if len(uids) < 2:
-            raise _Skip("single_candidate", rid)
-        best = row["best_image_uid"]
-        if not is_missing(best) and best not in uids:
-            raise GroupDataError(f"{where}: best_image_uid {best!r} is not one of the row's images {uids}")
+        uids, best = _ranking_candidates(row, uid_cols, where, rid)
         user = _user_or_skip(row["user_id"], missing_user, where, rid)
         if is_missing(row["prompt"]):
             raise GroupDataError(f"{where}: empty prompt")
