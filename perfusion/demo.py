@@ -137,31 +137,36 @@ def _demo_data(out: Path, world: World, regime: str, cfg: DemoConfig, seed: int,
         "general_oracle": ranking_metrics([m["general_utilities"] for m in metas], labels),
     }
 
-# %% ../nbs/16a_demo.ipynb #0693ee29
+# %% ../nbs/16a_demo.ipynb #ca6cc556
 def _demo_reward(out: Path, regime: str, cfg: DemoConfig, seed: int, progress: bool) -> dict:
     "Stage 2: Table 1 (`reward_table`) and its training curves."
-    rm_cfg = replace(cfg.rm, seed=seed)
-    res = reward_table(
-        regime,
-        out / "rm",
-        n_groups=cfg.groups,
-        cfg=rm_cfg,
-        variants=cfg.rm_variants,
-        seed=seed,
-        n_boot=cfg.n_boot,
-        progress=progress,
-        backbone=cfg.rm_backbone,
-    )
-    curves = {
-        k: v["history"] + [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
-        for k, v in res["curves"].items()
-    }
-    save_fig(
-        curves_figure(curves, ("loss", "validation GAUC"), "PerFusionRM training"), out / "figures" / "rm_curves.png"
-    )
+    kw = dict(n_groups=cfg.groups, variants=cfg.rm_variants, seed=seed, n_boot=cfg.n_boot, backbone=cfg.rm_backbone)
+    res = reward_table(regime, out / "rm", cfg=replace(cfg.rm, seed=seed), progress=progress, **kw)
+    validation = lambda v: [{"step": e["step"], "validation GAUC": e["GAUC"]} for e in v["evals"]]
+    curves = {k: v["history"] + validation(v) for k, v in res["curves"].items()}
+    fig = curves_figure(curves, ("loss", "validation GAUC"), "PerFusionRM training")
+    save_fig(fig, out / "figures" / "rm_curves.png")
     return {"table": res["table"], "summary": res["summary"], "timing_s": res["timing_s"]}
 
-# %% ../nbs/16a_demo.ipynb #6b48c9d6
+# %% ../nbs/16a_demo.ipynb #e9e852e5
+def _generation_kw(cfg: DemoConfig) -> dict:
+    "`generation_table`'s settings from the demo's: the methods, the recipe, the PerFusion variants' steps and stacking."
+    pf_steps = {m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None
+    kw = dict(methods=cfg.gen_methods, steps=cfg.gen.max_steps, lr=cfg.gen.lr, batch_size=cfg.gen.batch_size)
+    kw.update(n_pairs=cfg.n_pairs, sample_steps=cfg.sample_steps, n_boot=cfg.n_boot, train_kw=gen_train_kw(cfg))
+    return {**kw, "method_kw": pf_steps, "stack_on": cfg.gen_stack_on, "user_in_uncond": cfg.gen_user_in_uncond}
+
+# %% ../nbs/16a_demo.ipynb #322ccb04
+def _generation_figures(res: dict, out: Path, k: int):
+    "The first `k` held-out pairs' images from every model, one pair per row, and the training curves."
+    order = list(res["images"])
+    ims, caps = [res["images"][m][i] for i in range(k) for m in order], [m for i in range(k) for m in order]
+    title = "one held-out (user, prompt) pair per row, every model with the same seed"
+    save_fig(gallery(ims, caps, ncols=len(order), title=title), out / "figures" / "generation_gallery.png")
+    fig = curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training")
+    save_fig(fig, out / "figures" / "gen_curves.png")
+
+# %% ../nbs/16a_demo.ipynb #cd02214e
 def _demo_generation(
     out: Path, world: World, splits: datasets.DatasetDict, pipe, regime: str, cfg: DemoConfig, seed: int, progress: bool
 ) -> dict:
@@ -169,48 +174,15 @@ def _demo_generation(
     clip, proc = load_mini_clip(cfg.rm_backbone)  # PerFusionRM's backbone
     rm = PerFusionRM.from_pretrained(out / "rm" / regime / "perfusion_rm" / "perfusion_rm", clip)
     gen_splits = with_selection_features(splits) if cfg.gen_history else splits
-    res = generation_table(
-        gen_splits,
-        out / "gen",
-        methods=cfg.gen_methods,
-        steps=cfg.gen.max_steps,
-        lr=cfg.gen.lr,
-        batch_size=cfg.gen.batch_size,
-        n_pairs=cfg.n_pairs,
-        sample_steps=cfg.sample_steps,
-        rm=(rm, proc),
-        pipe=pipe,
-        world=world,
-        n_boot=cfg.n_boot,
-        seed=seed,
-        progress=progress,
-        train_kw=gen_train_kw(cfg),
-        method_kw={m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None,
-        stack_on=cfg.gen_stack_on,
-        user_in_uncond=cfg.gen_user_in_uncond,
-        profiles=user_profiles(gen_splits["train"], world, selection_fields=cfg.gen_history),
-    )
-    order, k = list(res["images"]), min(4, len(res["pairs"]))
-    fig = gallery(
-        [res["images"][m][i] for i in range(k) for m in order],
-        [m for i in range(k) for m in order],
-        ncols=len(order),
-        title="one held-out (user, prompt) pair per row, every model with the same seed",
-    )
-    save_fig(fig, out / "figures" / "generation_gallery.png")
-    save_fig(
-        curves_figure(res["curves"], ("loss", "implicit_acc"), "generation training"),
-        out / "figures" / "gen_curves.png",
-    )
-    return {
-        "summary": res["summary"],
-        "paired_delta": res["paired_delta"],
-        "config": res["config"],
-        "timing_s": res["timing_s"],
-        "pairs": [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]],
-    }
+    profiles = user_profiles(gen_splits["train"], world, selection_fields=cfg.gen_history)
+    kw = dict(rm=(rm, proc), pipe=pipe, world=world, seed=seed, progress=progress, profiles=profiles)
+    res = generation_table(gen_splits, out / "gen", **_generation_kw(cfg), **kw)
+    k = min(4, len(res["pairs"]))
+    _generation_figures(res, out, k)
+    shown = [{"user_id": p["user_id"], "prompt": p["prompt"]} for p in res["pairs"][:k]]
+    return {**{key: res[key] for key in ("summary", "paired_delta", "config", "timing_s")}, "pairs": shown}
 
-# %% ../nbs/16a_demo.ipynb #3c12e625
+# %% ../nbs/16a_demo.ipynb #5e6e5028
 def _demo_case(
     out: Path, world: World, splits: datasets.DatasetDict, pipe, cfg: DemoConfig, seed: int, progress: bool
 ) -> dict:
@@ -218,66 +190,59 @@ def _demo_case(
     judge, hist = load_judge(), selection_history(splits["train"])
     base = pipeline_generator(pipe, steps=cfg.sample_steps)
     punet, vocab = load_generator(pipe, out / "gen", "perfusion")
-    gens = {
-        "base": base,
-        "pmg": lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s),
-        "perfusion": pipeline_generator(
-            pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond
-        ),
-    }
-    res = run_case_study(
-        gens, world, judge, stores=list(pick_stores(world)), n=cfg.case_n, seed=seed, progress=progress
-    )
+    pmg = lambda prompt, f, n, s: base(pmg_prompt(prompt, hist.get(f["user_id"], [])), f, n, s)
+    pf = pipeline_generator(pipe, punet, vocab, steps=cfg.sample_steps, user_in_uncond=cfg.gen_user_in_uncond)
+    kw = dict(stores=list(pick_stores(world)), n=cfg.case_n, seed=seed, progress=progress)
+    res = run_case_study({"base": base, "pmg": pmg, "perfusion": pf}, world, judge, **kw)
     save_fig(case_study_figure(res), out / "figures" / "case_study.png")
     return {k: res[k] for k in ("prompt", "stores", "results")} | {"table": format_case_study(res)}
 
-# %% ../nbs/16a_demo.ipynb #3b385d0a
+# %% ../nbs/16a_demo.ipynb #081feb3b
+def _reward_rows(table: dict) -> dict:
+    "Table 1's rows as `results.json` gives them: MAP and GAUC with their intervals."
+    row = lambda v: {
+        **{m: v[m]["value"] for m in ("MAP", "GAUC")},
+        **{f"{m}_ci": [v[m]["lo"], v[m]["hi"]] for m in ("MAP", "GAUC")},
+    }
+    return {k: row(v) for k, v in table.items()}
+
+# %% ../nbs/16a_demo.ipynb #79f4ee42
+def _generation_rows(generation: dict) -> dict:
+    "Table 2's rows as `results.json` gives them: the metrics, true utility's interval, the gap and the paired differences."
+    names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
+    row = lambda k, v: {
+        **{m: v[m]["value"] for m in names if m in v},
+        "true_utility_ci": [v["true_utility"]["lo"], v["true_utility"]["hi"]],
+        "personalization_gap": v["gap"]["value"],
+        "personalization_gap_ci": [v["gap"]["lo"], v["gap"]["hi"]],
+        "paired_delta": generation["paired_delta"][k],
+    }
+    return {k: row(k, v) for k, v in generation["summary"].items()}
+
+# %% ../nbs/16a_demo.ipynb #e4761760
+def _left_out(results: dict) -> dict | None:
+    "The models of Tables 1 and 2 this run did not train, and why (None when it trained all of them)."
+    all_rm = {"oracle", "general", *[REWARD_NAMES[v] for v in VARIANTS]}
+    all_gen = {"base", "pmg", *(m for m in METHODS if m != "sft_pan")}
+    left = sorted(all_rm - set(results["reward"])) + sorted(all_gen - set(results["generation"]))
+    why = "the default demo trains the models its headline compares, --quick fewer; --full trains all of them"
+    return {"models": left, "why": why} if left else None
+
+# %% ../nbs/16a_demo.ipynb #5c45fc1b
 def _demo_results(
     cfg: DemoConfig, seed: int, regime: str, quick: bool, data: dict, reward: dict, generation: dict, case: dict
 ) -> dict:
     "The demo's `results.json` (without timing of this call, command and environment) from the four stages' results."
-    gen_names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
-    results = {
-        "seed": seed,
-        "regime": regime,
-        "quick": quick,
-        "config": asdict(cfg),
-        "world": data["world"],
-        "reward": {
-            k: {
-                **{m: v[m]["value"] for m in ("MAP", "GAUC")},
-                **{f"{m}_ci": [v[m]["lo"], v[m]["hi"]] for m in ("MAP", "GAUC")},
-            }
-            for k, v in reward["table"].items()
-        },
-        "reward_intervals": reward["table"],
-        "reward_gap_closed": {m: v["gap_closed"] for m, v in reward["summary"].items()},
-        "general_oracle": data["general_oracle"],
-        "generation": {
-            k: {
-                **{m: v[m]["value"] for m in gen_names if m in v},
-                "true_utility_ci": [v["true_utility"]["lo"], v["true_utility"]["hi"]],
-                "personalization_gap": v["gap"]["value"],
-                "personalization_gap_ci": [v["gap"]["lo"], v["gap"]["hi"]],
-                "paired_delta": generation["paired_delta"][k],
-            }
-            for k, v in generation["summary"].items()
-        },
-        "generation_intervals": generation["summary"],
-        "case_study": {k: case[k] for k in ("prompt", "stores", "results")},
-        "timing_s": {
-            s: r["seconds"]
-            for s, r in (("data", data), ("reward", reward), ("generation", generation), ("case_study", case))
-        },
-    }
-    all_rm = {"oracle", "general", *[REWARD_NAMES[v] for v in VARIANTS]}
-    all_gen = {"base", "pmg", *(m for m in METHODS if m != "sft_pan")}
-    left = sorted(all_rm - set(results["reward"])) + sorted(all_gen - set(results["generation"]))
-    if left:
-        results["left_out"] = {
-            "models": left,
-            "why": "the default demo trains the models its headline compares, --quick fewer; --full trains all of them",
-        }
+    results = {"seed": seed, "regime": regime, "quick": quick, "config": asdict(cfg), "world": data["world"]}
+    results.update(reward=_reward_rows(reward["table"]), reward_intervals=reward["table"])
+    results["reward_gap_closed"] = {m: v["gap_closed"] for m, v in reward["summary"].items()}
+    results["general_oracle"] = data["general_oracle"]
+    results.update(generation=_generation_rows(generation), generation_intervals=generation["summary"])
+    results["case_study"] = {k: case[k] for k in ("prompt", "stores", "results")}
+    stages = (("data", data), ("reward", reward), ("generation", generation), ("case_study", case))
+    results["timing_s"] = {s: r["seconds"] for s, r in stages}
+    if _left_out(results) is not None:
+        results["left_out"] = _left_out(results)
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     return results
 
@@ -289,6 +254,19 @@ def _demo_report(out: Path, results: dict, reward: dict, generation: dict, case:
     paired = format_paired_table(generation["paired_delta"], ["sft", "dpo", *trained], ["base", "sft", "dpo", "pmg"])
     gen_md = format_generation_table(generation["summary"])
     return write_report(out, results, format_table([table1]), gen_md, case["table"], paired)
+
+# %% ../nbs/16a_demo.ipynb #8689502c
+def _stage_keys(cfg: DemoConfig, seed: int, regime: str) -> dict:
+    "What each stage's result depends on: the stage is reused while its key is unchanged."
+    key = {"seed": seed, "regime": regime, "version": __version__, **asdict(cfg)}
+    pick = lambda *names: {k: key[k] for k in names}
+    gen_keys = ("seed", "regime", "groups", "sample_steps", "gen", *(k for k in key if k.startswith("gen_")))
+    return {
+        "data": pick("seed", "regime", "groups"),
+        "reward": pick("seed", "regime", "groups", "rm", "rm_variants", "rm_backbone", "n_boot"),
+        "generation": pick("rm", "rm_backbone", "n_pairs", "n_boot", *gen_keys),
+        "case_study": pick(*gen_keys, "case_n"),
+    }
 
 # %% ../nbs/16a_demo.ipynb #bac78ca4
 def run_demo(
@@ -309,30 +287,16 @@ def run_demo(
     cfg = cfg or (DemoConfig.quick() if quick else DemoConfig.full() if full else DemoConfig())
     out, t0 = Path(out), time.time()
     out.mkdir(parents=True, exist_ok=True)
-    key = {"seed": seed, "regime": regime, "version": __version__, **asdict(cfg)}
-    pick = lambda *names: {k: key[k] for k in names}
-    gen_keys = ("seed", "regime", "groups", "sample_steps", "gen", *(k for k in key if k.startswith("gen_")))
-    world = World(regime, seed=seed)
-    data = _stage(
-        out, "data", pick("seed", "regime", "groups"), lambda: _demo_data(out, world, regime, cfg, seed, progress)
-    )
+    world, keys = World(regime, seed=seed), _stage_keys(cfg, seed, regime)
+    data = _stage(out, "data", keys["data"], lambda: _demo_data(out, world, regime, cfg, seed, progress))
     splits = world_splits(regime, cfg.groups, out / "rm", seed=seed, progress=False)
-    reward = _stage(
-        out,
-        "reward",
-        pick("seed", "regime", "groups", "rm", "rm_variants", "rm_backbone", "n_boot"),
-        lambda: _demo_reward(out, regime, cfg, seed, progress),
-    )
+    reward = _stage(out, "reward", keys["reward"], lambda: _demo_reward(out, regime, cfg, seed, progress))
     pipe = load_mini_sd()
     pipe.set_progress_bar_config(disable=True)
-    generation = _stage(
-        out,
-        "generation",
-        pick("rm", "rm_backbone", "n_pairs", "n_boot", *gen_keys),
-        lambda: _demo_generation(out, world, splits, pipe, regime, cfg, seed, progress),
-    )
+    gen = lambda: _demo_generation(out, world, splits, pipe, regime, cfg, seed, progress)
+    generation = _stage(out, "generation", keys["generation"], gen)
     case = _stage(
-        out, "case_study", pick(*gen_keys, "case_n"), lambda: _demo_case(out, world, splits, pipe, cfg, seed, progress)
+        out, "case_study", keys["case_study"], lambda: _demo_case(out, world, splits, pipe, cfg, seed, progress)
     )
     results = _demo_results(cfg, seed, regime, quick, data, reward, generation, case)
     results["timing_s"]["this_call"] = round(time.time() - t0, 1)
