@@ -26,35 +26,43 @@ def favourites(world: World, merchant: Merchant, prompt: str = CASE_PROMPT) -> d
     named, t = parse_prompt(prompt), world.taste(merchant)
     return {a: ATTRIBUTES[a][int(np.argmax(t[a]))] for a in TASTE_ATTRIBUTES if a not in named}
 
-# %% ../nbs/15_case_study.ipynb #6914cbc3
+# %% ../nbs/15_case_study.ipynb #8e490ea7
+def _contrast(world: World, a: Merchant, b: Merchant, fav: dict) -> float:
+    """How much two merchants' favourites (`fav`: user id -> attribute -> value) disagree: what `a` loses taking `b`'s
+    favourites instead of its own, plus what `b` loses taking `a`'s."""
+    ta, tb, idx = world.taste(a), world.taste(b), lambda k, v: ATTRIBUTES[k].index(v)
+    fa, fb = fav[a.user_id], fav[b.user_id]
+    return sum(ta[k][idx(k, fa[k])] - ta[k][idx(k, fb[k])] + tb[k][idx(k, fb[k])] - tb[k][idx(k, fa[k])] for k in fa)
+
+# %% ../nbs/15_case_study.ipynb #730cfd2a
 def pick_stores(world: World, prompt: str = CASE_PROMPT, pool: int = 60) -> tuple[Merchant, Merchant]:
     """Two merchants (among the first `pool`) whose favourites differ in every free attribute and who dislike each
     other's favourites most."""
     ms = world.merchants[:pool]
     fav = {m.user_id: favourites(world, m, prompt) for m in ms}
-
-    def contrast(a, b):
-        ta, tb = world.taste(a), world.taste(b)
-        return sum(
-            ta[k][ATTRIBUTES[k].index(v)]
-            - ta[k][ATTRIBUTES[k].index(fav[b.user_id][k])]
-            + tb[k][ATTRIBUTES[k].index(fav[b.user_id][k])]
-            - tb[k][ATTRIBUTES[k].index(v)]
-            for k, v in fav[a.user_id].items()
-        )
-
+    apart = lambda a, b: all(fav[a.user_id][k] != fav[b.user_id][k] for k in fav[a.user_id])
     pairs = [
-        (contrast(a, b), i, j)
+        (_contrast(world, a, b, fav), i, j)
         for i, a in enumerate(ms)
         for j, b in enumerate(ms[i + 1 :], i + 1)
-        if all(fav[a.user_id][k] != fav[b.user_id][k] for k in fav[a.user_id])
+        if apart(a, b)
     ]
     if not pairs:
         raise ValueError(f"no two of the first {pool} merchants differ in every free attribute of {prompt!r}")
     _, i, j = max(pairs)
     return ms[i], ms[j]
 
-# %% ../nbs/15_case_study.ipynb #8e14d2c1
+# %% ../nbs/15_case_study.ipynb #a7c70a2f
+def _store_metrics(world: World, m: Merchant, favs: dict, named: dict, reads: list) -> dict:
+    "What the judge read of one store's images: the share of each of its favourites, taste, true utility, consistency."
+    items = [{a: r[a] for a in ATTRIBUTES} for r in reads]
+    out = {f"share_{a}": float(np.mean([it[a] == v for it in items])) for a, v in favs.items()}
+    out["taste"] = float(np.mean([world.taste_score(m, it) for it in items]))
+    out["true_utility"] = float(np.mean([world.utility(m, named, it, r["quality"]) for it, r in zip(items, reads)]))
+    out["consistency"] = float(np.mean([np.mean([it[a] == v for a, v in named.items()]) for it in items]))
+    return out
+
+# %% ../nbs/15_case_study.ipynb #91ecb206
 def run_case_study(
     generators: Mapping[str, Callable],  # model name -> (prompt, features, n, seed) -> n images
     world: World,
@@ -69,16 +77,10 @@ def run_case_study(
     and true utility."""
     stores = list(stores or pick_stores(world, prompt))
     named = parse_prompt(prompt)
-    res = {
-        "prompt": prompt,
-        "n": n,
-        "stores": [
-            {"user_id": m.user_id, "features": dict(m.features), "favourites": favourites(world, m, prompt)}
-            for m in stores
-        ],
-        "results": {},
-        "images": {},
-    }
+    described = [
+        {"user_id": m.user_id, "features": dict(m.features), "favourites": favourites(world, m, prompt)} for m in stores
+    ]
+    res = {"prompt": prompt, "n": n, "stores": described, "results": {}, "images": {}}
     bar = tqdm(total=len(generators) * len(stores), desc="case study", disable=not progress)
     for name, gen in generators.items():
         res["results"][name], res["images"][name] = {}, {}
@@ -86,37 +88,26 @@ def run_case_study(
             bar.set_postfix_str(f"{name}, {m.user_id}")
             ims = gen(prompt, m.features, n, seed)
             bar.update()
-            reads = judge.read(ims)
-            items = [{a: r[a] for a in ATTRIBUTES} for r in reads]
             res["images"][name][m.user_id] = ims
-            res["results"][name][m.user_id] = {
-                **{f"share_{a}": float(np.mean([it[a] == v for it in items])) for a, v in s["favourites"].items()},
-                "taste": float(np.mean([world.taste_score(m, it) for it in items])),
-                "true_utility": float(
-                    np.mean([world.utility(m, named, it, r["quality"]) for it, r in zip(items, reads)])
-                ),
-                "consistency": float(np.mean([np.mean([it[a] == v for a, v in named.items()]) for it in items])),
-            }
+            res["results"][name][m.user_id] = _store_metrics(world, m, s["favourites"], named, judge.read(ims))
     bar.close()
     return res
 
-# %% ../nbs/15_case_study.ipynb #046cc4f0
+# %% ../nbs/15_case_study.ipynb #d9629794
 def format_case_study(res: dict) -> str:
     "A markdown table of `run_case_study` results."
     attrs = list(res["stores"][0]["favourites"])
-    head = (
-        "| model | store | "
-        + " | ".join(f"share of its favourite {a}" for a in attrs)
-        + " | taste | true utility | consistency |"
-    )
-    lines = [head, "|---|---|" + "---|" * (len(attrs) + 3)]
+    shares = " | ".join(f"share of its favourite {a}" for a in attrs)
+    lines = [
+        f"| model | store | {shares} | taste | true utility | consistency |",
+        "|---|---|" + "---|" * (len(attrs) + 3),
+    ]
     for name, by_store in res["results"].items():
         for s in res["stores"]:
-            r = by_store[s["user_id"]]
+            r, likes = by_store[s["user_id"]], ", ".join(s["favourites"].values())
+            cells = " | ".join(f"{r['share_' + a]:.2f}" for a in attrs)
             lines.append(
-                f"| {name} | {s['user_id']} ({', '.join(s['favourites'].values())}) | "
-                + " | ".join(f"{r['share_' + a]:.2f}" for a in attrs)
-                + f" | {r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f} |"
+                f"| {name} | {s['user_id']} ({likes}) | {cells} | {r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f} |"
             )
     return "\n".join(lines)
 

@@ -34,21 +34,13 @@ def generate(
         raise ValueError(f"steps and batch_size must be at least 1, got {steps} and {batch_size}")
     if isinstance(prompts, str):
         raise TypeError("prompts is a list of prompts, one image each; got a single string")
-    out = []
-    g = torch.Generator(pipe.device).manual_seed(seed)
+    out, g = [], torch.Generator(pipe.device).manual_seed(seed)
+    kw = dict(num_inference_steps=steps, guidance_scale=guidance_scale)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     for i in range(0, len(prompts), batch_size):
         stop = min(i + batch_size, len(prompts))
         with before_batch(i, stop) if before_batch is not None else contextlib.nullcontext():
-            images = pipe(
-                list(prompts[i:stop]),
-                num_inference_steps=steps,
-                guidance_scale=guidance_scale,
-                generator=g,
-                height=size,
-                width=size,
-            ).images
-        out += images
+            out += pipe(list(prompts[i:stop]), generator=g, height=size, width=size, **kw).images
     return out
 
 # %% ../nbs/10_sampling.ipynb #f118f924
@@ -93,15 +85,8 @@ def pipeline_generator(
             return generate(pipe, [prompt] * n, seed=seed, steps=steps, guidance_scale=guidance_scale)
         if features.get("user_id") is not None:  # a known user: the stored profile fills in what is not given
             features = vocab.features_of(features["user_id"], features)[0]
-        return generate_personalized(
-            pipe,
-            punet,
-            [prompt] * n,
-            vocab.encode_batch([dict(features)] * n),
-            seed=seed,
-            steps=steps,
-            guidance_scale=guidance_scale,
-            user_in_uncond=user_in_uncond,
-        )
+        fids = vocab.encode_batch([dict(features)] * n)
+        kw = dict(seed=seed, steps=steps, guidance_scale=guidance_scale, user_in_uncond=user_in_uncond)
+        return generate_personalized(pipe, punet, [prompt] * n, fids, **kw)
 
     return gen
