@@ -121,6 +121,20 @@ def _round_id(session: str, round: int, user_id: str, feats: dict, prompt: str, 
     key = json.dumps([session, round, user_id, feats, prompt, model_id, digests], sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
+# %% ../nbs/13a_feedback.ipynb #bd70590f
+@patch
+def _insert_round(self: FeedbackStore, rid, session, round, parent, user_id, feats, prompt, blobs, labels, model_id):
+    "Write the round's images, then its row."
+    names = [self._write_image(b) for b in blobs]
+    flag = selection_flag(labels)
+    try:
+        with self._connect() as con:
+            row = (rid, session, round, parent, user_id, json.dumps(feats, sort_keys=True), prompt, json.dumps(names))
+            row += (json.dumps(labels), model_id, time.time(), int(flag is None), flag)
+            con.execute("INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+    except sqlite3.Error as e:
+        raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
+
 # %% ../nbs/13a_feedback.ipynb #eb546097
 @patch
 def submit(
@@ -141,40 +155,28 @@ def submit(
     blobs = [_png(im) for im in images]
     rid = _round_id(session, round, user_id, feats, prompt, model_id, blobs)
     old = self.get(rid)
-    if old is not None:
-        if old["labels"] != labels:
-            raise FeedbackError(
-                f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a "
-                f"new round to change your selection"
-            )
-        return rid
-    names = [self._write_image(b) for b in blobs]  # images first, each atomically ...
-    flag = selection_flag(labels)
-    try:  # ... then the row that names them, in one transaction
-        with self._connect() as con:
-            row = (rid, session, round, parent, user_id, json.dumps(feats, sort_keys=True), prompt, json.dumps(names))
-            row += (json.dumps(labels), model_id, time.time(), int(flag is None), flag)
-            con.execute("INSERT OR IGNORE INTO rounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-    except sqlite3.Error as e:
-        raise FeedbackError(f"could not record the round in {self.db} ({e}); nothing was recorded") from None
+    if old is None:
+        self._insert_round(rid, session, round, parent, user_id, feats, prompt, blobs, labels, model_id)
+    elif old["labels"] != labels:
+        raise FeedbackError(
+            f"round {round} of session {session!r} was already submitted with labels {old['labels']}; start a "
+            f"new round to change your selection"
+        )
     return rid
 
-# %% ../nbs/13a_feedback.ipynb #e85bb3b2
+# %% ../nbs/13a_feedback.ipynb #d74e33d1
+def _decoded(r) -> dict:
+    "A stored row with its JSON columns decoded and `usable` as a bool."
+    decoded = {k: json.loads(r[k]) for k in ("features", "images", "labels")}
+    return {**dict(r), **decoded, "usable": bool(r["usable"])}
+
+# %% ../nbs/13a_feedback.ipynb #6ca0ba33
 @patch
 def _rows(self: FeedbackStore, where: str = "", args: tuple = ()) -> list[dict]:
     with self._connect() as con:
         con.row_factory = sqlite3.Row
         rows = con.execute(f"SELECT * FROM rounds {where} ORDER BY created, id", args).fetchall()
-    return [
-        {
-            **dict(r),
-            "features": json.loads(r["features"]),
-            "images": json.loads(r["images"]),
-            "labels": json.loads(r["labels"]),
-            "usable": bool(r["usable"]),
-        }
-        for r in rows
-    ]
+    return [_decoded(r) for r in rows]
 
 # %% ../nbs/13a_feedback.ipynb #7789ccf1
 @patch
@@ -195,33 +197,21 @@ def load_images(self: FeedbackStore, row: dict) -> list[Image.Image]:
     "The candidate images of a round."
     return [Image.open(self.root / n).convert("RGB") for n in row["images"]]
 
-# %% ../nbs/13a_feedback.ipynb #7b99659a
+# %% ../nbs/13a_feedback.ipynb #7a1113b7
+@patch
+def _record(self: FeedbackStore, r: dict) -> GroupRecord:
+    "A stored round as a group record; where it came from (session, round, parent, model, time, flag) in its meta."
+    meta = {k: r[k] for k in ("session", "round", "parent", "model_id", "created", "flag")}
+    return GroupRecord(r["id"], r["user_id"], r["features"], r["prompt"], self.load_images(r), r["labels"], meta)
+
+# %% ../nbs/13a_feedback.ipynb #d7bd9def
 @patch
 def export(self: FeedbackStore, usable_only: bool = True) -> datasets.Dataset:
     "The rounds as a `perfusion.data` group dataset (flagged rounds left out unless `usable_only=False`)."
     rows = [r for r in self.rounds() if r["usable"] or not usable_only]
     if not rows:
         raise FeedbackError(f"the store at {self.root} holds no {'usable ' if usable_only else ''}rounds to export")
-    recs = [
-        GroupRecord(
-            r["id"],
-            r["user_id"],
-            r["features"],
-            r["prompt"],
-            self.load_images(r),
-            r["labels"],
-            {
-                "session": r["session"],
-                "round": r["round"],
-                "parent": r["parent"],
-                "model_id": r["model_id"],
-                "created": r["created"],
-                "flag": r["flag"],
-            },
-        )
-        for r in rows
-    ]
-    return records_to_dataset(recs)
+    return records_to_dataset([self._record(r) for r in rows])
 
 # %% ../nbs/13a_feedback.ipynb #3980d8c5
 class SimulatedMerchant:

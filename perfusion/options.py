@@ -135,6 +135,7 @@ TRAIN_FIELDS = {
     "sft-weight": "sft_weight",
 }
 
+# %% ../nbs/18b_options.ipynb #dd5fc44f
 # the RMTrainConfig fields `perfusion train-rm` offers
 RM_FIELDS = {
     "steps": "max_steps",
@@ -149,29 +150,28 @@ RM_FIELDS = {
     "read-patches": "read_patches",
 }
 
-# %% ../nbs/18b_options.ipynb #9ffb1144
+# %% ../nbs/18b_options.ipynb #a072f2aa
+def _option_type(kind):
+    "What an option of a field of type `kind` parses with: `int | None` takes an int; numbers with errors naming the rule."
+    if isinstance(kind, types.UnionType):
+        kind = next(k for k in kind.__args__ if k is not type(None))
+    return {float: finite_float, int: nonnegative_int}.get(kind, kind)
+
+# %% ../nbs/18b_options.ipynb #6e14145a
 def add_config_options(q: argparse.ArgumentParser, cls, fields: dict, choices: dict = FIELD_CHOICES):
     """One option per dataclass field (`fields`: option name -> field name): the field's type, its choices, the comment
     beside the field as help; the value lands in `args.<field>`, None when the option is not given."""
     helps, by_name = docments(cls), {f.name: f for f in dataclasses.fields(cls)}
     for opt, name in fields.items():
-        kind = by_name[name].type
-        if isinstance(kind, types.UnionType):  # `int | None`: the option takes the int
-            kind = next(k for k in kind.__args__ if k is not type(None))
-        help = (helps.get(name) or name.replace("_", " ")).replace("\n", " ").replace("%", "%%")
+        help = (helps.get(name) or name.replace("_", " ")).replace("\n", " ").replace(
+            "%", "%%"
+        ) + " (default: the preset's)"
+        kind = _option_type(by_name[name].type)
         if kind is bool:  # --read / --no-read
-            q.add_argument(
-                f"--{opt}", dest=name, action=argparse.BooleanOptionalAction, help=f"{help} (default: the preset's)"
-            )
+            q.add_argument(f"--{opt}", dest=name, action=argparse.BooleanOptionalAction, help=help)
             continue
-        q.add_argument(
-            f"--{opt}",
-            dest=name,
-            type={float: finite_float, int: nonnegative_int}.get(kind, kind),  # errors that name the rule
-            choices=choices.get(name),
-            metavar=None if name in choices else opt.upper().replace("-", "_"),
-            help=f"{help} (default: the preset's)",
-        )
+        metavar = None if name in choices else opt.upper().replace("-", "_")
+        q.add_argument(f"--{opt}", dest=name, type=kind, choices=choices.get(name), metavar=metavar, help=help)
 
 # %% ../nbs/18b_options.ipynb #cb30392f
 def _train_rm_options(q: argparse.ArgumentParser):
