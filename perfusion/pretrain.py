@@ -155,6 +155,14 @@ def train_vae(
     vae.register_to_config(scaling_factor=float(1.0 / z.std()))
     return vae, log
 
+# %% ../nbs/11_pretrain.ipynb #3d161d79
+def _judge_batch(cfg: FoundationConfig, rng: np.random.Generator) -> tuple:
+    "A fresh batch for the judge: random items, their qualities in [0.2, 1] and their renders as a [-1, 1] tensor."
+    items = [random_item(rng) for _ in range(cfg.judge_batch)]
+    q = rng.uniform(0.2, 1.0, cfg.judge_batch)
+    renders = [render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)]
+    return items, q, pil_to_tensor(renders)
+
 # %% ../nbs/11_pretrain.ipynb #40ee44d5
 def train_judge(
     cfg: FoundationConfig, vae: AutoencoderKL, ckpt_dir, progress: bool = True
@@ -165,13 +173,9 @@ def train_judge(
     names = judge.config.attributes
 
     def loss_fn(step):
-        rng = _rng(cfg, "judge", step)
-        items = [random_item(rng) for _ in range(cfg.judge_batch)]
-        q = rng.uniform(0.2, 1.0, cfg.judge_batch)
+        items, q, x = _judge_batch(cfg, _rng(cfg, "judge", step))
         dev = default_device()
-        x = pil_to_tensor(
-            [render_item(it, qi, size=cfg.image_size, seed=int(rng.integers(2**31))) for it, qi in zip(items, q)]
-        ).to(dev)
+        x = x.to(dev)
         k = cfg.judge_batch // 4
         with torch.no_grad():
             x[:k] = vae.decode(vae.encode(x[:k]).latent_dist.mode()).sample.clamp(-1, 1)
@@ -403,6 +407,22 @@ def write_foundation_cards(out: str | Path, cfg: FoundationConfig, result: dict,
         with atomic_path(Path(out) / name / "metrics.json") as tmp:
             tmp.write_text(json.dumps(result[key], indent=1))
 
+# %% ../nbs/11_pretrain.ipynb #facc1f0e
+def _train_foundation(cfg: FoundationConfig, bank: ItemBank, tok, ckpt: Path, progress: bool) -> tuple:
+    """Stages 1-4 in order: the autoencoder, the judge, mini-CLIP (whose text tower becomes mini-SD's text encoder),
+    the UNet. ((vae, judge, clip, text_encoder, unet), logs by stage)."""
+    vae, log_vae = train_vae(cfg, bank, ckpt, progress)
+    judge, log_judge = train_judge(cfg, vae, ckpt, progress)
+    clip, log_clip = train_clip(cfg, bank, tok, ckpt, progress)
+    text_encoder = text_encoder_from_clip(cfg, clip, tok)
+    unet, log_unet = train_unet(cfg, bank, vae, tok, text_encoder, ckpt, progress)
+    return (vae, judge, clip, text_encoder, unet), {
+        "vae": log_vae,
+        "judge": log_judge,
+        "unet": log_unet,
+        "clip": log_clip,
+    }
+
 # %% ../nbs/11_pretrain.ipynb #1b06ef4c
 def pretrain(
     out: str | Path, cfg: FoundationConfig | None = None, progress: bool = True, command: str = "perfusion pretrain"
@@ -416,32 +436,47 @@ def pretrain(
     t0 = time.time()
     bank = ItemBank(cfg.n_items, seed=cfg.seed, size=cfg.image_size, progress=progress)
     t_bank = time.time() - t0
-    vae, log_vae = train_vae(cfg, bank, ckpt, progress)
-    judge, log_judge = train_judge(cfg, vae, ckpt, progress)
-    clip, log_clip = train_clip(cfg, bank, tok, ckpt, progress)
-    text_encoder = text_encoder_from_clip(cfg, clip, tok)
-    unet, log_unet = train_unet(cfg, bank, vae, tok, text_encoder, ckpt, progress)
+    (vae, judge, clip, text_encoder, unet), logs = _train_foundation(cfg, bank, tok, ckpt, progress)
     t_eval = time.time()
     save_mini_sd(out / MINI_SD, vae, text_encoder, unet, tok)
     sd_m, judge_m, clip_m = _evaluate_foundation(cfg, out, judge, vae, clip, tok)
-    logs = {"vae": log_vae, "judge": log_judge, "unet": log_unet, "clip": log_clip}
     # training time from the checkpoints, so a resumed run reports the whole
     timing = {"bank": round(t_bank, 1), **{k: v["seconds"] for k, v in logs.items()}}
     timing["evaluation"] = round(time.time() - t_eval, 1)
     timing["total"] = round(sum(timing.values()), 1)
     judge.save_pretrained(str(out / JUDGE), safe_serialization=True)
     save_mini_clip(out / MINI_CLIP, clip, make_clip_processor(cfg, tok))
-    result = {
-        "mini_sd": sd_m,
-        "judge": judge_m,
-        "mini_clip": clip_m,
-        "timing_s": timing,
-        "history": {k: v["history"] for k, v in logs.items()},
-    }
+    result = {"mini_sd": sd_m, "judge": judge_m, "mini_clip": clip_m, "timing_s": timing}
+    result["history"] = {k: v["history"] for k, v in logs.items()}
     write_foundation_cards(out, cfg, result, command)
     with atomic_path(out / "pretrain.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return pretrain_vision(out, cfg, progress, command)
+
+# %% ../nbs/11_pretrain.ipynb #f43f7d12
+def _tuned_card(out: Path, cfg: FoundationConfig, log: dict, metrics: dict, command: str):
+    "The model card of mini-CLIP-tuned: how it was tuned, its settings and its reward-model figures."
+    summary = (
+        f"mini-CLIP with its vision tower (only) tuned further to see items: contrastive on captions of freshly rendered "
+        f"random items with one-attribute-changed negatives; no merchant, no selection. PerFusionRM's backbone in the "
+        f"demo. Training time: {log['seconds'] / 60:.1f} min on 2 CPU cores (unless stated otherwise)."
+    )
+    data = "freshly rendered random items of the built-in world (01_world), captioned with their attributes"
+    settings = {k: v for k, v in asdict(cfg).items() if k.startswith("vision_") or k in ("seed", "image_size")}
+    kw = dict(command=command, tags=["mini-model", "built-in-world"], details=metrics)
+    write_model_card(out / MINI_CLIP_TUNED, MINI_CLIP_TUNED, summary, MINI_CLIP, data, settings, **kw)
+
+# %% ../nbs/11_pretrain.ipynb #666b01ea
+def _record_vision(path: Path, metrics: dict, log: dict) -> dict:
+    "Stage 5's figures, time and history added to `pretrain.json` (created when missing); the whole record."
+    result = json.loads(path.read_text()) if path.exists() else {"timing_s": {}, "history": {}}
+    result["mini_clip_tuned"] = metrics
+    result["timing_s"] = {k: v for k, v in result["timing_s"].items() if k != "total"} | {"vision": log["seconds"]}
+    result["timing_s"]["total"] = round(sum(result["timing_s"].values()), 1)
+    result["history"]["vision"] = log["history"]
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    return result
 
 # %% ../nbs/11_pretrain.ipynb #24b2cd02
 def pretrain_vision(
@@ -456,27 +491,7 @@ def pretrain_vision(
         r: relabel(reward_metrics(tuned, processor, r, n_groups=cfg.eval_groups)) for r in ("pickapic", "industrial")
     }
     save_mini_clip(out / MINI_CLIP_TUNED, tuned, processor)
-    write_model_card(
-        out / MINI_CLIP_TUNED,
-        MINI_CLIP_TUNED,
-        f"mini-CLIP with its vision tower (only) tuned further to see items: contrastive on captions of freshly rendered "
-        f"random items with one-attribute-changed negatives; no merchant, no selection. PerFusionRM's backbone in the "
-        f"demo. Training time: {log['seconds'] / 60:.1f} min on 2 CPU cores (unless stated otherwise).",
-        MINI_CLIP,
-        "freshly rendered random items of the built-in world (01_world), captioned with their attributes",
-        {k: v for k, v in asdict(cfg).items() if k.startswith("vision_") or k in ("seed", "image_size")},
-        command=command,
-        tags=["mini-model", "built-in-world"],
-        details=metrics,
-    )
+    _tuned_card(out, cfg, log, metrics, command)
     with atomic_path(out / MINI_CLIP_TUNED / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=1))
-    path = out / "pretrain.json"
-    result = json.loads(path.read_text()) if path.exists() else {"timing_s": {}, "history": {}}
-    result["mini_clip_tuned"] = metrics
-    result["timing_s"] = {k: v for k, v in result["timing_s"].items() if k != "total"} | {"vision": log["seconds"]}
-    result["timing_s"]["total"] = round(sum(result["timing_s"].values()), 1)
-    result["history"]["vision"] = log["history"]
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
-    return result
+    return _record_vision(out / "pretrain.json", metrics, log)
