@@ -270,18 +270,8 @@ def evaluate_generators(
 def _method_config(m: str, steps: int, lr: float, batch_size: int, seed: int, kw: dict) -> GenTrainConfig:
     "A Table 2 method's recipe: the table's steps, lr, batch and seed, warm-up and logging scaled with the steps."
     n = kw.pop("max_steps", steps)
-    warm, log, save = min(50, n // 5), max(1, min(10, n // 20)), max(1, min(50, n // 2))
-    return GenTrainConfig(
-        method=m,
-        max_steps=n,
-        lr=lr,
-        batch_size=batch_size,
-        warmup_steps=warm,
-        log_every=log,
-        save_every=save,
-        seed=seed,
-        **kw,
-    )
+    sched = dict(warmup_steps=min(50, n // 5), log_every=max(1, min(10, n // 20)), save_every=max(1, min(50, n // 2)))
+    return GenTrainConfig(method=m, max_steps=n, lr=lr, batch_size=batch_size, seed=seed, **sched, **kw)
 
 # %% ../nbs/16_experiments.ipynb #6a6afe74
 def _train_methods(

@@ -44,11 +44,9 @@ def _number(kind, low: float, strict: bool):
 positive_int, nonnegative_int, positive_float = _number(int, 1, False), _number(int, 0, False), _number(float, 0, True)
 finite_float = _number(float, -math.inf, False)
 
-# %% ../nbs/17b_gpu_options.ipynb #9c564ad8
-def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    "The options of the recipe's stages, shared by `perfusion gpu` and its alias `python -m perfusion.gpu`."
-    p.add_argument("stage", choices=GPU_STAGES, help="data -> rm -> table1; data -> latents -> generator -> table2")
-    p.add_argument("--out", default="perfusion-gpu", help="where every stage reads and writes")
+# %% ../nbs/17b_gpu_options.ipynb #49529c2c
+def _gpu_model_options(p: argparse.ArgumentParser):
+    "Where the recipe's data and models come from: Pick-a-Pic, SD 1.5, PickScore and the Table 1 baselines."
     p.add_argument(
         "--source",
         default=DEFAULTS["source"],
@@ -62,6 +60,10 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--baselines", default="clip_h,hpsv2,aesthetic", help="comma-separated Table 1 baselines ('' = none)"
     )
+
+# %% ../nbs/17b_gpu_options.ipynb #ec508f82
+def _gpu_run_options(p: argparse.ArgumentParser):
+    "How a stage runs: the presets' overrides, an early stop, Table 2's sampling, the intervals, the progress bars."
     p.add_argument(
         "--set",
         nargs="*",
@@ -82,4 +84,12 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=finite_float, default=7.5, help="table2: classifier-free guidance scale")
     p.add_argument("--n-boot", type=positive_int, default=1000, help="bootstrap resamples of the intervals")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+# %% ../nbs/17b_gpu_options.ipynb #9c564ad8
+def add_gpu_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    "The options of the recipe's stages, shared by `perfusion gpu` and its alias `python -m perfusion.gpu`."
+    p.add_argument("stage", choices=GPU_STAGES, help="data -> rm -> table1; data -> latents -> generator -> table2")
+    p.add_argument("--out", default="perfusion-gpu", help="where every stage reads and writes")
+    _gpu_model_options(p)
+    _gpu_run_options(p)
     return p
