@@ -150,6 +150,13 @@ def _per_positive(d: torch.Tensor, neg: torch.Tensor, neg_pool: str = "lse") -> 
     n_neg = neg.sum(1).clamp(min=1)[:, None]
     return F.softplus(torch.where(neg[:, None, :], d, torch.zeros_like(d)).sum(2) / n_neg)
 
+# %% ../nbs/06_group_dpo.ipynb #0b51bdc9
+def _margins(s: torch.Tensor, neg: torch.Tensor, has_neg: torch.Tensor, beta: float) -> torch.Tensor:
+    """(B, N, N) beta (s_p - s_n) for every candidate p against every negative n; minus infinity where n is no negative,
+    and zeros in a group without negatives (finite, and unused)."""
+    d = (beta * (s[:, :, None] - s[:, None, :])).masked_fill(~neg[:, None, :], float("-inf"))
+    return torch.where(has_neg[:, None, None], d, torch.zeros_like(d))
+
 # %% ../nbs/06_group_dpo.ipynb #54fa1e5a
 def group_preference_loss(
     model_err: torch.Tensor,  # (B, N) per-candidate denoising errors of the trained model
@@ -168,8 +175,7 @@ def group_preference_loss(
     pos, neg = (labels == 1) & mask, (labels == 0) & mask
     has_pos, has_neg = pos.any(1), neg.any(1)
     valid = has_pos & has_neg
-    d = (beta * (s[:, :, None] - s[:, None, :])).masked_fill(~neg[:, None, :], float("-inf"))
-    d = torch.where(has_neg[:, None, None], d, torch.zeros_like(d))  # a group with no negative: finite, unused
+    d = _margins(s, neg, has_neg, beta)
     per_pos = _per_positive(d, neg, neg_pool)
     per_group = torch.where(pos & valid[:, None], per_pos, torch.zeros_like(per_pos)).sum(1)
     n_used = int(valid.sum())

@@ -97,13 +97,9 @@ class PerFusionPlugins(ModelMixin, ConfigMixin):
         self.towers = [t for t in TOWERS if variant in ("duplicated", "shared") or variant == f"{t}_only"]
         keys = ["shared"] if variant == "shared" else self.towers
         self.crossing = nn.ModuleDict({k: FeatureCrossing(field_sizes, embed_dim, cross_layers, cross) for k in keys})
-        u_dim = len(field_sizes) * embed_dim
-        self.adanets = nn.ModuleDict(
-            {
-                t: AdaNets(2 * int(tower_shapes[t][1]), u_dim, adanet_hidden, int(tower_shapes[t][0]))
-                for t in self.towers
-            }
-        )
+        u_dim = len(field_sizes) * embed_dim  # two AdaNets a layer (attention, MLP), each out to the tower's width
+        adanets = lambda hidden, layers: AdaNets(2 * int(layers), u_dim, adanet_hidden, int(hidden))
+        self.adanets = nn.ModuleDict({t: adanets(*tower_shapes[t]) for t in self.towers})
 
 # %% ../nbs/05_reward.ipynb #2c6bf063
 @patch

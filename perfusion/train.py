@@ -232,7 +232,13 @@ def _generator_micro_step(
 
     return micro_step
 
-# %% ../nbs/12_train.ipynb #0751e166
+# %% ../nbs/12_train.ipynb #e1c3c1d1
+def _mean_of(records: list, k: str) -> float | None:
+    "The mean of `k` over the micro-steps' records that have a number for it (NaN and absent left out), rounded."
+    vals = [r[k] for r in records if not math.isnan(r.get(k, math.nan))]
+    return round(float(np.mean(vals)), 4) if vals else None
+
+# %% ../nbs/12_train.ipynb #80bc3e17
 def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
     "The engine's `summarize(step, records) -> the step's log record`."
 
@@ -241,19 +247,13 @@ def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
         loss = sum(r["loss"] for r in records)
         if acc.num_processes > 1:
             loss = float(acc.reduce(torch.tensor([loss], device=acc.device), reduction="sum"))
-        mean_of = lambda k: [r[k] for r in records if not math.isnan(r.get(k, math.nan))]
-        ia, top = mean_of("implicit_acc"), mean_of("neg_top_weight")
-        rec = {
-            "loss": round(loss, 6),
-            "model_err": total("model_err"),
-            "ref_err": None if cfg.objective == "sft" else total("ref_err"),
-            "groups": total("groups"),
-        }
+        rec = {"loss": round(loss, 6), "model_err": total("model_err")}
+        rec.update(ref_err=None if cfg.objective == "sft" else total("ref_err"), groups=total("groups"))
         if cfg.sft_weight and cfg.objective != "sft":
             rec["sft_term"] = total("sft_term")
-        rec["implicit_acc"] = round(float(np.mean(ia)), 4) if ia else None
-        if top:  # the group objective: how much of a positive's push lands on one negative
-            rec["neg_top_weight"] = round(float(np.mean(top)), 4)
+        rec["implicit_acc"] = _mean_of(records, "implicit_acc")
+        if _mean_of(records, "neg_top_weight") is not None:  # the group objective: a positive's push on one negative
+            rec["neg_top_weight"] = _mean_of(records, "neg_top_weight")
         return rec
 
     return summarize
