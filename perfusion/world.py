@@ -107,14 +107,9 @@ def _silhouette(item, jitter):
     polys = _body_polygons(item["category"], w, flare) + _sleeve_polygons(item["sleeve"], w)
     return [jitter(p) for p in polys], _neck_cut(item["neckline"]), _BODY_BOTTOM[item["category"]]
 
-# %% ../nbs/01_world.ipynb #ea54e9fe
-def _pattern_layer(item, S, rng):
-    "A full-canvas RGB layer with the garment's colour and pattern."
-    base = COLOUR_RGB[item["colour"]]
-    contrast = (235, 235, 235) if item["colour"] == "black" else _mix(base, (255, 255, 255), 0.75)
-    layer = Image.new("RGB", (S, S), base)
-    d = ImageDraw.Draw(layer)
-    pat = item["pattern"]
+# %% ../nbs/01_world.ipynb #2697a694
+def _draw_pattern(d: ImageDraw.ImageDraw, pat: str, S: int, contrast: tuple, glints: tuple, rng: np.random.Generator):
+    "Stripes, polka dots or sequins (two glint colours, at random places from `rng`) over an S x S canvas."
     if pat == "stripes":
         for y in range(0, S, 10):
             d.rectangle([0, y, S, y + 4], fill=contrast)
@@ -124,9 +119,17 @@ def _pattern_layer(item, S, rng):
                 d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=contrast)
     elif pat == "sequins":
         xs, ys = rng.integers(0, S, 420), rng.integers(0, S, 420)
-        glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.5) if item["colour"] != "black" else (200, 170, 60))
         for x, y, g in zip(xs, ys, rng.random(420)):
             d.rectangle([x, y, x + 2, y + 2], fill=glints[int(g < 0.5)])
+
+# %% ../nbs/01_world.ipynb #a368f376
+def _pattern_layer(item, S, rng):
+    "A full-canvas RGB layer with the garment's colour and pattern."
+    base = COLOUR_RGB[item["colour"]]
+    contrast = (235, 235, 235) if item["colour"] == "black" else _mix(base, (255, 255, 255), 0.75)
+    glints = ((250, 250, 250), _mix(base, (0, 0, 0), 0.5) if item["colour"] != "black" else (200, 170, 60))
+    layer = Image.new("RGB", (S, S), base)
+    _draw_pattern(ImageDraw.Draw(layer), item["pattern"], S, contrast, glints, rng)
     return layer
 
 # %% ../nbs/01_world.ipynb #0a850efe
@@ -195,26 +198,23 @@ def render_item(
     img = _add_defects(img, defect, rng) if defect > 0 else img
     return img.resize((size, size), Image.LANCZOS) if size != S else img
 
-# %% ../nbs/01_world.ipynb #142e9bcd
+# %% ../nbs/01_world.ipynb #0db71455
 def gallery(
     images: list, captions: list[str] | None = None, ncols: int = 8, scale: float = 1.35, title: str | None = None
 ):
     "Show `images` (PIL) in a grid with optional captions; returns the matplotlib figure."
     import matplotlib.pyplot as plt
 
-    n = len(images)
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(scale * ncols, scale * nrows * (1.35 if captions else 1.0)), squeeze=False
-    )
-    for ax in axes.flat:
+    ncols = max(1, min(ncols, len(images)))
+    nrows = math.ceil(len(images) / ncols)
+    size = (scale * ncols, scale * nrows * (1.35 if captions else 1.0))
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
+    for i, ax in enumerate(axes.flat):
         ax.axis("off")
-    for i, im in enumerate(images):
-        ax = axes.flat[i]
-        ax.imshow(im)
-        if captions:
-            ax.set_title(captions[i], fontsize=6.5)
+        if i < len(images):
+            ax.imshow(images[i])
+            if captions:
+                ax.set_title(captions[i], fontsize=6.5)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -293,7 +293,7 @@ class Regime:
     idio_scale: float  # weight of a merchant's own taste next to its cross-driven taste
     temperature: float  # Gumbel noise scale tau of the choice model
 
-
+# %% ../nbs/01_world.ipynb #dbb4aa78
 _NAME_PROBS = {"category": 1.0, "colour": 0.35, "neckline": 0.4, "sleeve": 0.4, "fit": 0.4, "pattern": 0.35}
 
 REGIMES: dict[str, Regime] = {
