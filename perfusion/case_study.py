@@ -106,9 +106,8 @@ def format_case_study(res: dict) -> str:
         for s in res["stores"]:
             r, likes = by_store[s["user_id"]], ", ".join(s["favourites"].values())
             cells = " | ".join(f"{r['share_' + a]:.2f}" for a in attrs)
-            lines.append(
-                f"| {name} | {s['user_id']} ({likes}) | {cells} | {r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f} |"
-            )
+            scores = f"{r['taste']:.2f} | {r['true_utility']:.2f} | {r['consistency']:.2f}"
+            lines.append(f"| {name} | {s['user_id']} ({likes}) | {cells} | {scores} |")
     return "\n".join(lines)
 
 # %% ../nbs/15_case_study.ipynb #582af119

@@ -150,7 +150,7 @@ def _demo_reward(out: Path, regime: str, cfg: DemoConfig, seed: int, progress: b
 
 # %% ../nbs/16a_demo.ipynb #e9e852e5
 def _generation_kw(cfg: DemoConfig) -> dict:
-    "`generation_table`'s settings from the demo's: the methods, the recipe, the PerFusion variants' steps and stacking."
+    "`generation_table`'s settings from the demo's: methods, recipe, the PerFusion variants' steps and stacking."
     pf_steps = {m: {"max_steps": cfg.gen_pf_steps} for m in PF_METHODS} if cfg.gen_pf_steps else None
     kw = dict(methods=cfg.gen_methods, steps=cfg.gen.max_steps, lr=cfg.gen.lr, batch_size=cfg.gen.batch_size)
     kw.update(n_pairs=cfg.n_pairs, sample_steps=cfg.sample_steps, n_boot=cfg.n_boot, train_kw=gen_train_kw(cfg))
@@ -208,7 +208,7 @@ def _reward_rows(table: dict) -> dict:
 
 # %% ../nbs/16a_demo.ipynb #79f4ee42
 def _generation_rows(generation: dict) -> dict:
-    "Table 2's rows as `results.json` gives them: the metrics, true utility's interval, the gap and the paired differences."
+    "Table 2's rows as `results.json` gives them: metrics, true utility's interval, the gap, paired differences."
     names = ("true_utility", "consistency", "perfusion_rm", "general", "taste", "fav_colour", "fav_pattern")
     row = lambda k, v: {
         **{m: v[m]["value"] for m in names if m in v},

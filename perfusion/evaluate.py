@@ -82,7 +82,8 @@ def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: in
 # %% ../nbs/13_evaluate.ipynb #655a0c74
 def _world_metrics(read: dict, pair: dict, world: World, merchant) -> dict:
     """What the world says of one judged image for its pair: the true utility, the taste score, the prompt's
-    consistency, and whether each free colour and pattern is the merchant's favourite (NaN where the prompt names it)."""
+    consistency, and whether each free colour and pattern is the merchant's favourite (NaN where the prompt names
+    it)."""
     named, item, taste = parse_prompt(pair["prompt"]), {a: read[a] for a in ATTRIBUTES}, world.taste(merchant)
     out = {
         "true_utility": world.utility(merchant, named, item, read["quality"]),

@@ -90,7 +90,8 @@ def _reward_summary(table: dict) -> dict:
 # %% ../nbs/16_experiments.ipynb #ec651fd4
 def _train_variants(clip, proc, splits, out: Path, cfg, variants, progress: bool, **kw) -> tuple[dict, dict]:
     """Train each PerFusionRM variant under `out/<name>` with `cfg` (its variant replaced) and score the test groups:
-    ({name: test scores}, {name: training log}). `kw`: `train_reward_model`'s (and the read's test scores' `test_cache`)."""
+    ({name: test scores}, {name: training log}). `kw`: `train_reward_model`'s, and `test_cache` (the read's test
+    scores)."""
     scores, logs, test_cache = {}, {}, kw.pop("test_cache", None)
     for v in variants:
         name, c = REWARD_NAMES[v], RMTrainConfig(**{**asdict(cfg), "variant": v})

@@ -120,7 +120,8 @@ def encode_latent_groups(
 
 # %% ../nbs/11a_latents.ipynb #3b744bc5
 def _latents_key(ds: datasets.Dataset, pipe: StableDiffusionPipeline, vocab: FeatureVocab) -> str:
-    "What a latent cache was computed from: the data's fingerprint, the vocabulary, the VAE's config and a sample of the VAE's and text encoder's weights."
+    """What a latent cache was computed from: the data's fingerprint, the vocabulary, the VAE's config and a sample of
+    the VAE's and the text encoder's weights."""
     h = hashlib.sha256()
     h.update(ds._fingerprint.encode())
     h.update(json.dumps(vocab.values, sort_keys=True).encode())

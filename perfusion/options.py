@@ -152,7 +152,7 @@ RM_FIELDS = {
 
 # %% ../nbs/18b_options.ipynb #a072f2aa
 def _option_type(kind):
-    "What an option of a field of type `kind` parses with: `int | None` takes an int; numbers with errors naming the rule."
+    "What an option for a field of type `kind` parses with (`int | None` takes an int; numbers name their rule)."
     if isinstance(kind, types.UnionType):
         kind = next(k for k in kind.__args__ if k is not type(None))
     return {float: finite_float, int: nonnegative_int}.get(kind, kind)

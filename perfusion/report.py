@@ -138,7 +138,7 @@ def environment() -> dict:
 
 # %% ../nbs/15a_report.ipynb #d2e259c9
 def _summary_rows(results: Sequence[dict]) -> list[str]:
-    "Table 1's last two rows: PerFusionRM's relative improvement over the general model, and the share of the gap closed."
+    "Table 1's last two rows: PerFusionRM's relative improvement over the general model, the share of the gap closed."
     rel = lambda s: (
         f"{s['MAP']['rel_improvement_over_general']:+.1%} | {s['GAUC']['rel_improvement_over_general']:+.1%}"
     )

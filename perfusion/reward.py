@@ -256,9 +256,10 @@ def _check_inputs(self: PerFusionRM, input_ids: torch.Tensor, pixel_values: torc
             "the backbone's gradient checkpointing would recompute layers after the user vectors are cleared; use "
             "grad_accum instead"
         )
-    if input_ids.shape[0] != pixel_values.shape[0] or feature_ids.shape[0] != pixel_values.shape[0]:
+    B = pixel_values.shape[0]
+    if input_ids.shape[0] != B or feature_ids.shape[0] != B:
         raise ValueError(
-            f"{pixel_values.shape[0]} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
+            f"{B} groups of images but {input_ids.shape[0]} prompts and {feature_ids.shape[0]} feature rows"
         )
 
 # %% ../nbs/05_reward.ipynb #0dc5a2c5

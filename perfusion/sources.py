@@ -69,7 +69,7 @@ def _local_table(p: Path, split: str, max_rows: int | None) -> datasets.Dataset:
 
 # %% ../nbs/02a_sources.ipynb #96b7c5a0
 def _hub_table(source: str, split: str, hint: str, max_rows: int | None) -> datasets.Dataset:
-    "Rows of `split` of a Hub dataset (only the first `max_rows`, streamed, when given); one line saying what to pass otherwise."
+    "Rows of `split` of a Hub dataset (the first `max_rows`, streamed, when given); else one line saying what to pass."
     try:
         if max_rows is None:
             return datasets.load_dataset(source, split=split)

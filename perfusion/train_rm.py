@@ -89,7 +89,7 @@ def encoded_batches(
 
 # %% ../nbs/08_train_rm.ipynb #0819f71c
 def _batch_scores(model, b: dict, read_cache: dict | None = None) -> torch.Tensor:
-    "(B, N) scores of an encoded batch by a PerFusionRM (its read's scores from `read_cache` when given) or a CLIPModel."
+    "(B, N) scores of an encoded batch by a PerFusionRM (the read's scores from `read_cache`, if given) or a CLIPModel."
     if isinstance(model, PerFusionRM):
         kw = (
             {"read_scores": _cached_read(read_cache, b).to(b["labels"].device)}
