@@ -160,7 +160,7 @@ def device(self: PersonalizedUNet):
 @patch
 def train(self: PersonalizedUNet, mode: bool = True):
     "Only the adapter switches mode; the frozen UNet stays in eval mode."
-    nn.Module.train(self, mode)
+    super(PersonalizedUNet, self).train(mode)
     self.unet.eval()
     return self
 

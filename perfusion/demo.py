@@ -241,8 +241,9 @@ def _demo_results(
     results["case_study"] = {k: case[k] for k in ("prompt", "stores", "results")}
     stages = (("data", data), ("reward", reward), ("generation", generation), ("case_study", case))
     results["timing_s"] = {s: r["seconds"] for s, r in stages}
-    if _left_out(results) is not None:
-        results["left_out"] = _left_out(results)
+    left_out = _left_out(results)
+    if left_out is not None:
+        results["left_out"] = left_out
     results["timing_s"]["total"] = round(sum(results["timing_s"].values()), 1)
     return results
 

@@ -191,7 +191,7 @@ class Engine:
 # %% ../nbs/07_engine.ipynb #e53f730a
 @patch
 def _resume(self: Engine, opt: torch.optim.Optimizer, log: dict, config_defaults: dict | None):
-    "Restore the run saved at `self.ckpt`, after checking that it was run with the settings in `log['config']`."
+    "Restore the run saved at `self.ckpt`, then refuse it if it was run with other settings than `log['config']`."
     self.start, ema, self.log = load_checkpoint(self.ckpt, self.trainable, opt)
     if "config" in log:
         check_same_config(self.log["config"], log["config"], self.ckpt, config_defaults)

@@ -95,7 +95,7 @@ def _train_variants(clip, proc, splits, out: Path, cfg, variants, progress: bool
     scores, logs, test_cache = {}, {}, kw.pop("test_cache", None)
     for v in variants:
         name, c = REWARD_NAMES[v], RMTrainConfig(**{**asdict(cfg), "variant": v})
-        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / name, c, **kw)
+        rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / name, c, progress=progress, **kw)
         desc = f"scoring: {name}"
         scores[name], _ = score_groups(rm, splits["test"], proc, progress=progress, desc=desc, read_cache=test_cache)
         rm.remove_hooks()  # the next variant reuses the same backbone

@@ -249,8 +249,9 @@ class AttributeJudge(ModelMixin, ConfigMixin):
             attributes = {a: list(v) for a, v in ATTRIBUTES.items()}
             self.register_to_config(attributes=attributes)
         self.body = _judge_body(channels)
-        self.heads = nn.ModuleDict({a: nn.Linear(channels[-1], len(v)) for a, v in attributes.items()})
-        self.quality = nn.Linear(channels[-1], 1)
+        width = channels[-1] if channels else 3  # what the body hands the heads
+        self.heads = nn.ModuleDict({a: nn.Linear(width, len(v)) for a, v in attributes.items()})
+        self.quality = nn.Linear(width, 1)
 
 # %% ../nbs/04_foundation.ipynb #2d86732c
 @patch

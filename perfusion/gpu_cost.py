@@ -182,7 +182,8 @@ def _flash_attention():
 def _tracker(exclude: set):
     """A saved-tensor pack hook that records the bytes of distinct storages not in `exclude`, and the dict it fills. It
     holds each storage it saw: a storage freed during the step (checkpointing frees many) could otherwise hand its
-    address to a new one, which would then not be counted."""
+    address to a new one, which would then not be counted. (On the meta device, where the cost report runs, holding
+    them costs nothing; on a real device it keeps them in memory until the step is measured.)"""
     seen, held = {}, []
 
     def pack(t):

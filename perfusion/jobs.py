@@ -277,14 +277,18 @@ def save_images(images: Sequence, out: str | Path, title: str, seed: int) -> Pat
     return save_gallery(images, caps, out, min(len(images), 8), title)
 
 # %% ../nbs/18a_jobs.ipynb #daa2045b
-def load_runs(runs: Path, methods: Sequence[str] | None, pipe) -> tuple[dict, "FeatureVocab"]:
-    """The finished models in `runs` (all, or `methods`) by name, and their shared vocabulary; models trained with
-    different user features are refused (they cannot be evaluated on the same users)."""
+def load_runs(runs: Path, methods: Sequence[str] | None, pipe=None) -> tuple[dict, "FeatureVocab", object]:
+    """The finished models in `runs` (all, or `methods`) by name, their shared vocabulary, and the pipeline they were
+    loaded on (`pipe`, or the shipped mini-SD, loaded once there is something to load); models trained with different
+    user features are refused (they cannot be evaluated on the same users)."""
+    from perfusion.foundation import load_mini_sd
     from perfusion.train import load_generator
 
     methods = list(methods or sorted(p.parent.parent.name for p in runs.glob("*/model/personalized_unet.json")))
     if not methods:
         raise FileNotFoundError(f"--runs {runs}: no finished model there (expected {runs}/<method>/model)")
+    pipe = pipe or load_mini_sd()
+    pipe.set_progress_bar_config(disable=True)
     loaded = {m: load_generator(pipe, runs, m) for m in methods}
     vocab = loaded[methods[-1]][1]
     if any(v.values != vocab.values for _, v in loaded.values()):
@@ -293,7 +297,7 @@ def load_runs(runs: Path, methods: Sequence[str] | None, pipe) -> tuple[dict, "F
             f"--runs {runs}: the models were trained with different user features ({fields}); "
             "evaluate them in separate calls (--methods)"
         )
-    return {m: punet for m, (punet, _) in loaded.items()}, vocab
+    return {m: punet for m, (punet, _) in loaded.items()}, vocab, pipe
 
 # %% ../nbs/18a_jobs.ipynb #8d6f0ade
 def evaluate_runs(
@@ -309,11 +313,8 @@ def evaluate_runs(
     "Table 2 of the finished models in `runs`: {'methods', 'pairs', 'summary', 'paired_delta', 'table', 'paired'}."
     from perfusion.evaluate import format_generation_table, format_paired_table
     from perfusion.experiments import evaluate_generators, world_of
-    from perfusion.foundation import load_mini_sd
 
-    pipe = pipe or load_mini_sd()
-    pipe.set_progress_bar_config(disable=True)
-    models, vocab = load_runs(Path(runs), methods, pipe)
+    models, vocab, pipe = load_runs(Path(runs), methods, pipe)
     kw = dict(n_pairs=pairs, sample_steps=sample_steps, n_boot=n_boot, seed=seed, profiles=vocab.profiles)
     ev = evaluate_generators(models, splits, pipe, vocab, world_of(splits["test"]), **kw)
     methods, baselines = list(models), [k for k in ev["summary"] if k not in models]

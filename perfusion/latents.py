@@ -106,6 +106,7 @@ def encode_latent_groups(
         raise ValueError("no groups to encode")
     n_max = max(len(l) for l in ds["labels"])
     where = {p: i for i, p in enumerate(dict.fromkeys(ds["prompt"]))}
+    emb, index = _prompt_embeddings(pipe, list(where)), torch.tensor([where[p] for p in ds["prompt"]])
     lat, labels, mask = None, torch.zeros(len(ds), n_max), torch.zeros(len(ds), n_max, dtype=torch.bool)
     for i in tqdm(range(0, len(ds), batch_size), desc="encoding latents", disable=not progress):
         rows = select_rows(ds, range(i, min(i + batch_size, len(ds))))
@@ -115,7 +116,6 @@ def encode_latent_groups(
         n = [len(r["labels"]) for r in rows]
         padded = pad_groups(z.split(n), [r["labels"] for r in rows], [r["group_id"] for r in rows], n_max=n_max)
         lat[i : i + len(rows)], labels[i : i + len(rows)], mask[i : i + len(rows)] = padded
-    emb, index = _prompt_embeddings(pipe, list(where)), torch.tensor([where[p] for p in ds["prompt"]])
     return LatentGroups(lat, emb, index, vocab.encode_batch(list(ds["features"])), labels, mask, list(ds["group_id"]))
 
 # %% ../nbs/11a_latents.ipynb #3b744bc5

@@ -11,6 +11,7 @@ __all__ = ['STAGES', 'render_bank', 'ItemBank', 'random_prompt', 'run_stage', 'b
 
 # %% ../nbs/11_pretrain.ipynb #d0bb41fa
 import copy
+import functools
 import json
 import time
 from dataclasses import asdict
@@ -194,10 +195,16 @@ def train_judge(
     return judge, log
 
 # %% ../nbs/11_pretrain.ipynb #25fc6122
+@functools.cache
+def _clip_stats() -> tuple[torch.Tensor, torch.Tensor]:
+    "CLIP's image processor's per-channel mean and standard deviation, read once."
+    p = CLIPImageProcessor()
+    return torch.tensor(p.image_mean).view(1, 3, 1, 1), torch.tensor(p.image_std).view(1, 3, 1, 1)
+
+
 def clip_normalise(x: torch.Tensor) -> torch.Tensor:
     "Images in [-1, 1] normalised as CLIP's processor does (its mean and standard deviation per channel)."
-    mean = torch.tensor(CLIPImageProcessor().image_mean).view(1, 3, 1, 1)
-    std = torch.tensor(CLIPImageProcessor().image_std).view(1, 3, 1, 1)
+    mean, std = _clip_stats()
     return ((x + 1) / 2 - mean) / std
 
 # %% ../nbs/11_pretrain.ipynb #8dbb3d8c

@@ -209,7 +209,7 @@ class PerFusionRM(nn.Module):
 @patch
 def train(self: PerFusionRM, mode: bool = True):
     "Only the plug-ins switch mode; the frozen backbone (and read) stay in eval mode."
-    nn.Module.train(self, mode)
+    super(PerFusionRM, self).train(mode)
     self.backbone.eval()
     if self.read is not None:
         self.read.eval()
@@ -466,7 +466,8 @@ def hpsv2(cls: OpenCLIPScorer, checkpoint: str | Path | None = None, arch: str =
     from huggingface_hub import hf_hub_download
 
     model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None, **kw)
-    state = torch.load(checkpoint or hf_hub_download(HPSV2_REPO, HPSV2_FILE), map_location="cpu", weights_only=True)
+    checkpoint = hf_hub_download(HPSV2_REPO, HPSV2_FILE) if checkpoint is None else checkpoint
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(state.get("state_dict", state))
     return cls(model, preprocess, open_clip.get_tokenizer(arch), "hpsv2", use_logit_scale=False)
 
@@ -516,11 +517,10 @@ def from_pretrained(cls: AestheticScorer, clip: str = AESTHETIC_CLIP, head: str 
     "`head` = local path of the MLP weights; default: download from the Hub."
     from huggingface_hub import hf_hub_download
 
+    head = hf_hub_download(AESTHETIC_REPO, AESTHETIC_FILE) if head is None else head
     model = CLIPModel.from_pretrained(clip)
     mlp = AestheticHead(model.config.projection_dim)
-    mlp.load_state_dict(
-        torch.load(head or hf_hub_download(AESTHETIC_REPO, AESTHETIC_FILE), map_location="cpu", weights_only=True)
-    )
+    mlp.load_state_dict(torch.load(head, map_location="cpu", weights_only=True))
     return cls(model, CLIPProcessor.from_pretrained(clip), mlp)
 
 # %% ../nbs/05_reward.ipynb #85639154

@@ -235,7 +235,7 @@ def _ranking_uids(table: datasets.Dataset, source) -> list[str]:
 
 # %% ../nbs/02a_sources.ipynb #7a787d4a
 def _ranking_candidates(row: dict, uid_cols: Sequence[str], where: str, rid) -> tuple[list, object]:
-    "A ranking row's image uids (distinct, at least two, else skipped) and its best one (among them, or missing)."
+    "A ranking row's image uids (distinct; fewer than two: skipped) and its best one (among them, or missing)."
     uids = [row[c] for c in uid_cols if not is_missing(row[c])]
     if len(set(uids)) != len(uids):
         raise GroupDataError(f"{where}: an image uid appears twice: {uids}")

@@ -65,7 +65,7 @@ def _noised_candidates(data: dict, noise_scheduler, generator, rows, t_range) ->
 def _errors_of(m, x: dict) -> torch.Tensor:
     "(B, N) mean squared error of `m`'s noise prediction on the noised candidates `x` (0 where no candidate)."
     pred = m(x["zt"], x["t"], x["ehs"], feature_ids=x["fid"]).sample
-    e = torch.zeros(x["flat"].numel(), device=pred.device, dtype=torch.float32)
+    e = torch.zeros(x["flat"].numel(), device=x["zt"].device, dtype=torch.float32)
     e[x["flat"]] = ((pred.float() - x["eps"].float()) ** 2).mean(dim=(1, 2, 3))
     return e.view(*x["shape"])
 
