@@ -90,10 +90,10 @@ def warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
     return lambda s: warmup_constant(warmup)(s) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, total))))
 
 # %% ../nbs/07_engine.ipynb #8783ec75
-def _state_tensors(model: nn.Module, opt: torch.optim.Optimizer, ema: dict | None = None) -> dict:
+def _state_tensors(model: nn.Module, opt_state: dict, ema: dict | None = None) -> dict:
     "Every tensor of a checkpoint, prefixed by what it belongs to: `model.`, `opt.<param id>.` or `ema.`."
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    for pid, state in opt.state_dict()["state"].items():
+    for pid, state in opt_state["state"].items():
         for k, v in state.items():
             tensors[f"opt.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().contiguous()
     return {**tensors, **{f"ema.{k}": v.detach().contiguous() for k, v in (ema or {}).items()}}
@@ -110,10 +110,10 @@ def save_checkpoint(
     "Save weights, optimizer state and optional EMA weights to one safetensors file, atomically."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    groups = json.dumps(opt.state_dict()["param_groups"])
-    meta = {"step": str(step), "param_groups": groups, "extra": json.dumps(extra or {})}
+    opt_state = opt.state_dict()
+    meta = {"step": str(step), "param_groups": json.dumps(opt_state["param_groups"]), "extra": json.dumps(extra or {})}
     with atomic_path(path) as tmp:
-        save_file(_state_tensors(model, opt, ema), str(tmp), metadata=meta)
+        save_file(_state_tensors(model, opt_state, ema), str(tmp), metadata=meta)
 
 # %% ../nbs/07_engine.ipynb #5002a879
 def load_checkpoint(path: str | Path, model: nn.Module, opt: torch.optim.Optimizer) -> tuple[int, dict, dict]:

@@ -88,11 +88,10 @@ def _reward_summary(table: dict) -> dict:
     return summary
 
 # %% ../nbs/16_experiments.ipynb #ec651fd4
-def _train_variants(clip, proc, splits, out: Path, cfg, variants, progress: bool, **kw) -> tuple[dict, dict]:
+def _train_variants(clip, proc, splits, out: Path, cfg, variants, progress: bool, test_cache=None, **kw) -> tuple:
     """Train each PerFusionRM variant under `out/<name>` with `cfg` (its variant replaced) and score the test groups:
-    ({name: test scores}, {name: training log}). `kw`: `train_reward_model`'s, and `test_cache` (the read's test
-    scores)."""
-    scores, logs, test_cache = {}, {}, kw.pop("test_cache", None)
+    ({name: test scores}, {name: training log}). `test_cache`: the read's test scores; `kw`: `train_reward_model`'s."""
+    scores, logs = {}, {}
     for v in variants:
         name, c = REWARD_NAMES[v], RMTrainConfig(**{**asdict(cfg), "variant": v})
         rm, logs[name] = train_reward_model(clip, proc, splits["train"], out / name, c, progress=progress, **kw)

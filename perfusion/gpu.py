@@ -405,12 +405,18 @@ def _stage_rm(a: argparse.Namespace, splits, vocab: FeatureVocab, out: Path, pro
     kw = dict(vocab=vocab, eval_ds=splits["validation"], progress=prog, stop_after=a.stop_after)
     return train_reward_model(clip, proc, splits["train"], out / "rm", cfg, **kw)
 
-# %% ../nbs/18_gpu_training.ipynb #2b6a7a97
-def _stage_table1(a: argparse.Namespace, splits, out: Path, prog: bool):
-    "`table1`: score the trained PerFusionRM and the baselines on the test splits; `out/table1.json` and `.md`."
+# %% ../nbs/18_gpu_training.ipynb #a90113ad
+def _trained_rm(a: argparse.Namespace, out: Path) -> tuple:
+    "The PerFusionRM the `rm` stage trained under `out/rm`, on the backbone of `--backbone` on this device; its processor."
     clip, proc = load_reward_backbone(a.backbone, a.processor)
     rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
     rm.plugins.to(default_device())
+    return rm, proc
+
+# %% ../nbs/18_gpu_training.ipynb #2b6a7a97
+def _stage_table1(a: argparse.Namespace, splits, out: Path, prog: bool):
+    "`table1`: score the trained PerFusionRM and the baselines on the test splits; `out/table1.json` and `.md`."
+    rm, proc = _trained_rm(a, out)
     baselines = baseline_scorers([n for n in a.baselines.split(",") if n], default_device())
     tests = [s for s in ("test", "test_unique") if s in splits]
     res = {s: table1_pickapic(splits[s], rm, proc, baselines, n_boot=a.n_boot, progress=prog) for s in tests}
@@ -449,12 +455,10 @@ def _stage_table2(a: argparse.Namespace, splits, out: Path, pipe):
     "`table2`: images from SD 1.5, DPO and PerFusion for held-out pairs, scored by the general models and PerFusionRM."
     pipe.to(default_device())
     dpo, pf, gvocab = load_pickapic_generators(pipe, out / "generator")
-    clip, proc = load_reward_backbone(a.backbone, a.processor)
-    rm = PerFusionRM.from_pretrained(out / "rm" / "perfusion_rm", clip.to(default_device()))
-    rm.plugins.to(default_device())
+    rm, proc = _trained_rm(a, out)
     models, pairs = {"sd15": None, "dpo": dpo, "perfusion": pf}, eval_pairs(splits["test"], n=a.pairs)
     kw = dict(rm=rm, rm_processor=proc, steps=a.steps, guidance_scale=a.guidance, n_boot=a.n_boot)
-    res = table2_pickapic(pipe, models, pairs, gvocab, _table2_scorers(a, clip, proc), **kw)
+    res = table2_pickapic(pipe, models, pairs, gvocab, _table2_scorers(a, rm.backbone, proc), **kw)
     (out / "table2.json").write_text(json.dumps({"summary": res["summary"], "pairs": res["pairs"]}, indent=1))
     (out / "table2.md").write_text(res["table"])
     print(res["table"])

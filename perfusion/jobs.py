@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Sequence
 
 import datasets
-import matplotlib.pyplot as plt
 
 from .adapter import PersonalizedUNet
 from .data import FeatureVocab
 from .engine import write_model_card
 from .history import user_profiles
 from .metrics import ranking_metrics
+from .report import save_fig
 from .sampling import generate, generate_personalized
 from .world import gallery
 
@@ -95,12 +95,8 @@ def build_source(source: str, path=None, **options) -> tuple[datasets.Dataset, "
 # %% ../nbs/18a_jobs.ipynb #92a045f8
 def save_gallery(images: Sequence, captions: list, out: str | Path, ncols: int, title: str) -> Path:
     "`gallery` of `images` written to `out` as a picture (its folder made), the figure closed."
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig = gallery(images, captions, ncols=ncols, title=title)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    save_fig(gallery(images, captions, ncols=ncols, title=title), Path(out), dpi=110, tight=False)
+    return Path(out)
 
 # %% ../nbs/18a_jobs.ipynb #f818142e
 def save_world_gallery(world, groups: Sequence, out: str | Path) -> Path:

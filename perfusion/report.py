@@ -38,9 +38,10 @@ def png_b64(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 # %% ../nbs/15a_report.ipynb #b25a25bf
-def save_fig(fig, path: Path):
+def save_fig(fig, path: Path, dpi: int = 90, tight: bool = True):
+    "Write `fig` to `path` (its folder made; cropped to what is drawn unless `tight=False`) and close it."
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight" if tight else None)
     plt.close(fig)
 
 # %% ../nbs/15a_report.ipynb #c5c6c0a0

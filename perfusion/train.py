@@ -252,8 +252,9 @@ def _generator_summary(cfg: GenTrainConfig, acc: Accelerator):
         if cfg.sft_weight and cfg.objective != "sft":
             rec["sft_term"] = total("sft_term")
         rec["implicit_acc"] = _mean_of(records, "implicit_acc")
-        if _mean_of(records, "neg_top_weight") is not None:  # the group objective: a positive's push on one negative
-            rec["neg_top_weight"] = _mean_of(records, "neg_top_weight")
+        top = _mean_of(records, "neg_top_weight")  # the group objective: how much of a positive's push lands on one
+        if top is not None:
+            rec["neg_top_weight"] = top
         return rec
 
     return summarize
